@@ -1,0 +1,6 @@
+# src/core — log, asserts, buffers, config, event-loop glue, fd passing.
+LIB_SRCS += \
+	src/core/assert.c \
+	src/core/buf.c \
+	src/core/log.c
+UNIT_TESTS += t/unit/check_core.c

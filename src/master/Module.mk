@@ -1,0 +1,4 @@
+# src/master — comqttd: listeners, accept, spawn, channel, signals, supervision.
+PROGRAMS += comqttd
+comqttd_SRCS = src/master/main.c
+comqttd_LIBS = $(JEMALLOC_LIBS)

@@ -9,6 +9,8 @@
 #ifndef CQ_CORE_ASSERT_H
 #define CQ_CORE_ASSERT_H
 
+#include "core/defs.h"
+
 _Noreturn void cq_assert_fail(
 	const char *expr, const char *file, int line, const char *func);
 
@@ -23,10 +25,5 @@ _Noreturn void cq_assert_fail(
 
 #define cq_unreachable()                                                       \
 	cq_assert_fail("unreachable", __FILE__, __LINE__, __func__)
-
-#define CQ_ARRAY_SIZE(a)            (sizeof(a) / sizeof((a)[0]))
-#define CQ_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
-#define cq_likely(x)                __builtin_expect(!!(x), 1)
-#define cq_unlikely(x)              __builtin_expect(!!(x), 0)
 
 #endif /* CQ_CORE_ASSERT_H */

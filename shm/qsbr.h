@@ -1,0 +1,45 @@
+/*
+ * qsbr.h — quiescent-state-based reclamation across worker processes.
+ *
+ * Shared tries are read without locks; a writer that replaces an object
+ * retires the old one here instead of freeing it.  Each worker slot has a
+ * counter in shm that the worker bumps (one release store) at the top of
+ * every event-loop iteration — a point where it holds no reference into a
+ * shared trie — and marks itself offline around blocking waits so an idle
+ * worker never delays reclamation.  A retired object is freed once every
+ * online slot has passed a quiescent point after the retirement.
+ *
+ * Rule for readers: never keep a pointer or offset into a shared trie across
+ * loop iterations.
+ *
+ * The master clears a dead worker's slot (cq_qsbr_reap, via cq_shm_reap), so
+ * grace periods resume.
+ */
+#ifndef CQ_SHM_QSBR_H
+#define CQ_SHM_QSBR_H
+
+#include "shm/region.h"
+
+/* Register this process's slot (cq_shm_slot) as online. */
+void cq_qsbr_register(void);
+void cq_qsbr_unregister(void);
+/* A quiescent point: call at the top of every loop iteration. */
+void cq_qsbr_quiescent(void);
+/* Around blocking waits (epoll_wait): no shared references held. */
+void cq_qsbr_offline(void);
+void cq_qsbr_online(void);
+
+/*
+ * Retire an arena object: it is freed with cq_arena_free after a grace
+ * period.  Safe from any process; never blocks on readers (if the limbo is
+ * full it reclaims what it can and otherwise frees later).
+ */
+void cq_qsbr_retire(cq_off_t off);
+/* Free whatever retired objects are past their grace period. */
+unsigned cq_qsbr_reclaim(void);
+/* Clear dead worker 'slot' (master only). */
+void cq_qsbr_reap(unsigned slot);
+
+extern const cq_shm_module_t cq_qsbr_module;
+
+#endif /* CQ_SHM_QSBR_H */

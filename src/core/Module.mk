@@ -2,5 +2,6 @@
 LIB_SRCS += \
 	src/core/assert.c \
 	src/core/buf.c \
+	src/core/channel.c \
 	src/core/log.c
 UNIT_TESTS += t/unit/check_core.c

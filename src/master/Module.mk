@@ -2,3 +2,8 @@
 PROGRAMS += comqttd
 comqttd_SRCS = src/master/main.c
 comqttd_LIBS = $(JEMALLOC_LIBS)
+LIB_SRCS += \
+	src/master/daemon.c \
+	src/master/listen.c \
+	src/master/master.c \
+	src/master/process.c

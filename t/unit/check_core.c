@@ -6,9 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/channel.h"
+#include "core/defs.h"
 #include "core/log.h"
 #include "t/unit/unit.h"
 
@@ -92,6 +97,80 @@ START_TEST(log_line_is_sanitised)
 }
 END_TEST
 
+START_TEST(channel_passes_fd)
+{
+	int ch[2], p[2];
+	ck_assert_int_eq(cq_channel_pair(ch), 0);
+	ck_assert_int_eq(pipe(p), 0);
+	cq_channel_msg_t msg, got;
+	cq_channel_msg_init(&msg, CQ_CHAN_CONN);
+	msg.listener = 3;
+	msg.slot = 1;
+	ck_assert_int_eq(cq_channel_send(ch[0], &msg, p[1]), 0);
+	int fd = -1;
+	ck_assert_int_eq(cq_channel_recv(ch[1], &got, &fd), 0);
+	ck_assert_int_eq(got.command, CQ_CHAN_CONN);
+	ck_assert_int_eq(got.listener, 3);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_ne(fd, p[1]);
+	/* The passed descriptor is the same pipe. */
+	ck_assert_int_eq(write(fd, "x", 1), 1);
+	char c = 0;
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
+	ck_assert_int_eq(c, 'x');
+	ck_assert_int_eq(cq_channel_recv(ch[1], &got, &fd), CQ_AGAIN);
+	close(ch[0]);
+	ck_assert_int_eq(cq_channel_recv(ch[1], &got, &fd), -1);
+	ck_assert_int_eq(errno, 0);
+}
+END_TEST
+
+START_TEST(channel_rejects_bad_messages)
+{
+	int ch[2], p[2];
+	ck_assert_int_eq(cq_channel_pair(ch), 0);
+	ck_assert_int_eq(pipe(p), 0);
+	cq_channel_msg_t msg, got;
+	int fd = 99;
+	/* Wrong version: refused, and the descriptor that came with it is
+	 * closed rather than leaked. */
+	cq_channel_msg_init(&msg, CQ_CHAN_CONN);
+	msg.version = CQ_CHANNEL_VERSION + 1;
+	ck_assert_int_eq(cq_channel_send(ch[0], &msg, p[1]), 0);
+	ck_assert_int_eq(cq_channel_recv(ch[1], &got, &fd), -1);
+	ck_assert_int_eq(errno, EPROTO);
+	ck_assert_int_eq(fd, -1);
+	/* Short message. */
+	ck_assert_int_eq(send(ch[0], "abc", 3, 0), 3);
+	ck_assert_int_eq(cq_channel_recv(ch[1], &got, &fd), -1);
+	ck_assert_int_eq(errno, EPROTO);
+	/* Wrong magic. */
+	cq_channel_msg_init(&msg, CQ_CHAN_STOP);
+	msg.magic = 0;
+	ck_assert_int_eq(cq_channel_send(ch[0], &msg, -1), 0);
+	ck_assert_int_eq(cq_channel_recv(ch[1], &got, &fd), -1);
+	ck_assert_int_eq(errno, EPROTO);
+	/* Only our own write end of the pipe stays open: closing it gives
+	 * EOF on the read end, so nothing leaked a copy. */
+	close(p[1]);
+	char c;
+	ck_assert_int_eq(read(p[0], &c, 1), 0);
+}
+END_TEST
+
+START_TEST(channel_full_is_again)
+{
+	int ch[2];
+	ck_assert_int_eq(cq_channel_pair(ch), 0);
+	cq_channel_msg_t msg;
+	cq_channel_msg_init(&msg, CQ_CHAN_RELOAD);
+	int rc = 0;
+	for (int i = 0; i < 100000 && rc == 0; i++)
+		rc = cq_channel_send(ch[0], &msg, -1);
+	ck_assert_int_eq(rc, CQ_AGAIN);
+}
+END_TEST
+
 Suite *
 cq_unit_suite(void)
 {
@@ -102,6 +181,9 @@ cq_unit_suite(void)
 	tcase_add_test(tc, buf_reserve_overflow_fails);
 	tcase_add_test(tc, log_level_names);
 	tcase_add_test(tc, log_line_is_sanitised);
+	tcase_add_test(tc, channel_passes_fd);
+	tcase_add_test(tc, channel_rejects_bad_messages);
+	tcase_add_test(tc, channel_full_is_again);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,40 @@
+/*
+ * worker.h — a worker process: one libevent loop that owns connections.
+ *
+ * The master forks a worker into a fixed slot and gives it, through
+ * cq_worker_args_t, everything it inherits: its channel end, the read end of
+ * the death pipe (EOF = the master is gone), and its own SO_REUSEPORT
+ * listening sockets.  Connections also arrive over the channel (handoff).
+ *
+ * Signals are read through a signalfd (TERM/INT stop, HUP reload, USR1
+ * reopen logs), never through libevent's process-global signal handling,
+ * which the master's event base still holds in the forked image.
+ */
+#ifndef CQ_WORKERS_WORKER_H
+#define CQ_WORKERS_WORKER_H
+
+#include <sys/socket.h>
+
+#define CQ_WORKER_MAX_LISTENERS 32
+
+typedef struct cq_worker_listener {
+	unsigned index; /* the master's listener index */
+	int kind;
+	const char *name;
+	int fd; /* this slot's reuseport socket, or -1 (handoff only) */
+} cq_worker_listener_t;
+
+typedef struct cq_worker_args {
+	unsigned slot;
+	unsigned nworkers;
+	int chan; /* channel to the master */
+	int death_fd; /* read end of the master's death pipe */
+	const char *config_path; /* NULL: embedded defaults */
+	cq_worker_listener_t listeners[CQ_WORKER_MAX_LISTENERS];
+	unsigned nlisteners;
+} cq_worker_args_t;
+
+/* Run the worker until it is told to stop; returns the exit status. */
+int cq_worker_main(const cq_worker_args_t *args);
+
+#endif /* CQ_WORKERS_WORKER_H */

@@ -6,4 +6,4 @@ LIB_SRCS += \
 	src/core/config_types.c \
 	src/core/config_yaml.c \
 	src/core/units.c
-UNIT_TESTS += t/unit/check_config.c
+UNIT_TESTS += t/unit/check_config.c t/unit/check_config_engine.c

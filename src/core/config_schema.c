@@ -59,7 +59,7 @@ cq_cfg_find_key(const cq_cfg_table_t *t, const char *name, size_t len)
 int
 cq_cfg_fail(cq_cfg_check_t *ck, const char *key, const char *fmt, ...)
 {
-	char path[CQ_CFG_PATH_MAX], *msg;
+	char path[CQ_CFG_PATH_MAX];
 	cq_cfg_pos_t pos = ck->pos;
 	const cq_cfg_key_t *k = NULL;
 	va_list ap;
@@ -71,18 +71,8 @@ cq_cfg_fail(cq_cfg_check_t *ck, const char *key, const char *fmt, ...)
 		pos = ck->key_pos[k - ck->table->keys];
 	cq_cfg_path_join(path, sizeof(path), ck->path, key ? key : "");
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	cq_cfg_error_at(ck->error_r, ck->file, pos, path, fmt, ap);
 	va_end(ap);
-	if (msg == NULL)
-		return cq_cfg_error(ck->error_r, "out of memory");
-	if (ck->file != NULL && pos.line > 0)
-		cq_cfg_error(ck->error_r, "%s:%zu:%zu: %s%s%s", ck->file,
-			pos.line, pos.col, path, path[0] ? ": " : "", msg);
-	else
-		cq_cfg_error(
-			ck->error_r, "%s%s%s", path, path[0] ? ": " : "", msg);
-	free(msg);
 	return -1;
 }
 

@@ -24,6 +24,7 @@
 #ifndef CQ_CORE_CONFIG_SCHEMA_H
 #define CQ_CORE_CONFIG_SCHEMA_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -298,5 +299,13 @@ void cq_cfg_print_quoted(const char *s, FILE *out);
  * returns -1. */
 int cq_cfg_error(char **error_r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * The same as "FILE:LINE:COLUMN: PATH: message", leaving out the position
+ * when file is NULL or pos.line is 0, and the path when it is "".
+ */
+int cq_cfg_error_at(char **error_r, const char *file, cq_cfg_pos_t pos,
+	const char *path, const char *fmt, va_list ap)
+	__attribute__((format(printf, 5, 0)));
 
 #endif /* CQ_CORE_CONFIG_SCHEMA_H */

@@ -48,6 +48,24 @@ cq_cfg_error(char **error_r, const char *fmt, ...)
 	return -1;
 }
 
+int
+cq_cfg_error_at(char **error_r, const char *file, cq_cfg_pos_t pos,
+	const char *path, const char *fmt, va_list ap)
+{
+	const char *sep = path[0] != '\0' ? ": " : "";
+	char *msg;
+
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return cq_cfg_error(error_r, "out of memory");
+	if (file != NULL && pos.line > 0)
+		cq_cfg_error(error_r, "%s:%zu:%zu: %s%s%s", file, pos.line,
+			pos.col, path, sep, msg);
+	else
+		cq_cfg_error(error_r, "%s%s%s", path, sep, msg);
+	free(msg);
+	return -1;
+}
+
 bool
 cq_cfg_is_scalar(cq_cfg_type_t type)
 {
@@ -68,16 +86,18 @@ is_numeric(cq_cfg_type_t type)
  * key's range, and cq_cfg_row_problem() checked that the range fits the
  * width, so the narrowing casts below never lose bits.
  */
+typedef union int_bits {
+	uint8_t u8;
+	uint16_t u16;
+	uint32_t u32;
+	uint64_t u64;
+} int_bits_t;
+
 static int64_t
 int_load(const cq_cfg_key_t *k, const void *field)
 {
 	bool sgn = k->min < 0;
-	union {
-		uint8_t u8;
-		uint16_t u16;
-		uint32_t u32;
-		uint64_t u64;
-	} v;
+	int_bits_t v;
 
 	memcpy(&v, field, k->width);
 	switch (k->width) {
@@ -96,12 +116,7 @@ int_load(const cq_cfg_key_t *k, const void *field)
 static void
 int_store(const cq_cfg_key_t *k, void *field, int64_t value)
 {
-	union {
-		uint8_t u8;
-		uint16_t u16;
-		uint32_t u32;
-		uint64_t u64;
-	} v;
+	int_bits_t v;
 
 	switch (k->width) {
 	case 1:

@@ -54,22 +54,14 @@ pos_of(yaml_mark_t m)
 static int __attribute__((format(printf, 3, 4)))
 fail(loader_t *ld, yaml_mark_t mark, const char *fmt, ...)
 {
-	char *msg;
 	va_list ap;
 
 	if (ld->failed)
 		return -1;
 	ld->failed = true;
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	cq_cfg_error_at(ld->error_r, ld->name, pos_of(mark), ld->path, fmt, ap);
 	va_end(ap);
-	if (msg == NULL)
-		return cq_cfg_error(ld->error_r, "out of memory");
-	cq_cfg_error(ld->error_r, "%s:%zu:%zu: %s%s%s", ld->name,
-		(size_t)mark.line + 1, (size_t)mark.column + 1, ld->path,
-		ld->path[0] != '\0' ? ": " : "", msg);
-	free(msg);
 	return -1;
 }
 

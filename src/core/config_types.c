@@ -394,22 +394,71 @@ cq_cfg_strlist_add(const cq_cfg_key_t *k, void *obj, const char *text,
 	return 0;
 }
 
+/*
+ * Decode the UTF-8 character at s into *cp; returns its length, or 0 if
+ * the bytes are not well-formed UTF-8.
+ */
+static size_t
+utf8_decode(const unsigned char *s, uint32_t *cp)
+{
+	size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
+	static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+
+	if (len == 0 || s[0] > 0xf4)
+		return 0;
+	*cp = s[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		*cp = (*cp << 6) | (s[i] & 0x3f);
+	}
+	if (*cp < min[len] || *cp > 0x10ffff ||
+		(*cp >= 0xd800 && *cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* Characters YAML allows in a file unescaped (libyaml's reader check). */
+static bool
+yaml_printable(uint32_t cp)
+{
+	return (cp >= 0x20 && cp <= 0x7e) || cp == 0x85 ||
+		(cp >= 0xa0 && cp <= 0xd7ff) ||
+		(cp >= 0xe000 && cp <= 0xfffd) || cp >= 0x10000;
+}
+
+/*
+ * Anything a loaded string can hold prints back as a scalar that loads to
+ * the same string: control characters (C1 included) are escaped.  A byte
+ * that is not UTF-8 (only possible from cq_cfg_set()) is written as \xNN,
+ * which YAML reads as the character U+00NN: readable, if not the same.
+ */
 void
 cq_cfg_print_quoted(const char *s, FILE *out)
 {
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t cp;
+	size_t len;
+
 	fputc('"', out);
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", out);
-		else if (c == '\t')
-			fputs("\\t", out);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(out, "\\x%02x", c);
-		else
-			fputc(c, out);
+	while (*p != '\0') {
+		if (*p == '"' || *p == '\\') {
+			fprintf(out, "\\%c", *p++);
+		} else if (*p < 0x80) {
+			if (yaml_printable(*p))
+				fputc(*p, out);
+			else
+				fprintf(out, "\\x%02x", *p);
+			p++;
+		} else if ((len = utf8_decode(p, &cp)) == 0) {
+			fprintf(out, "\\x%02x", *p++);
+		} else {
+			if (yaml_printable(cp))
+				fwrite(p, 1, len, out);
+			else
+				fprintf(out, "\\u%04x", (unsigned)cp);
+			p += len;
+		}
 	}
 	fputc('"', out);
 }

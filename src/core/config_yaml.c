@@ -400,9 +400,11 @@ load_strlist(loader_t *ld, const cq_cfg_key_t *k, void *obj)
 		old = path_push_index(ld, i++);
 		if (ev->type != YAML_SCALAR_EVENT)
 			return fail_got(ld, "a string");
+		/* A null item is the empty string, as for string keys. */
 		if (cq_cfg_strlist_add(k, obj,
 			    (const char *)ev->data.scalar.value,
-			    ev->data.scalar.length, &why) < 0) {
+			    is_null(ev) ? 0 : ev->data.scalar.length,
+			    &why) < 0) {
 			fail(ld, ev->start_mark, "%s",
 				why ? why : "out of memory");
 			free(why);

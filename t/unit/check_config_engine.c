@@ -296,7 +296,8 @@ START_TEST(engine_string_lists)
 	ck_assert_int_eq(
 		t_load("tags:\n  - ~\n  - \"\"\n  - y\n", &c, &err), 0);
 	ck_assert_uint_eq(c.tags.n, 3);
-	ck_assert_str_eq(c.tags.items[0], "~");
+	ck_assert_str_eq(c.tags.items[0], ""); /* null, as for strings */
+	ck_assert_str_eq(c.tags.items[1], "");
 	cq_cfg_free(&t_table, &c);
 	ck_assert_int_eq(t_load("tags:\n", &c, &err), 0);
 	ck_assert_uint_eq(c.tags.n, 0);

@@ -689,6 +689,12 @@ cq_config_diff(const cq_config_t *old_cfg, const cq_config_t *new_cfg,
 	return cq_cfg_diff(&config_table, old_cfg, new_cfg, fn, ctx);
 }
 
+void
+cq_config_keep_restart_keys(cq_config_t *old_cfg, cq_config_t *new_cfg)
+{
+	cq_cfg_keep_restart_keys(&config_table, old_cfg, new_cfg);
+}
+
 unsigned
 cq_config_workers(const cq_config_t *cfg)
 {

@@ -19,9 +19,10 @@
  * (t/004_config_docs.t fails until both documents have it).
  *
  * Reload: on SIGHUP the master loads the file into a new cq_config_t, with
- * the same command line (cq_config_load_cmdline()), and cq_config_diff()
- * reports each changed key and whether it applies live; the rest need a
- * restart, and the master logs them.
+ * the same command line (cq_config_load_cmdline()); cq_config_diff()
+ * reports each changed key and whether it applies live (the master logs
+ * the rest as needing a restart), and cq_config_keep_restart_keys() puts
+ * the old values of those back, leaving the configuration to run with.
  */
 #ifndef CQ_CORE_CONF_H
 #define CQ_CORE_CONF_H
@@ -181,6 +182,14 @@ int cq_config_print(const cq_config_t *cfg, FILE *out);
  */
 int cq_config_diff(const cq_config_t *old_cfg, const cq_config_t *new_cfg,
 	cq_cfg_change_fn *fn, void *ctx);
+
+/*
+ * After cq_config_diff() has reported a reload: new_cfg keeps its live
+ * values and gets back the old values of keys that need a restart, so it
+ * is what the running broker should use from now on.  Both configurations
+ * stay valid and are freed as usual.
+ */
+void cq_config_keep_restart_keys(cq_config_t *old_cfg, cq_config_t *new_cfg);
 
 /* The key table, for documentation and its tests. */
 const cq_cfg_table_t *cq_config_schema(void);

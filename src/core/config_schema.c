@@ -352,6 +352,59 @@ cq_cfg_diff(const cq_cfg_table_t *t, const void *old_obj, const void *new_obj,
 	return d.n;
 }
 
+/* Exchange n bytes between a and b. */
+static void
+swap_bytes(void *a, void *b, size_t n)
+{
+	unsigned char tmp[256], *pa = a, *pb = b;
+
+	while (n > 0) {
+		size_t chunk = n < sizeof(tmp) ? n : sizeof(tmp);
+		memcpy(tmp, pa, chunk);
+		memcpy(pa, pb, chunk);
+		memcpy(pb, tmp, chunk);
+		pa += chunk;
+		pb += chunk;
+		n -= chunk;
+	}
+}
+
+static void
+keep_map(const cq_cfg_table_t *t, void *a, void *b, bool live)
+{
+	for (size_t i = 0; i < t->n_keys; i++) {
+		const cq_cfg_key_t *k = &t->keys[i];
+		bool k_live = live && (k->flags & CQ_CFG_LIVE);
+		size_t *na, *nb;
+
+		if (k->type == CQ_CFG_MAP) {
+			keep_map(k->sub, CQ_CFG_FIELD(a, k), CQ_CFG_FIELD(b, k),
+				live);
+		} else if (k->type == CQ_CFG_LIST && k_live) {
+			na = cq_cfg_list_count(k, a);
+			nb = cq_cfg_list_count(k, b);
+			for (size_t j = 0; *na == *nb && j < *na; j++)
+				keep_map(k->sub, cq_cfg_list_item(k, a, j),
+					cq_cfg_list_item(k, b, j), true);
+		} else if (!k_live) {
+			/* Swapping equal values changes nothing, so no need
+			 * to compare first. */
+			swap_bytes(CQ_CFG_FIELD(a, k), CQ_CFG_FIELD(b, k),
+				k->width);
+			if (k->type == CQ_CFG_LIST)
+				swap_bytes(cq_cfg_list_count(k, a),
+					cq_cfg_list_count(k, b),
+					sizeof(size_t));
+		}
+	}
+}
+
+void
+cq_cfg_keep_restart_keys(const cq_cfg_table_t *t, void *old_obj, void *new_obj)
+{
+	keep_map(t, old_obj, new_obj, true);
+}
+
 static void
 walk_map(const cq_cfg_table_t *t, const char *path, bool live,
 	cq_cfg_walk_fn *fn, void *ctx)

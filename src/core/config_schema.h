@@ -208,6 +208,16 @@ int cq_cfg_diff(const cq_cfg_table_t *t, const void *old_obj,
 	const void *new_obj, cq_cfg_change_fn *fn, void *ctx);
 
 /*
+ * After a reload: give every key that is not live its old value back in
+ * new_obj, so that new_obj holds what a reload can apply (the old values of
+ * restart-only keys, the new values of live ones).  The two structs swap
+ * those fields, so both still own what they hold and are freed as usual.
+ * A list that is live but changed length is taken whole from new_obj.
+ */
+void cq_cfg_keep_restart_keys(
+	const cq_cfg_table_t *t, void *old_obj, void *new_obj);
+
+/*
  * Call fn for every key of the table, depth first, in table order.  Paths
  * of list items use "[]": "listeners[].name".
  */

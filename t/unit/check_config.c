@@ -829,7 +829,31 @@ START_TEST(reload_diff_classifies_changes)
 	ck_assert(!find_change(&cs, "mqtt.restore_sys_info_on_restart")->live);
 	ck_assert(!find_change(&cs, "shm.ring_size")->live);
 	ck_assert(find_change(&cs, "sys_interval")->live);
+
+	/* What a reload applies: the live changes only. */
+	cq_config_keep_restart_keys(&a, &b);
+	ck_assert_uint_eq(b.workers, 0);
+	ck_assert_int_eq(b.log.level, CQ_LOG_DEBUG);
+	ck_assert_str_eq(b.log.file, "/tmp/x.log");
+	ck_assert_uint_eq(b.listeners[0].address.port, 1883);
+	ck_assert_uint_eq(b.limits.max_connections, 5);
+	ck_assert_uint_eq(b.limits.max_sessions, 100000);
+	ck_assert_uint_eq(b.mqtt.maximum_qos, 1);
+	ck_assert(!b.mqtt.restore_sys_info_on_restart);
+	ck_assert_uint_eq(b.shm.ring_size, 1 << 20);
+	ck_assert_uint_eq(b.sys_interval, 0);
+	cq_config_t d;
+	expect_ok("", &d);
+	cs.n = 0;
+	ck_assert_int_eq(cq_config_diff(&d, &b, record_change, &cs), 5);
+	for (int i = 0; i < cs.n; i++)
+		ck_assert_msg(cs.v[i].live, "%s", cs.v[i].path);
+	cq_config_free(&d);
+	/* The old one got the new values of restart keys: both free. */
+	ck_assert_uint_eq(a.listeners[0].address.port, 1884);
 	cq_config_free(&b);
+	cq_config_free(&a);
+	expect_ok("", &a);
 
 	/* A listener more is one change of the list. */
 	cs.n = 0;

@@ -353,6 +353,18 @@ START_TEST(engine_lists_of_maps_with_maps)
 	ck_assert_int_eq(cq_cfg_diff(&t_table, &c, &d, note_change, &lc), 1);
 	ck_assert_str_eq(lc.path, "items[0].size");
 	ck_assert(lc.live);
+
+	/* Inside a live list of the same length, a key that is not live
+	 * keeps its old value; the live one takes the new. */
+	d.items[1].inner.n = 3;
+	d.small = 9;
+	d.big = 9;
+	cq_cfg_keep_restart_keys(&t_table, &c, &d);
+	ck_assert_uint_eq(d.items[1].inner.n, 1);
+	ck_assert_uint_eq(d.items[0].size, 5);
+	ck_assert_int_eq(d.small, 9);
+	ck_assert(d.big == INT64_MIN);
+	ck_assert(c.big == 9);
 	free(text);
 	cq_cfg_free(&t_table, &d);
 	cq_cfg_free(&t_table, &c);

@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/assert.h"
-
 /* How deep "a.b.c" may go in cq_cfg_set(). */
 #define SET_DEPTH_MAX 8
 

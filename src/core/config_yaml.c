@@ -26,8 +26,6 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "core/assert.h"
-
 /* Characters of a key name shown unquoted in messages. */
 #define KEY_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_"
 /* Names longer than this get no "did you mean". */
@@ -70,7 +68,7 @@ fail_syntax(loader_t *ld)
 {
 	yaml_parser_t *p = &ld->parser;
 	const char *hint = "";
-	char where[64] = "";
+	char where[128] = "";
 
 	if (p->error == YAML_MEMORY_ERROR)
 		return fail(ld, p->problem_mark, "out of memory");
@@ -236,7 +234,8 @@ suggest(const cq_cfg_table_t *t, const char *name, size_t len)
 		return NULL;
 	for (size_t i = 0; i < t->n_keys; i++) {
 		size_t d = distance(name, len, t->keys[i].name);
-		if (d < best_d) {
+		/* Two edits turn "ab" into almost anything: keep it relative. */
+		if (d < best_d && d * 2 <= strlen(t->keys[i].name)) {
 			best_d = d;
 			best = t->keys[i].name;
 		}
@@ -359,7 +358,7 @@ load_list(loader_t *ld, const cq_cfg_key_t *k, void *obj)
 	cq_cfg_free_key(k, obj);
 	while (!empty && next(ld) == 0 &&
 		ld->ev.type != YAML_SEQUENCE_END_EVENT) {
-		void *item = cq_cfg_list_item(k, obj, *n);
+		void *item;
 		old = path_push_index(ld, *n);
 		if ((int64_t)*n == k->max)
 			return fail(ld, ld->ev.start_mark,
@@ -367,6 +366,9 @@ load_list(loader_t *ld, const cq_cfg_key_t *k, void *obj)
 				(long long)k->max);
 		if (ld->ev.type != YAML_MAPPING_START_EVENT)
 			return fail_got(ld, "a map of keys");
+		/* Counted once it holds defaults, so that an error in it
+		 * leaves it to cq_cfg_free(). */
+		item = cq_cfg_list_item(k, obj, *n);
 		if (cq_cfg_defaults(k->sub, item, &why) < 0) {
 			fail(ld, start, "%s", why ? why : "out of memory");
 			free(why);

@@ -21,6 +21,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "core/conf.h"
 #include "core/log.h"
 
 #define DEFAULT_PORT 1883
@@ -29,11 +30,51 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-		"usage: comqttd [-c FILE] [-t] [-d] [-v] [--workers N]\n"
-		"  -c FILE      configuration file (default: embedded "
+		"usage: comqttd [-c FILE] [-t] [-d] [-v] [--workers N] "
+		"[--print-config]\n"
+		"  -c FILE         configuration file (default: embedded "
 		"defaults)\n"
-		"  -t           check the configuration and exit\n"
-		"  -v           print the version and exit\n");
+		"  -t              check the configuration and exit\n"
+		"  -v              print the version and exit\n"
+		"  --workers N     run N workers, whatever the file says\n"
+		"  --print-config  print the configuration in effect and "
+		"exit\n");
+}
+
+/*
+ * Load the configuration the command line names; -t and --print-config
+ * stop there.  Returns -1 to go on running, else the exit status.  The
+ * configuration's error messages are printed here, and only here.
+ */
+static int
+load_config(const cq_config_cmdline_t *cl, int test_only, int print_config,
+	cq_config_t *cfg_r)
+{
+	char *error = NULL;
+
+	if (cq_config_load_cmdline(cl, cfg_r, &error) < 0) {
+		fprintf(stderr, "comqttd: %s\n",
+			error != NULL ? error : "out of memory");
+		free(error);
+		return 1;
+	}
+	if (test_only) {
+		if (cl->file != NULL)
+			fprintf(stderr, "configuration file %s is valid\n",
+				cl->file);
+		else
+			fprintf(stderr, "the default configuration is valid\n");
+	}
+	if (print_config && cq_config_print(cfg_r, stdout) < 0) {
+		fprintf(stderr, "comqttd: writing the configuration failed\n");
+		cq_config_free(cfg_r);
+		return 1;
+	}
+	if (test_only || print_config) {
+		cq_config_free(cfg_r);
+		return 0;
+	}
+	return -1;
 }
 
 static void
@@ -62,16 +103,26 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"workers", required_argument, NULL, 'W'},
+		{"print-config", no_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	int opt, test_only = 0;
+	int opt, test_only = 0, print_config = 0, rc;
+	cq_config_cmdline_t cl = {NULL, NULL};
+	cq_config_t cfg;
 	while ((opt = getopt_long(argc, argv, "c:tdvh", longopts, NULL)) !=
 		-1) {
 		switch (opt) {
 		case 'c':
-		case 'd':
+			cl.file = optarg;
+			break;
 		case 'W':
+			cl.workers = optarg;
+			break;
+		case 'P':
+			print_config = 1;
+			break;
+		case 'd':
 			break;
 		case 't':
 			test_only = 1;
@@ -87,9 +138,13 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (optind < argc) {
+		usage(stderr);
+		return 1;
+	}
 	cq_log_set_ident("master");
-	if (test_only)
-		return 0;
+	if ((rc = load_config(&cl, test_only, print_config, &cfg)) >= 0)
+		return rc;
 
 	struct event_base *base = event_base_new();
 	struct sockaddr_in sin = {
@@ -102,6 +157,7 @@ main(int argc, char **argv)
 	if (l == NULL) {
 		cq_log(CQ_LOG_CRIT, errno, "bind() to 0.0.0.0:%d failed",
 			DEFAULT_PORT);
+		cq_config_free(&cfg);
 		return 1;
 	}
 	struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);
@@ -118,5 +174,6 @@ main(int argc, char **argv)
 	event_free(sigterm);
 	evconnlistener_free(l);
 	event_base_free(base);
+	cq_config_free(&cfg);
 	return 0;
 }

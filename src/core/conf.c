@@ -85,8 +85,9 @@ valid_topic_prefix(const void *field)
 }
 
 /*
- * Each listener, once loaded: its address suits its type, and its name and
- * address differ from those of the listeners before it.  (Two addresses
+ * Each listener, once loaded: its address suits its type, a pinned worker
+ * goes with handoff, and its name and address differ from those of the
+ * listeners before it.  (Two addresses
  * that overlap without being equal, 0.0.0.0:1883 and 127.0.0.1:1883, are
  * left to bind() to judge.)
  */
@@ -105,6 +106,10 @@ check_listener(cq_cfg_check_t *ck)
 		return cq_cfg_fail(ck, "address",
 			"a %s listener needs host:port, like 0.0.0.0:1883",
 			listener_types[l->type]);
+	if (l->worker >= 0 && !listener_uses_path[l->type] &&
+		l->accept != CQ_ACCEPT_HANDOFF)
+		return cq_cfg_fail(ck, "worker",
+			"pinning to a worker needs accept: handoff");
 	for (size_t i = 0; all != NULL && i < ck->index; i++) {
 		if (strcmp(all[i].name, l->name) == 0)
 			return cq_cfg_fail(ck, "name",
@@ -155,6 +160,14 @@ static const cq_cfg_key_t listener_keys[] = {
 		.names = accept_modes,
 		.doc = "reuseport: a socket per worker; handoff: the master "
 		       "accepts"},
+	{.name = "worker",
+		.type = CQ_CFG_INT,
+		LISTENER(worker),
+		.def = "-1",
+		.min = -1,
+		.max = 63,
+		.doc = "handoff only: give every connection to this worker "
+		       "slot; -1 = the least loaded"},
 	{.name = "max_connections",
 		.type = CQ_CFG_INT,
 		LISTENER(max_connections),

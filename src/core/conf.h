@@ -68,6 +68,7 @@ typedef struct cq_config_listener {
 	cq_addr_t address; /* host:port, or a path for unix */
 	uint32_t mode; /* unix socket file mode */
 	cq_accept_mode_t accept;
+	int32_t worker; /* handoff: pin to this worker slot; -1: any */
 	uint32_t max_connections; /* 0: only limits.max_connections */
 	char *mount_point; /* topic prefix, "" for none */
 } cq_config_listener_t;

@@ -498,6 +498,18 @@ START_TEST(listener_lists)
 	expect_error("listeners:\n  - {name: a, type: unix, address: \":1\"}\n",
 		"listeners[0].address: a unix listener needs an absolute "
 		"socket path");
+	expect_error("listeners:\n  - {name: a, address: \":1\", worker: 1}\n",
+		"listeners[0].worker: pinning to a worker needs accept: "
+		"handoff");
+	expect_error(
+		"listeners:\n  - {name: a, address: \":1\", accept: handoff, "
+		"worker: 64}\n",
+		"listeners[0].worker");
+	expect_ok("listeners:\n  - {name: a, address: \":1\", accept: handoff, "
+		  "worker: 1}\n",
+		&c);
+	ck_assert_int_eq(c.listeners[0].worker, 1);
+	cq_config_free(&c);
 	expect_error("listeners:\n  - {name: a, address: /tmp/s}\n",
 		"a tcp listener needs host:port");
 	expect_error("listeners:\n  - {name: a, type: udp, address: \":1\"}\n",
@@ -956,7 +968,7 @@ START_TEST(walk_lists_every_key)
 
 	cq_cfg_walk(cq_config_schema(), walk_key, &w);
 	/* 11 top-level, 2 log, 7 listener, 11 limits, 15 mqtt, 3 shm. */
-	ck_assert_int_eq(w.keys, 49);
+	ck_assert_int_eq(w.keys, 50);
 	ck_assert(w.listener_name);
 	ck_assert(w.log_level_live);
 	ck_assert(!w.workers_live);

@@ -12,5 +12,12 @@ LIB_SRCS += \
 	src/mqtt/topic.c \
 	src/mqtt/utf8.c
 UNIT_TESTS += \
+	t/unit/check_mqtt_connect.c \
+	t/unit/check_mqtt_control.c \
+	t/unit/check_mqtt_frame.c \
+	t/unit/check_mqtt_props.c \
+	t/unit/check_mqtt_publish.c \
+	t/unit/check_mqtt_reason.c \
+	t/unit/check_mqtt_subscribe.c \
 	t/unit/check_mqtt_topic.c \
 	t/unit/check_mqtt_utf8.c

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/defs.h"
 #include "mqtt/proto.h"
 
 typedef struct cq_mqtt_frame {

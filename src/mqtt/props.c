@@ -257,7 +257,8 @@ cq_mqtt_err_t
 cq_mqtt_props_parse(const uint8_t *raw, uint32_t len, unsigned ptype,
 	cq_mqtt_props_t *props_r)
 {
-	const uint8_t *p = raw, *end = raw + len;
+	/* (no arithmetic on a NULL raw: empty sections may have one) */
+	const uint8_t *p = raw, *end = len ? raw + len : raw;
 	uint64_t present = 0;
 
 	while (p < end) {
@@ -309,8 +310,9 @@ cq_mqtt_rd_props(cq_mqtt_rd_t *r, unsigned ptype, cq_mqtt_props_t *props_r)
 void
 cq_mqtt_props_iter(const cq_mqtt_props_t *props, cq_mqtt_prop_iter_t *it)
 {
+	/* A section with no bytes may have a NULL raw (v3 packets). */
 	it->p = props->raw;
-	it->end = props->raw + props->len;
+	it->end = props->len ? props->raw + props->len : props->raw;
 }
 
 bool

@@ -79,7 +79,7 @@ void
 cq_mqtt_subscribe_iter(const cq_mqtt_subscribe_t *s, cq_mqtt_sub_iter_t *it)
 {
 	it->p = s->list.ptr;
-	it->end = s->list.ptr + s->list.len;
+	it->end = s->list.len ? s->list.ptr + s->list.len : s->list.ptr;
 }
 
 bool

@@ -340,6 +340,33 @@ START_TEST(props_sub_ids_iterated)
 }
 END_TEST
 
+/*
+ * A v3 packet's properties are all zero (raw NULL): every accessor answers
+ * "absent" (found by the fuzzer: the iterator computed NULL + 0).
+ */
+START_TEST(props_empty_section)
+{
+	cq_mqtt_props_t none = {NULL, 0, 0};
+	cq_mqtt_prop_iter_t it;
+	cq_mqtt_prop_t pr;
+	cq_mqtt_view_t v;
+	uint32_t n;
+
+	cq_mqtt_props_iter(&none, &it);
+	ck_assert(!cq_mqtt_props_next(&it, &pr));
+	ck_assert_uint_eq(cq_mqtt_props_count(&none, CQ_MQTT_PROP_USER), 0);
+	ck_assert_int_eq(cq_mqtt_props_topic_alias(&none, &n), -1);
+	ck_assert_int_eq(cq_mqtt_props_content_type(&none, &v), -1);
+	ck_assert_int_eq(cq_mqtt_props_parse(NULL, 0, CQ_MQTT_PUBLISH, &none),
+		CQ_MQTT_OK);
+	uint8_t mem[4];
+	cq_mqtt_pbuf_t pb;
+	cq_mqtt_pbuf_init(&pb, mem, sizeof(mem));
+	ck_assert_int_eq(cq_mqtt_pbuf_copy(&pb, &none, 0), 0);
+	ck_assert_uint_eq(pb.len, 0);
+}
+END_TEST
+
 /* The builder writes the wire form of §2.2.2.2 byte for byte. */
 START_TEST(props_builder_bytes)
 {
@@ -472,6 +499,7 @@ cq_unit_suite(void)
 	tcase_add_test(tc, props_utf8_checked_MQTT_1_5_4_1);
 	tcase_add_test(tc, props_accessors);
 	tcase_add_test(tc, props_sub_ids_iterated);
+	tcase_add_test(tc, props_empty_section);
 	tcase_add_test(tc, props_builder_bytes);
 	tcase_add_test(tc, props_builder_refuses);
 	tcase_add_test(tc, props_builder_copy_skip);

@@ -64,8 +64,10 @@ cq_mqtt_read(const void *p, size_t n, const cq_mqtt_dec_t *dec,
 	cq_mqtt_frame_t *fr_r, cq_mqtt_packet_t *pkt_r)
 {
 	int rc = cq_mqtt_frame(p, n, dec, fr_r);
-	if (rc != 0)
+	if (rc != 0) {
+		pkt_r->type = 0; /* nothing decoded */
 		return rc;
+	}
 	fr_r->err = cq_mqtt_decode(fr_r, p, dec, pkt_r);
 	return fr_r->err == CQ_MQTT_OK ? 0 : -1;
 }

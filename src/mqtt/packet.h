@@ -13,6 +13,10 @@
  *	}
  *	rc == CQ_AGAIN: read at least fr.need - cq_buf_used(in) more bytes;
  *	rc == -1: cq_mqtt_err_reply(fr.err, ...) says what to send, then close.
+ *
+ * Before the CONNACK the level to answer in is the one the CONNECT asked
+ * for: pkt.u.connect.version when pkt.type is CQ_MQTT_CONNECT (the
+ * decoder sets it as soon as it has read it, also on failure).
  */
 #ifndef CQ_MQTT_PACKET_H
 #define CQ_MQTT_PACKET_H
@@ -54,7 +58,9 @@ cq_mqtt_err_t cq_mqtt_decode(const cq_mqtt_frame_t *fr, const uint8_t *pkt,
 /*
  * Frame and decode the packet at the start of p[0..n).  0: *pkt_r holds
  * it and fr_r->size bytes were used; CQ_AGAIN: fr_r->need bytes are
- * needed at least; -1: fr_r->err says why (framing or decoding).
+ * needed at least; -1: fr_r->err says why (framing or decoding).  When
+ * framing fails pkt_r->type is 0; when decoding fails it is the type and
+ * *pkt_r holds the fields decoded before the error.
  */
 int cq_mqtt_read(const void *p, size_t n, const cq_mqtt_dec_t *dec,
 	cq_mqtt_frame_t *fr_r, cq_mqtt_packet_t *pkt_r);

@@ -4,7 +4,6 @@
 #include "config.h"
 #include "mqtt/publish.h"
 
-#include <errno.h>
 #include <string.h>
 
 #include "mqtt/reason.h"
@@ -132,23 +131,6 @@ cq_mqtt_publish_encode(
 	cq_mqtt_put_bytes(
 		(uint8_t *)out + hdr, pub->payload.ptr, pub->payload.len);
 	return size;
-}
-
-int
-cq_mqtt_publish_append(
-	const cq_mqtt_publish_t *pub, uint8_t version, cq_buf_t *b)
-{
-	size_t size = cq_mqtt_publish_size(pub, version);
-
-	if (size == 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (cq_buf_reserve(b, size) < 0)
-		return -1;
-	cq_buf_commit(
-		b, cq_mqtt_publish_encode(pub, version, cq_buf_tail(b), size));
-	return 0;
 }
 
 cq_mqtt_err_t

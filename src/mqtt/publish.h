@@ -16,7 +16,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/buf.h"
 #include "mqtt/frame.h"
 #include "mqtt/props.h"
 #include "mqtt/proto.h"
@@ -50,10 +49,6 @@ cq_mqtt_err_t cq_mqtt_publish_decode(const cq_mqtt_frame_t *fr,
 size_t cq_mqtt_publish_size(const cq_mqtt_publish_t *pub, uint8_t version);
 size_t cq_mqtt_publish_encode(
 	const cq_mqtt_publish_t *pub, uint8_t version, void *out, size_t cap);
-/* Encode and append to b: 0, or -1 (errno ENOMEM, or EINVAL if too big). */
-int cq_mqtt_publish_append(
-	const cq_mqtt_publish_t *pub, uint8_t version, cq_buf_t *b);
-
 /*
  * The bytes before the payload (the Remaining Length counts the payload),
  * and writing them.  *pid_off_r is where the packet identifier sits in

@@ -48,8 +48,13 @@ check_options(uint8_t o, cq_mqtt_view_t filter, uint8_t version)
 	return CQ_MQTT_OK;
 }
 
-cq_mqtt_err_t
-cq_mqtt_subscribe_decode(const cq_mqtt_frame_t *fr, const uint8_t *pkt,
+/*
+ * SUBSCRIBE and UNSUBSCRIBE: the head, then the list.  Each entry is a
+ * UTF-8 filter ([MQTT-3.8.3-1] [MQTT-3.10.3-1]), followed in SUBSCRIBE by
+ * its options byte.
+ */
+static cq_mqtt_err_t
+decode_list(const cq_mqtt_frame_t *fr, const uint8_t *pkt,
 	const cq_mqtt_dec_t *dec, cq_mqtt_subscribe_t *s_r)
 {
 	cq_mqtt_rd_t r = cq_mqtt_rd_body(fr, pkt);
@@ -64,15 +69,24 @@ cq_mqtt_subscribe_decode(const cq_mqtt_frame_t *fr, const uint8_t *pkt,
 		cq_mqtt_view_t filter;
 		uint8_t options;
 		if ((e = cq_mqtt_rd_str(&r, &filter)) != CQ_MQTT_OK)
-			return e; /* [MQTT-3.8.3-1] */
-		if (!cq_mqtt_rd_u8(&r, &options))
-			return CQ_MQTT_ERR_SHORT;
-		e = check_options(options, filter, dec->version);
-		if (e != CQ_MQTT_OK)
 			return e;
+		if (fr->type == CQ_MQTT_SUBSCRIBE) {
+			if (!cq_mqtt_rd_u8(&r, &options))
+				return CQ_MQTT_ERR_SHORT;
+			e = check_options(options, filter, dec->version);
+			if (e != CQ_MQTT_OK)
+				return e;
+		}
 		s_r->count++;
 	}
 	return s_r->count ? CQ_MQTT_OK : CQ_MQTT_ERR_EMPTY_LIST;
+}
+
+cq_mqtt_err_t
+cq_mqtt_subscribe_decode(const cq_mqtt_frame_t *fr, const uint8_t *pkt,
+	const cq_mqtt_dec_t *dec, cq_mqtt_subscribe_t *s_r)
+{
+	return decode_list(fr, pkt, dec, s_r);
 }
 
 void
@@ -91,13 +105,11 @@ cq_mqtt_subscribe_next(cq_mqtt_sub_iter_t *it, cq_mqtt_sub_t *sub_r)
 		!cq_mqtt_rd_u8(&r, &sub_r->options))
 		return false;
 	it->p = r.p;
-	sub_r->qos = sub_r->options & CQ_MQTT_SO_QOS;
-	sub_r->no_local = (sub_r->options & CQ_MQTT_SO_NO_LOCAL) != 0;
-	sub_r->retain_as_published = (sub_r->options &
-					     CQ_MQTT_SO_RETAIN_AS_PUB) != 0;
-	sub_r->retain_handling = (sub_r->options &
-					 CQ_MQTT_SO_RETAIN_HANDLING) >>
-		4;
+	uint8_t o = sub_r->options;
+	sub_r->qos = o & CQ_MQTT_SO_QOS;
+	sub_r->no_local = (o & CQ_MQTT_SO_NO_LOCAL) != 0;
+	sub_r->retain_as_published = (o & CQ_MQTT_SO_RETAIN_AS_PUB) != 0;
+	sub_r->retain_handling = (o & CQ_MQTT_SO_RETAIN_HANDLING) >> 4;
 	return true;
 }
 
@@ -123,21 +135,7 @@ cq_mqtt_err_t
 cq_mqtt_unsubscribe_decode(const cq_mqtt_frame_t *fr, const uint8_t *pkt,
 	const cq_mqtt_dec_t *dec, cq_mqtt_subscribe_t *s_r)
 {
-	cq_mqtt_rd_t r = cq_mqtt_rd_body(fr, pkt);
-	cq_mqtt_err_t e;
-
-	memset(s_r, 0, sizeof(*s_r));
-	e = decode_head(fr, dec, &r, &s_r->packet_id, &s_r->props);
-	if (e != CQ_MQTT_OK)
-		return e;
-	s_r->list = cq_mqtt_view(r.p, cq_mqtt_rd_left(&r));
-	while (cq_mqtt_rd_left(&r) > 0) {
-		cq_mqtt_view_t filter;
-		if ((e = cq_mqtt_rd_str(&r, &filter)) != CQ_MQTT_OK)
-			return e; /* [MQTT-3.10.3-1] */
-		s_r->count++;
-	}
-	return s_r->count ? CQ_MQTT_OK : CQ_MQTT_ERR_EMPTY_LIST;
+	return decode_list(fr, pkt, dec, s_r);
 }
 
 void

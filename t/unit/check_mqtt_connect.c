@@ -126,24 +126,14 @@ START_TEST(connect_encode_from_struct)
 }
 END_TEST
 
-/* Copy a vector and change one byte. */
-static cq_mqtt_err_t
-err_with(const uint8_t *v, size_t n, size_t at, uint8_t byte)
-{
-	uint8_t buf[128];
-	memcpy(buf, v, n);
-	buf[at] = byte;
-	return mqtt_err(buf, n, 0);
-}
-
 /* [MQTT-3.1.2-3]: the reserved flag must be 0 (then Malformed in 5.0). */
 START_TEST(connect_reserved_flag_MQTT_3_1_2_3)
 {
-	ck_assert_int_eq(err_with(connect311, sizeof(connect311), 9, 0x03),
+	ck_assert_int_eq(err_with(connect311, sizeof(connect311), 9, 0x03, 0),
 		CQ_MQTT_ERR_CONNECT_RESERVED);
-	ck_assert_int_eq(err_with(connect5, sizeof(connect5), 9, 0x03),
+	ck_assert_int_eq(err_with(connect5, sizeof(connect5), 9, 0x03, 0),
 		CQ_MQTT_ERR_CONNECT_RESERVED);
-	ck_assert_int_eq(err_with(connect31, sizeof(connect31), 11, 0x03),
+	ck_assert_int_eq(err_with(connect31, sizeof(connect31), 11, 0x03, 0),
 		CQ_MQTT_ERR_CONNECT_RESERVED);
 }
 END_TEST
@@ -153,21 +143,21 @@ END_TEST
 START_TEST(connect_will_flags_MQTT_3_1_2_11_to_15)
 {
 	/* will QoS 1 without the will flag */
-	ck_assert_int_eq(err_with(connect311, sizeof(connect311), 9, 0x0a),
+	ck_assert_int_eq(err_with(connect311, sizeof(connect311), 9, 0x0a, 0),
 		CQ_MQTT_ERR_WILL_FLAGS);
-	ck_assert_int_eq(err_with(connect5, sizeof(connect5), 9, 0x12),
+	ck_assert_int_eq(err_with(connect5, sizeof(connect5), 9, 0x12, 0),
 		CQ_MQTT_ERR_WILL_FLAGS);
 	/* will retain without the will flag */
-	ck_assert_int_eq(err_with(connect311, sizeof(connect311), 9, 0x22),
+	ck_assert_int_eq(err_with(connect311, sizeof(connect311), 9, 0x22, 0),
 		CQ_MQTT_ERR_WILL_FLAGS);
-	ck_assert_int_eq(err_with(connect5, sizeof(connect5), 9, 0x22),
+	ck_assert_int_eq(err_with(connect5, sizeof(connect5), 9, 0x22, 0),
 		CQ_MQTT_ERR_WILL_FLAGS);
 	/* will QoS 3 */
 	ck_assert_int_eq(
-		err_with(connect311_full, sizeof(connect311_full), 9, 0xfe),
+		err_with(connect311_full, sizeof(connect311_full), 9, 0xfe, 0),
 		CQ_MQTT_ERR_WILL_FLAGS);
 	ck_assert_int_eq(
-		err_with(connect5_full, sizeof(connect5_full), 9, 0xde),
+		err_with(connect5_full, sizeof(connect5_full), 9, 0xde, 0),
 		CQ_MQTT_ERR_WILL_FLAGS);
 }
 END_TEST
@@ -193,13 +183,13 @@ END_TEST
 START_TEST(connect_protocol_name_level_MQTT_3_1_2_1_and_2)
 {
 	cq_mqtt_packet_t pkt;
-	ck_assert_int_eq(err_with(connect311, sizeof(connect311), 7, 'X'),
+	ck_assert_int_eq(err_with(connect311, sizeof(connect311), 7, 'X', 0),
 		CQ_MQTT_ERR_PROTOCOL_NAME);
 	/* "MQTT"/3 */
-	ck_assert_int_eq(err_with(connect311, sizeof(connect311), 8, 3),
+	ck_assert_int_eq(err_with(connect311, sizeof(connect311), 8, 3, 0),
 		CQ_MQTT_ERR_PROTOCOL_VERSION);
 	/* "MQIsdp"/4 */
-	ck_assert_int_eq(err_with(connect31, sizeof(connect31), 10, 4),
+	ck_assert_int_eq(err_with(connect31, sizeof(connect31), 10, 4, 0),
 		CQ_MQTT_ERR_PROTOCOL_VERSION);
 	/* level 6, and a bridge bit (0x84), are not supported */
 	uint8_t buf[sizeof(connect5)];
@@ -208,7 +198,7 @@ START_TEST(connect_protocol_name_level_MQTT_3_1_2_1_and_2)
 	ck_assert_int_eq(mqtt_decode(buf, sizeof(buf), 0, 0, &pkt),
 		CQ_MQTT_ERR_PROTOCOL_VERSION);
 	ck_assert_uint_eq(pkt.u.connect.version, 6); /* what was asked for */
-	ck_assert_int_eq(err_with(connect311, sizeof(connect311), 8, 0x84),
+	ck_assert_int_eq(err_with(connect311, sizeof(connect311), 8, 0x84, 0),
 		CQ_MQTT_ERR_PROTOCOL_VERSION);
 	/* a name that is not even complete */
 	static const uint8_t cut[] = {0x10, 0x03, 0x00, 0x04, 'M'};
@@ -234,13 +224,13 @@ START_TEST(connect_remaining_length_mismatch)
 		0x10, 0x08, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0x02};
 	ck_assert_int_eq(ERR(no_keepalive, 0), CQ_MQTT_ERR_SHORT);
 	/* user name flag but no user name [MQTT-3.1.2-19] (3.1.1) */
-	ck_assert_int_eq(err_with(connect311, sizeof(connect311), 9, 0x82),
+	ck_assert_int_eq(err_with(connect311, sizeof(connect311), 9, 0x82, 0),
 		CQ_MQTT_ERR_SHORT);
 	/* will flag but no will topic [MQTT-3.1.2-9] */
-	ck_assert_int_eq(err_with(connect311, sizeof(connect311), 9, 0x06),
+	ck_assert_int_eq(err_with(connect311, sizeof(connect311), 9, 0x06, 0),
 		CQ_MQTT_ERR_SHORT);
 	/* fixed-header flags [MQTT-2.2.2-2] */
-	ck_assert_int_eq(err_with(connect311, sizeof(connect311), 0, 0x11),
+	ck_assert_int_eq(err_with(connect311, sizeof(connect311), 0, 0x11, 0),
 		CQ_MQTT_ERR_FLAGS);
 }
 END_TEST
@@ -248,23 +238,23 @@ END_TEST
 /* [MQTT-3.1.3-4] [MQTT-3.1.3-11] [MQTT-3.1.3-12] [MQTT-1.5.4-1/2]. */
 START_TEST(connect_utf8_fields_MQTT_3_1_3_4)
 {
-	ck_assert_int_eq(err_with(connect311, sizeof(connect311), 14, 0xc0),
+	ck_assert_int_eq(err_with(connect311, sizeof(connect311), 14, 0xc0, 0),
 		CQ_MQTT_ERR_UTF8);
-	ck_assert_int_eq(err_with(connect311, sizeof(connect311), 15, 0x00),
+	ck_assert_int_eq(err_with(connect311, sizeof(connect311), 15, 0x00, 0),
 		CQ_MQTT_ERR_UTF8);
 	/* will topic, user name */
 	ck_assert_int_eq(
-		err_with(connect311_full, sizeof(connect311_full), 19, 0xed),
+		err_with(connect311_full, sizeof(connect311_full), 19, 0xed, 0),
 		CQ_MQTT_ERR_UTF8);
 	ck_assert_int_eq(
-		err_with(connect311_full, sizeof(connect311_full), 29, 0xff),
+		err_with(connect311_full, sizeof(connect311_full), 29, 0xff, 0),
 		CQ_MQTT_ERR_UTF8);
 	/* password and will payload are binary: anything goes */
 	ck_assert_int_eq(
-		err_with(connect311_full, sizeof(connect311_full), 35, 0xff),
+		err_with(connect311_full, sizeof(connect311_full), 35, 0xff, 0),
 		CQ_MQTT_OK);
 	ck_assert_int_eq(
-		err_with(connect311_full, sizeof(connect311_full), 24, 0x00),
+		err_with(connect311_full, sizeof(connect311_full), 24, 0x00, 0),
 		CQ_MQTT_OK);
 }
 END_TEST
@@ -273,10 +263,10 @@ END_TEST
 START_TEST(connect_will_topic_wildcard)
 {
 	ck_assert_int_eq(
-		err_with(connect311_full, sizeof(connect311_full), 20, '#'),
+		err_with(connect311_full, sizeof(connect311_full), 20, '#', 0),
 		CQ_MQTT_ERR_TOPIC_NAME);
 	ck_assert_int_eq(
-		err_with(connect5_full, sizeof(connect5_full), 49, '+'),
+		err_with(connect5_full, sizeof(connect5_full), 49, '+', 0),
 		CQ_MQTT_ERR_TOPIC_NAME);
 	cq_mqtt_reply_t r = cq_mqtt_err_reply(
 		CQ_MQTT_ERR_TOPIC_NAME, V5, false);
@@ -289,23 +279,23 @@ START_TEST(connect_v5_properties)
 {
 	/* Topic Alias is not a CONNECT property */
 	ck_assert_int_eq(
-		err_with(connect5_full, sizeof(connect5_full), 13, 0x23),
+		err_with(connect5_full, sizeof(connect5_full), 13, 0x23, 0),
 		CQ_MQTT_ERR_PROP_NOT_ALLOWED);
 	/* Session Expiry is not a will property */
 	ck_assert_int_eq(
-		err_with(connect5_full, sizeof(connect5_full), 33, 0x11),
+		err_with(connect5_full, sizeof(connect5_full), 33, 0x11, 0),
 		CQ_MQTT_ERR_PROP_NOT_ALLOWED);
 	/* session expiry twice (receive maximum turned into it) */
 	ck_assert_int_eq(
-		err_with(connect5_full, sizeof(connect5_full), 18, 0x11),
+		err_with(connect5_full, sizeof(connect5_full), 18, 0x11, 0),
 		CQ_MQTT_ERR_PROP_DUP);
 	/* property length larger than the rest of the packet */
 	ck_assert_int_eq(
-		err_with(connect5_full, sizeof(connect5_full), 12, 0x7f),
+		err_with(connect5_full, sizeof(connect5_full), 12, 0x7f, 0),
 		CQ_MQTT_ERR_PROP_LENGTH);
 	/* payload format indicator 2 */
 	ck_assert_int_eq(
-		err_with(connect5_full, sizeof(connect5_full), 39, 0x02),
+		err_with(connect5_full, sizeof(connect5_full), 39, 0x02, 0),
 		CQ_MQTT_ERR_PROP_VALUE);
 }
 END_TEST
@@ -324,6 +314,49 @@ START_TEST(connect_will_payload_format)
 	ck_assert_int_eq(mqtt_decode(connect5_full, sizeof(connect5_full), 0,
 				 CQ_MQTT_DEC_PAYLOAD_UTF8, &pkt),
 		CQ_MQTT_OK);
+}
+END_TEST
+
+/* What a broker does with a CONNECT that fails: the reply is chosen from
+ * the level the CONNECT asked for [MQTT-3.1.4-1] [MQTT-3.1.2-2]. */
+static cq_mqtt_reply_t
+reply_for(const uint8_t *v, size_t n, size_t at, uint8_t byte)
+{
+	uint8_t buf[128];
+	cq_mqtt_dec_t dec = {0, 0, 0, 0};
+	cq_mqtt_frame_t fr;
+	cq_mqtt_packet_t pkt;
+
+	memcpy(buf, v, n);
+	buf[at] = byte;
+	ck_assert_int_eq(cq_mqtt_read(buf, n, &dec, &fr, &pkt), -1);
+	uint8_t level = pkt.type == CQ_MQTT_CONNECT ? pkt.u.connect.version : 0;
+	return cq_mqtt_err_reply(fr.err, level, false);
+}
+
+START_TEST(connect_failure_reply_MQTT_3_1_4_1)
+{
+	/* v5, bad client id: CONNACK 0x81 in v5 format */
+	cq_mqtt_reply_t r = reply_for(connect5, sizeof(connect5), 15, 0xc0);
+	ck_assert_int_eq(r.kind, CQ_MQTT_REPLY_CONNACK);
+	ck_assert_uint_eq(r.version, V5);
+	ck_assert_uint_eq(r.code, CQ_MQTT_RC_MALFORMED);
+	/* the same in 3.1.1: close */
+	r = reply_for(connect311, sizeof(connect311), 14, 0xc0);
+	ck_assert_int_eq(r.kind, CQ_MQTT_REPLY_CLOSE);
+	/* "MQTT" level 2: CONNACK 0x01 in 3.1.1 format */
+	r = reply_for(connect311, sizeof(connect311), 8, 2);
+	ck_assert_int_eq(r.kind, CQ_MQTT_REPLY_CONNACK);
+	ck_assert_uint_eq(r.version, V311);
+	ck_assert_uint_eq(r.code, CQ_MQTT_V3_BAD_PROTOCOL_VERSION);
+	/* framing failure (bad flags): nothing decoded, close */
+	r = reply_for(connect5, sizeof(connect5), 0, 0x12);
+	ck_assert_int_eq(r.kind, CQ_MQTT_REPLY_CLOSE);
+	/* the CONNACK the broker then sends */
+	cq_mqtt_packet_t ack = {.type = CQ_MQTT_CONNACK};
+	static const uint8_t v3_refusal[] = {0x20, 0x02, 0x00, 0x01};
+	ack.u.connack.code = CQ_MQTT_V3_BAD_PROTOCOL_VERSION;
+	mqtt_encodes_to(&ack, V311, v3_refusal, sizeof(v3_refusal));
 }
 END_TEST
 
@@ -460,6 +493,7 @@ cq_unit_suite(void)
 	tcase_add_test(tc, connect_will_topic_wildcard);
 	tcase_add_test(tc, connect_v5_properties);
 	tcase_add_test(tc, connect_will_payload_format);
+	tcase_add_test(tc, connect_failure_reply_MQTT_3_1_4_1);
 	tcase_add_test(tc, connect_client_id_rules_MQTT_3_1_3_7_and_8);
 	tcase_add_test(tc, connack_v3_vectors);
 	tcase_add_test(tc, connack_malformed);

@@ -147,37 +147,30 @@ END_TEST
 START_TEST(publish_append_and_limits)
 {
 	cq_buf_t b = CQ_BUF_INIT;
-	cq_mqtt_publish_t pub = {.qos = 0};
-	pub.topic = cq_mqtt_view("a/b", 3);
-	pub.payload = cq_mqtt_view("hello", 5);
-	ck_assert_int_eq(cq_mqtt_publish_append(&pub, V311, &b), 0);
+	cq_mqtt_packet_t pkt = {.type = CQ_MQTT_PUBLISH};
+	cq_mqtt_publish_t *pub = &pkt.u.publish;
+	pub->topic = cq_mqtt_view("a/b", 3);
+	pub->payload = cq_mqtt_view("hello", 5);
+	ck_assert_int_eq(cq_mqtt_append(&pkt, V311, &b), 0);
 	ck_assert_uint_eq(cq_buf_used(&b), sizeof(pub_qos0));
 	ck_assert_mem_eq(cq_buf_head(&b), pub_qos0, sizeof(pub_qos0));
 	/* Not encodable: QoS 3, a topic over 65535 bytes, a packet over
 	 * the largest Remaining Length. */
-	pub.qos = 3;
-	ck_assert_uint_eq(cq_mqtt_publish_size(&pub, V311), 0);
-	ck_assert_int_eq(cq_mqtt_publish_append(&pub, V311, &b), -1);
-	pub.qos = 0;
-	pub.topic.len = 65536;
-	ck_assert_uint_eq(cq_mqtt_publish_size(&pub, V311), 0);
-	pub.topic.len = 3;
-	pub.payload.len = CQ_MQTT_MAX_REMAINING;
-	ck_assert_uint_eq(cq_mqtt_publish_size(&pub, V311), 0);
-	pub.payload.len = CQ_MQTT_MAX_REMAINING - 5;
-	ck_assert_uint_eq(cq_mqtt_publish_size(&pub, V311), CQ_MQTT_MAX_PACKET);
+	pub->qos = 3;
+	ck_assert_uint_eq(cq_mqtt_publish_size(pub, V311), 0);
+	ck_assert_int_eq(cq_mqtt_append(&pkt, V311, &b), -1);
+	ck_assert_uint_eq(cq_buf_used(&b), sizeof(pub_qos0));
+	pub->qos = 0;
+	pub->topic.len = 65536;
+	ck_assert_uint_eq(cq_mqtt_publish_size(pub, V311), 0);
+	pub->topic.len = 3;
+	pub->payload.len = CQ_MQTT_MAX_REMAINING;
+	ck_assert_uint_eq(cq_mqtt_publish_size(pub, V311), 0);
+	pub->payload.len = CQ_MQTT_MAX_REMAINING - 5;
+	ck_assert_uint_eq(cq_mqtt_publish_size(pub, V311), CQ_MQTT_MAX_PACKET);
 	cq_buf_free(&b);
 }
 END_TEST
-
-static cq_mqtt_err_t
-err_with(const uint8_t *v, size_t n, size_t at, uint8_t byte, uint8_t ver)
-{
-	uint8_t buf[128];
-	memcpy(buf, v, n);
-	buf[at] = byte;
-	return mqtt_err(buf, n, ver);
-}
 
 /* [MQTT-3.3.1-4] QoS 3, [MQTT-3.3.1-2] DUP on QoS 0 (not in 3.1). */
 START_TEST(publish_flags_MQTT_3_3_1_2_and_4)

@@ -150,15 +150,6 @@ START_TEST(suback_encode_from_struct)
 }
 END_TEST
 
-static cq_mqtt_err_t
-err_with(const uint8_t *v, size_t n, size_t at, uint8_t byte, uint8_t ver)
-{
-	uint8_t buf[128];
-	memcpy(buf, v, n);
-	buf[at] = byte;
-	return mqtt_err(buf, n, ver);
-}
-
 /* [MQTT-3.8.1-1] [MQTT-3.10.1-1]: flags 0010. */
 START_TEST(subscribe_fixed_flags_MQTT_3_8_1_1)
 {

@@ -44,6 +44,18 @@ mqtt_err(const void *p, size_t n, uint8_t version)
 	return mqtt_decode(p, n, version, 0, &pkt);
 }
 
+/* The error decoding a copy of v[0..n) with v[at] replaced by 'byte'. */
+static inline cq_mqtt_err_t
+err_with(const uint8_t *v, size_t n, size_t at, uint8_t byte, uint8_t version)
+{
+	uint8_t buf[256];
+
+	ck_assert_uint_le(n, sizeof(buf));
+	memcpy(buf, v, n);
+	buf[at] = byte;
+	return mqtt_err(buf, n, version);
+}
+
 /*
  * 'wire' decodes; the packet encodes back to exactly 'wire' (not into one
  * byte less), through cq_mqtt_append too; that decodes to an equal packet.

@@ -214,6 +214,13 @@ START_TEST(publish_topic_name_MQTT_3_3_2_2)
 		CQ_MQTT_ERR_UTF8);
 	ck_assert_int_eq(err_with(pub_qos0, sizeof(pub_qos0), 5, 0xc0, V311),
 		CQ_MQTT_ERR_UTF8);
+	/* a surrogate (U+D800), and a sequence cut by the string's end */
+	static const uint8_t surrogate[] = {
+		0x30, 0x07, 0x00, 0x05, 'a', '/', 0xed, 0xa0, 0x80};
+	static const uint8_t cut_seq[] = {
+		0x30, 0x07, 0x00, 0x04, 'a', '/', 0xe2, 0x82, 0xac};
+	ck_assert_int_eq(ERR(surrogate, V311), CQ_MQTT_ERR_UTF8);
+	ck_assert_int_eq(ERR(cut_seq, V311), CQ_MQTT_ERR_UTF8);
 	/* empty topic: invalid in 3.x, needs an alias in 5.0 */
 	static const uint8_t empty3[] = {0x30, 0x03, 0x00, 0x00, 'x'};
 	static const uint8_t empty5[] = {0x30, 0x04, 0x00, 0x00, 0x00, 'x'};

@@ -121,7 +121,7 @@ typedef enum cq_mqtt_err {
 	CQ_MQTT_ERR_TOPIC_EMPTY, /* empty topic and no alias: 0x82 */
 	CQ_MQTT_ERR_TOPIC_ALIAS, /* topic alias 0: 0x94 */
 	CQ_MQTT_ERR_SUB_OPTIONS, /* subscription reserved bits: 0x81 */
-	CQ_MQTT_ERR_SUB_QOS, /* subscription QoS 3: 0x82 (v3 0x81) */
+	CQ_MQTT_ERR_SUB_QOS, /* subscription QoS 3: 0x82 */
 	CQ_MQTT_ERR_RETAIN_HANDLING, /* retain handling 3: 0x82 */
 	CQ_MQTT_ERR_SHARE_NO_LOCAL, /* no local on $share: 0x82 */
 	CQ_MQTT_ERR_EMPTY_LIST, /* no topic filters / codes: 0x82 */

@@ -98,6 +98,7 @@ fuzz: deps $(FUZZ_BUILD)/config.status
 		[ -x $$f ] || continue; n=$${f##*/}; mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
 		echo "== $$n ($(FUZZ_SECONDS) s)"; \
 		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_BUILD)/ \
 			$(FUZZ_BUILD)/corpus/$$n fuzz/corpus/$$n || exit 1; \
 	done
 

@@ -20,4 +20,5 @@ UNIT_TESTS += \
 	t/unit/check_shm_ring.c \
 	t/unit/check_shm_msg.c \
 	t/unit/check_shm_authcache.c \
-	t/unit/check_shm_lock.c
+	t/unit/check_shm_lock.c \
+	t/unit/check_shm_stress.c

@@ -1,0 +1,18 @@
+# bench — comqtt-bench, the MQTT load generator (see bench/LOADGEN.md and
+# comqtt-bench(1)).  Its own client encoding: it links no broker module.
+PROGRAMS += comqtt-bench
+comqtt-bench_SRCS = \
+	bench/comqtt-bench.c \
+	bench/cb_client.c \
+	bench/cb_conn.c \
+	bench/cb_hist.c \
+	bench/cb_loop.c \
+	bench/cb_mqtt.c \
+	bench/cb_opts.c \
+	bench/cb_proc.c \
+	bench/cb_report.c \
+	bench/cb_setup.c \
+	bench/cb_tls.c \
+	bench/cb_track.c \
+	bench/cb_ws.c
+comqtt-bench_LIBS = $(OPENSSL_LIBS)

@@ -91,8 +91,9 @@ cb_client_subscribe(cb_conn_t *c)
 	uint8_t *p = cb_conn_reserve(c, cb_mqtt_subscribe_size(c->sub->filter));
 	if (p == NULL)
 		return;
-	cq_buf_commit(&c->out, cb_mqtt_subscribe(p, run->o.version, 1,
-				       c->sub->filter, run->o.qos));
+	cq_buf_commit(&c->out,
+		cb_mqtt_subscribe(
+			p, run->o.version, 1, c->sub->filter, run->o.qos));
 }
 
 static void
@@ -136,8 +137,8 @@ on_connack(cb_conn_t *c, const cb_pkt_t *pkt)
 	th->st.connected++;
 	cb_hist_record(&th->conn_lat, th->now - c->t_start);
 	if (c->pub && th->run->o.qos > 0)
-		c->pub->inflight_max =
-			CQ_MIN(th->run->o.inflight, (uint32_t)ca.receive_max);
+		c->pub->inflight_max = CQ_MIN(
+			th->run->o.inflight, (uint32_t)ca.receive_max);
 	if (c->role & CB_ROLE_CYCLE)
 		cb_conn_disconnect(c);
 	return 0;
@@ -148,8 +149,7 @@ on_suback(cb_conn_t *c, const cb_pkt_t *pkt)
 {
 	uint16_t pid;
 	uint8_t code;
-	if (cb_mqtt_parse_suback(c->th->run->o.version, pkt, &pid, &code) <
-			0 ||
+	if (cb_mqtt_parse_suback(c->th->run->o.version, pkt, &pid, &code) < 0 ||
 		c->sub == NULL || c->sub->subscribed) {
 		cb_conn_fail(c, "malformed or unexpected SUBACK");
 		return -1;
@@ -192,8 +192,8 @@ on_message(cb_conn_t *c, const cb_publish_t *m)
 	}
 	cb_track_t *t = &s->tracks[sid - s->base];
 	uint32_t hi = t->hi_local;
-	cb_track_result_t r =
-		cb_track_add(t, cb_get_u32(m->payload + CB_PAYLOAD_SEQ));
+	cb_track_result_t r = cb_track_add(
+		t, cb_get_u32(m->payload + CB_PAYLOAD_SEQ));
 	if (r == CB_TRACK_DUP) {
 		th->st.dup++;
 		return;
@@ -334,8 +334,8 @@ cb_client_packet(cb_conn_t *c, const cb_pkt_t *p)
 		return on_pingresp(c);
 	case CB_MQTT_DISCONNECT:
 		cb_mqtt_parse_disconnect(p, &reason);
-		cb_conn_fail(c, "DISCONNECT from the broker: reason 0x%02x",
-			reason);
+		cb_conn_fail(
+			c, "DISCONNECT from the broker: reason 0x%02x", reason);
 		return -1;
 	default:
 		cb_conn_fail(c, "unexpected packet type %u from the broker",
@@ -386,8 +386,8 @@ block(cb_conn_t *c, cb_pub_t *p, uint32_t window)
 		return 0; /* its progress runs this loop: checked each pass */
 	p->remote_wait = 1;
 	th->blocked_remote++;
-	atomic_store_explicit(&p->laggard->wake_at, p->resume_at,
-		memory_order_seq_cst);
+	atomic_store_explicit(
+		&p->laggard->wake_at, p->resume_at, memory_order_seq_cst);
 	if (atomic_load_explicit(&p->laggard->high, memory_order_seq_cst) >=
 		p->resume_at) {
 		atomic_store_explicit(
@@ -543,8 +543,9 @@ cb_client_publish(cb_conn_t *c)
 	if (p->interval > 0) {
 		if ((double)th->now < p->t0)
 			return 0;
-		uint64_t due =
-			(uint64_t)(((double)th->now - p->t0) / p->interval) + 1;
+		uint64_t due = (uint64_t)(((double)th->now - p->t0) /
+				       p->interval) +
+			1;
 		if (due <= p->sent)
 			return 0;
 		n = (uint32_t)CQ_MIN((uint64_t)n, due - p->sent);

@@ -29,8 +29,8 @@
 
 /* Bytes asked of the kernel per read: large enough to batch thousands of
  * small PUBLISH packets, small enough to stay in L2. */
-#define READ_CHUNK (256 * 1024)
-#define WS_REQ_MAX 1024
+#define READ_CHUNK  (256 * 1024)
+#define WS_REQ_MAX  1024
 #define WS_HEAD_MAX 4096
 
 static inline int
@@ -173,8 +173,8 @@ set_sockopts(cb_conn_t *c)
 	struct sockaddr_in src = {.sin_family = AF_INET};
 	uint32_t k = 1 + c->id % run->nsrc;
 	src.sin_addr.s_addr = htonl(0x7f000000u | k);
-	setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
-		sizeof(one));
+	setsockopt(
+		c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
 	return bind(c->fd, (struct sockaddr *)&src, sizeof(src));
 }
 
@@ -197,8 +197,8 @@ cb_conn_start(cb_conn_t *c)
 		return -1;
 	}
 	if (set_sockopts(c) < 0) {
-		cb_conn_fail(c, "bind()/setsockopt() failed: %s",
-			strerror(errno));
+		cb_conn_fail(
+			c, "bind()/setsockopt() failed: %s", strerror(errno));
 		return -1;
 	}
 	struct epoll_event ev = {
@@ -269,8 +269,8 @@ after_transport(cb_conn_t *c)
 {
 	cb_run_t *run = c->th->run;
 	if (c->state == CB_CS_TCP && run->o.tls) {
-		c->ssl = cb_tls_new(run->ssl_ctx, c->fd, run->o.host,
-			!run->o.insecure);
+		c->ssl = cb_tls_new(
+			run->ssl_ctx, c->fd, run->o.host, !run->o.insecure);
 		if (c->ssl == NULL) {
 			cb_conn_fail(c, "SSL_new() failed");
 			return;
@@ -375,8 +375,8 @@ tr_write(cb_conn_t *c, const uint8_t *buf, size_t len)
 {
 	if (c->ssl) {
 		ERR_clear_error();
-		int n = SSL_write(c->ssl, buf, len > INT32_MAX ? INT32_MAX
-							       : (int)len);
+		int n = SSL_write(
+			c->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
 		if (n > 0)
 			return n;
 		int e = SSL_get_error(c->ssl, n);
@@ -462,13 +462,14 @@ ws_control(cb_conn_t *c, int *closed_r)
 /* Strip WebSocket frames from raw[0..n) into dst; the number of MQTT
  * bytes produced, or -1 on a framing error. */
 static ssize_t
-ws_unframe(cb_conn_t *c, const uint8_t *raw, size_t n, uint8_t *dst,
-	int *closed_r)
+ws_unframe(
+	cb_conn_t *c, const uint8_t *raw, size_t n, uint8_t *dst, int *closed_r)
 {
 	size_t i = 0, out = 0;
 	while (i < n) {
 		if (c->ws_left == 0) {
-			size_t take = CQ_MIN((size_t)(CB_WS_MAX_HDR - c->ws_hlen), n - i);
+			size_t take = CQ_MIN(
+				(size_t)(CB_WS_MAX_HDR - c->ws_hlen), n - i);
 			memcpy(c->ws_hdr + c->ws_hlen, raw + i, take);
 			int op;
 			uint64_t len;
@@ -547,8 +548,9 @@ parse_packets(cb_conn_t *c, const uint8_t *buf, size_t n)
 		off += pkt.total_len;
 	}
 	if (rc != CQ_AGAIN) {
-		cb_conn_fail(c, "malformed packet from the broker "
-				"(first byte 0x%02x)",
+		cb_conn_fail(c,
+			"malformed packet from the broker "
+			"(first byte 0x%02x)",
 			buf[off]);
 		return;
 	}
@@ -624,9 +626,8 @@ cb_conn_read(cb_conn_t *c)
 	memcpy(th->scratch, cq_buf_head(&c->in), have);
 	cq_buf_reset(&c->in);
 	int eof = 0;
-	ssize_t n = conn_recv(
-		c, th->scratch + have, CQ_MIN(READ_CHUNK, th->scratch_cap - have),
-		&eof);
+	ssize_t n = conn_recv(c, th->scratch + have,
+		CQ_MIN(READ_CHUNK, th->scratch_cap - have), &eof);
 	if (n == CQ_AGAIN) {
 		c->rd_ready = 0;
 		n = 0;

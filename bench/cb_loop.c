@@ -22,13 +22,13 @@
 #include "bench/cb_client.h"
 #include "bench/cb_conn.h"
 
-#define MAX_EVENTS       512
-#define HOUSEKEEPING_NS  100000000u
-#define IDLE_WAIT_NS     100000000u
-#define REMOTE_WAIT_NS   1000000u
-#define RAW_CAP          (256 * 1024)
+#define MAX_EVENTS      512
+#define HOUSEKEEPING_NS 100000000u
+#define IDLE_WAIT_NS    100000000u
+#define REMOTE_WAIT_NS  1000000u
+#define RAW_CAP         (256 * 1024)
 /* A pass that read less than this pauses for --coalesce-us. */
-#define COALESCE_BYTES   (64 * 1024)
+#define COALESCE_BYTES (64 * 1024)
 
 static char wake_token;
 
@@ -41,8 +41,8 @@ cb_loop_init(cb_thread_t *th, cb_run_t *run, int index)
 	th->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (th->epfd < 0 || th->evfd < 0)
 		return -1;
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLET,
-		.data.ptr = &wake_token};
+	struct epoll_event ev = {
+		.events = EPOLLIN | EPOLLET, .data.ptr = &wake_token};
 	if (epoll_ctl(th->epfd, EPOLL_CTL_ADD, th->evfd, &ev) < 0)
 		return -1;
 	/* Room for a maximal partial packet in front of a full read. */
@@ -134,8 +134,7 @@ publish_stats(cb_thread_t *th)
 static void
 start_more(cb_thread_t *th)
 {
-	while (th->next_start < th->nconns &&
-		th->starting < th->max_starting) {
+	while (th->next_start < th->nconns && th->starting < th->max_starting) {
 		cb_conn_t *c = th->conns[th->next_start++];
 		if (c->role & CB_ROLE_CYCLE)
 			continue;
@@ -307,8 +306,8 @@ housekeeping(cb_thread_t *th)
 		cb_conn_t *c = th->conns[i];
 		if (c->state >= CB_CS_TCP && c->state <= CB_CS_MQTT &&
 			th->now > c->deadline)
-			cb_conn_fail(c, "timed out waiting for %s",
-				what[c->state]);
+			cb_conn_fail(
+				c, "timed out waiting for %s", what[c->state]);
 		else if (c->state == CB_CS_CLOSING && th->now > c->deadline)
 			cb_conn_close(c);
 		else if (keepalive)
@@ -350,7 +349,8 @@ cb_loop_main(void *arg)
 	th->next_housekeeping = th->now + HOUSEKEEPING_NS;
 	th->next_keepalive = th->now + 1000000000u;
 	for (;;) {
-		int phase = atomic_load_explicit(&run->phase, memory_order_acquire);
+		int phase = atomic_load_explicit(
+			&run->phase, memory_order_acquire);
 		if (phase != th->phase) {
 			th->now = cb_now();
 			enter_phase(th, phase);

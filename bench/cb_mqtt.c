@@ -15,11 +15,11 @@
 #include "core/defs.h"
 
 /* MQTT 5 property identifiers comqtt-bench reads or writes. */
-#define PROP_RECEIVE_MAX     0x21
-#define PROP_MAX_PACKET      0x27
-#define PROP_MAX_QOS         0x24
-#define PROP_RETAIN_AVAIL    0x25
-#define CONNECT_PROPS_LEN    8 /* receive max (3) + max packet size (5) */
+#define PROP_RECEIVE_MAX  0x21
+#define PROP_MAX_PACKET   0x27
+#define PROP_MAX_QOS      0x24
+#define PROP_RETAIN_AVAIL 0x25
+#define CONNECT_PROPS_LEN 8 /* receive max (3) + max packet size (5) */
 
 size_t
 cb_mqtt_varint_put(uint8_t *p, uint32_t v)
@@ -253,20 +253,39 @@ static int
 prop_value_len(uint8_t id, const uint8_t *p, size_t n)
 {
 	switch (id) {
-	case 0x01: case 0x17: case 0x19: case 0x24: case 0x25: case 0x28:
-	case 0x29: case 0x2a:
+	case 0x01:
+	case 0x17:
+	case 0x19:
+	case 0x24:
+	case 0x25:
+	case 0x28:
+	case 0x29:
+	case 0x2a:
 		return 1;
-	case 0x13: case 0x21: case 0x22: case 0x23:
+	case 0x13:
+	case 0x21:
+	case 0x22:
+	case 0x23:
 		return 2;
-	case 0x02: case 0x11: case 0x18: case 0x27:
+	case 0x02:
+	case 0x11:
+	case 0x18:
+	case 0x27:
 		return 4;
 	case 0x0b: {
 		uint32_t v;
 		size_t used;
 		return varint_get(p, n, &v, &used) == 0 ? (int)used : -1;
 	}
-	case 0x03: case 0x08: case 0x09: case 0x12: case 0x15: case 0x16:
-	case 0x1a: case 0x1c: case 0x1f:
+	case 0x03:
+	case 0x08:
+	case 0x09:
+	case 0x12:
+	case 0x15:
+	case 0x16:
+	case 0x1a:
+	case 0x1c:
+	case 0x1f:
 		return n < 2 ? -1 : 2 + get_u16(p);
 	case 0x26:
 		if (n < 2 || n < 4u + get_u16(p))

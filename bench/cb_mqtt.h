@@ -21,29 +21,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CB_MQTT_CONNECT     1
-#define CB_MQTT_CONNACK     2
-#define CB_MQTT_PUBLISH     3
-#define CB_MQTT_PUBACK      4
-#define CB_MQTT_PUBREC      5
-#define CB_MQTT_PUBREL      6
-#define CB_MQTT_PUBCOMP     7
-#define CB_MQTT_SUBSCRIBE   8
-#define CB_MQTT_SUBACK      9
-#define CB_MQTT_PINGREQ     12
-#define CB_MQTT_PINGRESP    13
-#define CB_MQTT_DISCONNECT  14
-#define CB_MQTT_AUTH        15
+#define CB_MQTT_CONNECT    1
+#define CB_MQTT_CONNACK    2
+#define CB_MQTT_PUBLISH    3
+#define CB_MQTT_PUBACK     4
+#define CB_MQTT_PUBREC     5
+#define CB_MQTT_PUBREL     6
+#define CB_MQTT_PUBCOMP    7
+#define CB_MQTT_SUBSCRIBE  8
+#define CB_MQTT_SUBACK     9
+#define CB_MQTT_PINGREQ    12
+#define CB_MQTT_PINGRESP   13
+#define CB_MQTT_DISCONNECT 14
+#define CB_MQTT_AUTH       15
 
-#define CB_PAYLOAD_HDR      24
-#define CB_PAYLOAD_TAG      0
-#define CB_PAYLOAD_STREAM   4
-#define CB_PAYLOAD_SEQ      8
-#define CB_PAYLOAD_STAMP    16
+#define CB_PAYLOAD_HDR     24
+#define CB_PAYLOAD_TAG     0
+#define CB_PAYLOAD_STREAM  4
+#define CB_PAYLOAD_SEQ     8
+#define CB_PAYLOAD_STAMP   16
 
 /* The largest packet comqtt-bench accepts from a broker (and announces as
  * Maximum Packet Size on MQTT 5). */
-#define CB_MQTT_MAX_PACKET  (2u * 1024 * 1024)
+#define CB_MQTT_MAX_PACKET (2u * 1024 * 1024)
 
 typedef struct cb_pkt {
 	uint8_t type;
@@ -63,10 +63,10 @@ typedef struct cb_connect_args {
 } cb_connect_args_t;
 
 typedef struct cb_connack {
-	uint8_t reason;       /* 3.x return code or 5 reason code */
+	uint8_t reason; /* 3.x return code or 5 reason code */
 	uint16_t receive_max; /* 65535 when absent */
-	uint32_t max_packet;  /* 0 when absent */
-	uint8_t max_qos;      /* 2 when absent */
+	uint32_t max_packet; /* 0 when absent */
+	uint8_t max_qos; /* 2 when absent */
 	uint8_t retain_available;
 } cb_connack_t;
 
@@ -105,8 +105,8 @@ int cb_mqtt_frame(const uint8_t *p, size_t n, cb_pkt_t *pkt_r);
 size_t cb_mqtt_connect_size(const cb_connect_args_t *a);
 size_t cb_mqtt_connect(uint8_t *buf, const cb_connect_args_t *a);
 size_t cb_mqtt_subscribe_size(const char *filter);
-size_t cb_mqtt_subscribe(uint8_t *buf, int version, uint16_t pid,
-	const char *filter, int qos);
+size_t cb_mqtt_subscribe(
+	uint8_t *buf, int version, uint16_t pid, const char *filter, int qos);
 /* PUBACK, PUBREC, PUBREL or PUBCOMP: 4 bytes. */
 size_t cb_mqtt_ack(uint8_t *buf, int type, uint16_t pid);
 /* PINGREQ (2 bytes) and DISCONNECT (2 bytes; MQTT 5 reason 0 omitted). */

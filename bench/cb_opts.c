@@ -75,7 +75,8 @@ usage(FILE *out)
 		"  -u, --username NAME    --password PASS\n"
 		"      --keepalive SEC    (60; 0: off)\n"
 		"      --connect-timeout SEC  per handshake (10)\n"
-		"      --drain-timeout SEC    wait for deliveries after the run "
+		"      --drain-timeout SEC    wait for deliveries after the "
+		"run "
 		"(10)\n"
 		"      --concurrency N    handshakes in progress at once (64)\n"
 		"      --source-ips N     spread client addresses over "
@@ -260,9 +261,9 @@ num_opt(int opt, const char *arg, cb_opts_t *o)
 	case 'n':
 		if (parse_u64(arg, 1, 1000000, &v))
 			return -1;
-		*(opt == 'P'   ? &o->publishers
-			: opt == 'S' ? &o->subscribers
-				     : &o->clients) = (uint32_t)v;
+		*(opt == 'P'                 ? &o->publishers
+				: opt == 'S' ? &o->subscribers
+					     : &o->clients) = (uint32_t)v;
 		return 0;
 	case 'c':
 		if (parse_u64(arg, 1, UINT32_MAX - 2048, &v))
@@ -446,14 +447,13 @@ check_combinations(const cb_opts_t *o, char *err, size_t errlen)
 {
 	int pubsub = o->scenario <= CB_STRESSER;
 	if (o->rate > 0 && !pubsub)
-		return fail(err, errlen, "--rate applies to pairs, fanin, "
-					 "fanout and stresser only");
-	if (o->count && (o->scenario == CB_CONNS ||
-				o->scenario == CB_CONNRATE))
+		return fail(err, errlen,
+			"--rate applies to pairs, fanin, "
+			"fanout and stresser only");
+	if (o->count && (o->scenario == CB_CONNS || o->scenario == CB_CONNRATE))
 		return fail(err, errlen, "--count does not apply to %s",
 			cb_scenario_name(o->scenario));
-	if ((o->cafile || o->certfile || o->keyfile || o->insecure) &&
-		!o->tls)
+	if ((o->cafile || o->certfile || o->keyfile || o->insecure) && !o->tls)
 		return fail(err, errlen, "TLS options need --tls");
 	if (o->password && !o->username)
 		return fail(err, errlen, "--password needs --username");
@@ -508,8 +508,9 @@ cb_opts_parse(cb_opts_t *o, int argc, char **argv, char *err, size_t errlen)
 	if (optind >= argc)
 		return fail(err, errlen, "no scenario given");
 	if (optind != argc - 1)
-		return fail(err, errlen, "one scenario expected, got '%s' and "
-					 "'%s'",
+		return fail(err, errlen,
+			"one scenario expected, got '%s' and "
+			"'%s'",
 			argv[optind], argv[optind + 1]);
 	size_t i;
 	for (i = 0; i < CQ_ARRAY_SIZE(scenario_names); i++)

@@ -17,8 +17,8 @@
  * Parse argv into o.  0 when the run should go ahead; 1 when --help or
  * --version was printed (exit 0); -1 with a message in err (exit 2).
  */
-int cb_opts_parse(cb_opts_t *o, int argc, char **argv, char *err,
-	size_t errlen);
+int cb_opts_parse(
+	cb_opts_t *o, int argc, char **argv, char *err, size_t errlen);
 
 const char *cb_scenario_name(cb_scenario_t s);
 

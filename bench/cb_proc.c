@@ -36,7 +36,8 @@ read_stat(pid_t pid, pid_t *ppid_r, unsigned long long *ticks_r)
 		return -1;
 	int ppid;
 	unsigned long long ut, st;
-	if (sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+	if (sscanf(p + 2,
+		    "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
 		    &ppid, &ut, &st) != 3)
 		return -1;
 	*ppid_r = ppid;

@@ -11,8 +11,8 @@
 #include <sys/types.h>
 
 typedef struct cb_proc_sample {
-	int64_t pss_kb;  /* -1: unavailable */
-	double cpu_s;    /* user + system of live processes; -1: unavail. */
+	int64_t pss_kb; /* -1: unavailable */
+	double cpu_s; /* user + system of live processes; -1: unavail. */
 	int nprocs;
 } cb_proc_sample_t;
 

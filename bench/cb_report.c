@@ -88,15 +88,15 @@ rates(const cb_run_t *run, const cb_times_t *t, cb_result_t *r,
 	r->connect_s = secs(t->connect_start, t->connect_end);
 	r->run_s = secs(t->run_start, t->run_end);
 	if (run->o.scenario == CB_CONNRATE)
-		r->connects_per_s = per_s((double)t->connected_in_run, r->run_s);
+		r->connects_per_s = per_s(
+			(double)t->connected_in_run, r->run_s);
 	else
 		r->connects_per_s = per_s((double)r->connected, r->connect_s);
-	r->sent_per_s =
-		per_s((double)r->sent, secs(t->run_start, last_send));
+	r->sent_per_s = per_s((double)r->sent, secs(t->run_start, last_send));
 	uint64_t from = run->o.scenario == CB_RETAINED ? t->sub_start
 						       : t->run_start;
-	r->delivered_per_s =
-		per_s((double)r->delivered, secs(from, last_delivery));
+	r->delivered_per_s = per_s(
+		(double)r->delivered, secs(from, last_delivery));
 	r->ratio = r->expected ? (double)r->delivered / (double)r->expected
 			       : 1.0;
 }
@@ -107,7 +107,8 @@ cb_report_collect(const cb_run_t *run, const cb_times_t *t, cb_result_t *r)
 	memset(r, 0, sizeof(*r));
 	r->run = run;
 	const cb_opts_t *o = &run->o;
-	r->transport = o->ws ? (o->tls ? "wss" : "ws") : (o->tls ? "tls" : "tcp");
+	r->transport = o->ws ? (o->tls ? "wss" : "ws")
+			     : (o->tls ? "tls" : "tcp");
 	if (cb_hist_init(&r->lat) < 0 || cb_hist_init(&r->conn_lat) < 0)
 		return -1;
 	snprintf(r->error, sizeof(r->error), "%s", t->error);
@@ -182,10 +183,22 @@ typedef struct field {
 	double f;
 } field_t;
 
-#define FS(k, v) {.key = (k), .kind = 's', .s = (v)}
-#define FU(k, v) {.key = (k), .kind = 'u', .u = (uint64_t)(v)}
-#define FI(k, v) {.key = (k), .kind = 'i', .i = (int64_t)(v)}
-#define FF(k, v) {.key = (k), .kind = 'f', .f = (double)(v)}
+#define FS(k, v)                                                               \
+	{                                                                      \
+		.key = (k), .kind = 's', .s = (v)                              \
+	}
+#define FU(k, v)                                                               \
+	{                                                                      \
+		.key = (k), .kind = 'u', .u = (uint64_t)(v)                    \
+	}
+#define FI(k, v)                                                               \
+	{                                                                      \
+		.key = (k), .kind = 'i', .i = (int64_t)(v)                     \
+	}
+#define FF(k, v)                                                               \
+	{                                                                      \
+		.key = (k), .kind = 'f', .f = (double)(v)                      \
+	}
 
 static void
 print_field(const field_t *f, cb_format_t fmt, FILE *out)
@@ -220,14 +233,19 @@ print_machine(const cb_result_t *r, cb_format_t fmt, FILE *out)
 	const cb_opts_t *o = &r->run->o;
 	const field_t fields[] = {
 		FS("scenario", cb_scenario_name(o->scenario)),
-		FS("transport", r->transport), FU("mqtt_version", o->version),
-		FU("qos", o->qos), FU("payload_bytes", o->size),
+		FS("transport", r->transport),
+		FU("mqtt_version", o->version),
+		FU("qos", o->qos),
+		FU("payload_bytes", o->size),
 		FU("publishers", cb_setup_npubs(r->run)),
 		FU("subscribers", cb_setup_nsubs(r->run)),
-		FU("connections", r->run->nconns), FU("threads", r->run->nthreads),
+		FU("connections", r->run->nconns),
+		FU("threads", r->run->nthreads),
 		FS("mode", o->rate > 0 ? "open" : "closed"),
-		FF("rate_target", o->rate), FU("window", o->window),
-		FU("inflight", o->inflight), FU("connected", r->connected),
+		FF("rate_target", o->rate),
+		FU("window", o->window),
+		FU("inflight", o->inflight),
+		FU("connected", r->connected),
 		FU("connect_failed", r->failed),
 		FU("lost_connections", r->lost_conns),
 		FF("connect_s", r->connect_s),
@@ -235,30 +253,39 @@ print_machine(const cb_result_t *r, cb_format_t fmt, FILE *out)
 		FF("conn_lat_p50_us", us(cb_hist_quantile(&r->conn_lat, 0.5))),
 		FF("conn_lat_p99_us", us(cb_hist_quantile(&r->conn_lat, 0.99))),
 		FF("conn_lat_max_us", us(r->conn_lat.max)),
-		FF("run_s", r->run_s), FU("sent", r->sent),
-		FF("sent_per_s", r->sent_per_s), FU("expected", r->expected),
+		FF("run_s", r->run_s),
+		FU("sent", r->sent),
+		FF("sent_per_s", r->sent_per_s),
+		FU("expected", r->expected),
 		FU("delivered", r->delivered),
 		FF("delivered_per_s", r->delivered_per_s),
-		FF("delivery_ratio", r->ratio), FU("lost", r->lost),
-		FU("duplicates", r->dup), FU("reordered", r->reordered),
-		FU("misrouted", r->misrouted), FU("foreign", r->foreign),
-		FU("refused", r->refused), FU("protocol_errors", r->proto_err),
+		FF("delivery_ratio", r->ratio),
+		FU("lost", r->lost),
+		FU("duplicates", r->dup),
+		FU("reordered", r->reordered),
+		FU("misrouted", r->misrouted),
+		FU("foreign", r->foreign),
+		FU("refused", r->refused),
+		FU("protocol_errors", r->proto_err),
 		FU("retained_flagged", r->retained_flagged),
 		FU("lat_count", r->lat.total),
 		FF("lat_p50_us", us(cb_hist_quantile(&r->lat, 0.5))),
 		FF("lat_p99_us", us(cb_hist_quantile(&r->lat, 0.99))),
 		FF("lat_p999_us", us(cb_hist_quantile(&r->lat, 0.999))),
 		FF("lat_max_us", us(r->lat.max)),
-		FF("lat_mean_us", r->lat.total ? r->lat.sum / r->lat.total / 1e3
-					       : 0),
-		FF("cpu_user_s", r->cpu_user), FF("cpu_sys_s", r->cpu_sys),
+		FF("lat_mean_us",
+			r->lat.total ? r->lat.sum / r->lat.total / 1e3 : 0),
+		FF("cpu_user_s", r->cpu_user),
+		FF("cpu_sys_s", r->cpu_sys),
 		FF("broker_cpu_s", r->broker_cpu),
 		FI("broker_pss_start_kb", r->pss_start_kb),
 		FI("broker_pss_end_kb", r->pss_end_kb),
 		FI("broker_pss_max_kb", r->pss_max_kb),
 		FF("bytes_per_conn", r->bytes_per_conn),
-		FU("bytes_out", r->bytes_out), FU("bytes_in", r->bytes_in),
-		FU("complete", r->complete), FS("error", r->error),
+		FU("bytes_out", r->bytes_out),
+		FU("bytes_in", r->bytes_in),
+		FU("complete", r->complete),
+		FS("error", r->error),
 	};
 	if (fmt == CB_OUT_JSON)
 		fputc('{', out);
@@ -286,8 +313,9 @@ print_header(const cb_result_t *r, FILE *out)
 	const cb_opts_t *o = &run->o;
 	fprintf(out, "comqtt-bench %s: ", cb_scenario_name(o->scenario));
 	if (o->scenario <= CB_STRESSER || o->scenario == CB_RETAINED)
-		fprintf(out, "%u publisher(s), %u subscriber(s), QoS %d, "
-			     "%u-byte payload, ",
+		fprintf(out,
+			"%u publisher(s), %u subscriber(s), QoS %d, "
+			"%u-byte payload, ",
 			cb_setup_npubs(run), cb_setup_nsubs(run), o->qos,
 			o->size);
 	else

@@ -19,9 +19,9 @@ typedef struct cb_times {
 	uint64_t run_start;
 	uint64_t run_end;
 	uint64_t drain_end;
-	uint64_t sub_start;   /* retained: SUBSCRIBE sent */
+	uint64_t sub_start; /* retained: SUBSCRIBE sent */
 	uint64_t connected_in_run; /* connrate: CONNACKs while running */
-	double cpu_user;      /* comqtt-bench, over the measured window */
+	double cpu_user; /* comqtt-bench, over the measured window */
 	double cpu_sys;
 	cb_proc_sample_t broker_start;
 	cb_proc_sample_t broker_end;
@@ -70,8 +70,7 @@ typedef struct cb_result {
 } cb_result_t;
 
 /* Fill r from the joined run; 0, or -1 (ENOMEM for the histograms). */
-int cb_report_collect(const cb_run_t *run, const cb_times_t *t,
-	cb_result_t *r);
+int cb_report_collect(const cb_run_t *run, const cb_times_t *t, cb_result_t *r);
 void cb_report_free(cb_result_t *r);
 void cb_report_print(const cb_result_t *r, cb_format_t fmt, FILE *out);
 

@@ -62,8 +62,8 @@ cb_setup_npubs(const cb_run_t *run)
 static int
 resolve(cb_run_t *run, char *err, size_t errlen)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_NUMERICSERV};
+	struct addrinfo hints = {
+		.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
 	struct addrinfo *ai;
 	char port[8];
 	snprintf(port, sizeof(port), "%u", run->o.port);
@@ -95,8 +95,9 @@ plan_sources(cb_run_t *run, char *err, size_t errlen)
 			24) == 127;
 	if (run->o.source_ips) {
 		if (!loop4) {
-			snprintf(err, errlen, "--source-ips needs a broker on "
-					      "127.0.0.0/8");
+			snprintf(err, errlen,
+				"--source-ips needs a broker on "
+				"127.0.0.0/8");
 			return -1;
 		}
 		run->nsrc = run->o.source_ips;
@@ -144,8 +145,8 @@ add_pub(cb_run_t *run, cb_conn_t *c, uint32_t sid)
 	p->inflight_max = o->inflight;
 	if (o->rate > 0)
 		p->interval = 1e9 * cb_setup_npubs(run) / o->rate;
-	if (cb_mqtt_publish_tmpl(&p->tmpl, o->version, p->stream->topic,
-		    o->qos, o->scenario == CB_RETAINED, o->size) < 0)
+	if (cb_mqtt_publish_tmpl(&p->tmpl, o->version, p->stream->topic, o->qos,
+		    o->scenario == CB_RETAINED, o->size) < 0)
 		return -1;
 	uint8_t *pl = p->tmpl.bytes + p->tmpl.payload_off;
 	cb_put_u32(pl + CB_PAYLOAD_TAG, run->tag);
@@ -303,8 +304,7 @@ make_layout(cb_run_t *run, char *err, size_t errlen)
 	run->conns = calloc(run->nconns, sizeof(*run->conns));
 	for (int t = 0; run->threads && t < run->nthreads; t++)
 		run->threads[t].epfd = run->threads[t].evfd = -1;
-	if (run->threads == NULL || run->conns == NULL ||
-		make_streams(run) < 0)
+	if (run->threads == NULL || run->conns == NULL || make_streams(run) < 0)
 		goto oom;
 	for (int t = 0; t < run->nthreads; t++) {
 		if (cb_loop_init(&run->threads[t], run, t) < 0) {

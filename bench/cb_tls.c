@@ -37,7 +37,8 @@ cb_tls_ctx_new(const cb_opts_t *o, char *err, size_t errlen)
 	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	/* Fetch many records per recv(). */
 	SSL_CTX_set_read_ahead(ctx, 1);
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	SSL_CTX_set_mode(ctx,
+		SSL_MODE_ENABLE_PARTIAL_WRITE |
 			SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 			SSL_MODE_RELEASE_BUFFERS);
 	const char *what = "loading the CA file";

@@ -37,9 +37,9 @@ typedef struct cb_range {
 } cb_range_t;
 
 typedef enum cb_track_result {
-	CB_TRACK_NEW = 0,  /* first arrival, in order */
+	CB_TRACK_NEW = 0, /* first arrival, in order */
 	CB_TRACK_LATE = 1, /* first arrival after a higher number */
-	CB_TRACK_DUP = 2,  /* already received */
+	CB_TRACK_DUP = 2, /* already received */
 	CB_TRACK_NOMEM = 3 /* the loss list could not grow; counted as lost */
 } cb_track_result_t;
 

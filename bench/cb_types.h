@@ -58,11 +58,11 @@ typedef struct cb_opts {
 	uint32_t publishers;
 	uint32_t subscribers;
 	uint32_t clients;
-	uint64_t count;      /* messages per publisher; 0: use duration */
-	double duration;     /* seconds */
-	double rate;         /* total msg/s; 0: closed loop */
-	uint32_t window;     /* closed loop: unreceived messages/publisher */
-	uint32_t inflight;   /* QoS 1/2: unacknowledged messages/publisher */
+	uint64_t count; /* messages per publisher; 0: use duration */
+	double duration; /* seconds */
+	double rate; /* total msg/s; 0: closed loop */
+	uint32_t window; /* closed loop: unreceived messages/publisher */
+	uint32_t inflight; /* QoS 1/2: unacknowledged messages/publisher */
 	int threads;
 	int tls;
 	int insecure;
@@ -98,14 +98,14 @@ typedef enum cb_phase {
 
 typedef enum cb_cstate {
 	CB_CS_INIT = 0, /* not started */
-	CB_CS_TCP,      /* connect() in progress */
-	CB_CS_TLS,      /* TLS handshake */
-	CB_CS_WS,       /* HTTP upgrade sent, waiting for 101 */
-	CB_CS_MQTT,     /* CONNECT sent, waiting for CONNACK */
-	CB_CS_READY,    /* CONNACK accepted */
-	CB_CS_CLOSING,  /* DISCONNECT sent, waiting for the broker's close */
-	CB_CS_CLOSED,   /* closed after DISCONNECT */
-	CB_CS_FAILED,   /* failed or lost; see the thread's first error */
+	CB_CS_TCP, /* connect() in progress */
+	CB_CS_TLS, /* TLS handshake */
+	CB_CS_WS, /* HTTP upgrade sent, waiting for 101 */
+	CB_CS_MQTT, /* CONNECT sent, waiting for CONNACK */
+	CB_CS_READY, /* CONNACK accepted */
+	CB_CS_CLOSING, /* DISCONNECT sent, waiting for the broker's close */
+	CB_CS_CLOSED, /* closed after DISCONNECT */
+	CB_CS_FAILED, /* failed or lost; see the thread's first error */
 } cb_cstate_t;
 
 #define CB_ROLE_PUB   0x01
@@ -135,15 +135,15 @@ typedef struct cb_pub {
 	uint64_t refused; /* PUBACK/PUBREC with a failure reason */
 	uint16_t next_pid;
 	uint64_t *pid_used; /* 65536 bits; QoS 1/2 only */
-	uint64_t *pid_rel;  /* QoS 2: PUBREL sent for this id */
-	uint32_t min_high;  /* cached minimum of the subscribers' 'high' */
+	uint64_t *pid_rel; /* QoS 2: PUBREL sent for this id */
+	uint32_t min_high; /* cached minimum of the subscribers' 'high' */
 	cb_track_t *laggard;
 	uint32_t resume_at;
 	uint8_t blocked;
 	uint8_t remote_wait; /* the laggard is on another thread */
 	uint32_t cleaned; /* retained: empty retained messages sent */
-	double t0;        /* open loop: when message 0 is due (ns) */
-	double interval;  /* open loop: ns between messages */
+	double t0; /* open loop: when message 0 is due (ns) */
+	double interval; /* open loop: ns between messages */
 } cb_pub_t;
 
 typedef struct cb_sub {
@@ -163,22 +163,22 @@ typedef struct cb_conn {
 	uint8_t can_write;
 	uint8_t on_ready_list;
 	uint8_t on_dirty_list;
-	uint8_t ws_hlen;    /* bytes of a partial WebSocket frame header */
-	uint8_t ws_op;      /* opcode of the frame being received */
+	uint8_t ws_hlen; /* bytes of a partial WebSocket frame header */
+	uint8_t ws_op; /* opcode of the frame being received */
 	uint8_t ws_hdr[14];
-	uint8_t barrier;    /* waiting for the PINGRESP of pings_barrier */
+	uint8_t barrier; /* waiting for the PINGRESP of pings_barrier */
 	uint16_t receive_max;
 	uint16_t pings_sent;
 	uint16_t pings_recv;
 	uint16_t pings_barrier;
 	uint32_t id;
-	char *ws_accept;  /* expected Sec-WebSocket-Accept */
-	cq_buf_t wsctl;   /* payload of a WebSocket control frame */
-	uint64_t ws_left;   /* payload bytes left in the current frame */
+	char *ws_accept; /* expected Sec-WebSocket-Accept */
+	cq_buf_t wsctl; /* payload of a WebSocket control frame */
+	uint64_t ws_left; /* payload bytes left in the current frame */
 	struct cb_thread *th;
 	SSL *ssl;
-	cq_buf_t in;   /* MQTT bytes of a partial packet */
-	cq_buf_t out;  /* MQTT bytes not yet sent (not yet framed) */
+	cq_buf_t in; /* MQTT bytes of a partial packet */
+	cq_buf_t out; /* MQTT bytes not yet sent (not yet framed) */
 	cq_buf_t wire; /* WebSocket: framed bytes not yet sent */
 	uint64_t t_start;
 	uint64_t deadline;
@@ -194,14 +194,14 @@ typedef struct cb_conn {
 typedef struct cb_shared {
 	_Atomic uint64_t phase_seen;
 	_Atomic uint64_t connected; /* CONNACKs accepted, cumulative */
-	_Atomic uint64_t failed;    /* connections failed or lost */
-	_Atomic uint64_t closed;    /* connections closed after DISCONNECT */
+	_Atomic uint64_t failed; /* connections failed or lost */
+	_Atomic uint64_t closed; /* connections closed after DISCONNECT */
 	_Atomic uint64_t subscribed;
 	_Atomic uint64_t sent;
 	_Atomic uint64_t completed; /* QoS 1/2 flows finished */
 	_Atomic uint64_t delivered; /* unique messages received */
-	_Atomic uint64_t pinged;    /* PINGRESP barriers passed */
-	_Atomic uint64_t cleaned;   /* retained: clear messages sent */
+	_Atomic uint64_t pinged; /* PINGRESP barriers passed */
+	_Atomic uint64_t cleaned; /* retained: clear messages sent */
 	_Atomic uint64_t last_send;
 	_Atomic uint64_t last_delivery;
 	_Atomic uint64_t live; /* connections in CB_CS_READY */
@@ -222,7 +222,7 @@ typedef struct cb_local {
 	uint64_t last_delivery;
 	uint64_t live;
 	uint64_t dup;
-	uint64_t foreign;   /* payload without this run's tag */
+	uint64_t foreign; /* payload without this run's tag */
 	uint64_t misrouted; /* a stream this subscriber did not subscribe */
 	uint64_t proto_err;
 	uint64_t refused;
@@ -247,10 +247,10 @@ typedef struct cb_thread {
 	cb_conn_t **pubs;
 	uint32_t npubs;
 	uint32_t next_start; /* connect queue position in conns */
-	uint32_t starting;   /* connections in a handshake */
+	uint32_t starting; /* connections in a handshake */
 	uint32_t max_starting;
-	cb_conn_t *ready;    /* connections with unread input */
-	cb_conn_t *dirty;    /* connections with unsent output */
+	cb_conn_t *ready; /* connections with unread input */
+	cb_conn_t *dirty; /* connections with unsent output */
 	uint8_t *scratch;
 	size_t scratch_cap;
 	uint8_t *raw; /* WebSocket: raw frames before unframing */

@@ -53,8 +53,8 @@ cb_ws_request(char *buf, size_t cap, const char *host, int port,
 
 /* Find header 'name' in the head; copy its trimmed value into val. */
 static int
-header_value(const char *head, size_t len, const char *name, char *val,
-	size_t vlen)
+header_value(
+	const char *head, size_t len, const char *name, char *val, size_t vlen)
 {
 	size_t nl = strlen(name);
 	const char *p = head, *end = head + len;
@@ -69,8 +69,9 @@ header_value(const char *head, size_t len, const char *name, char *val,
 				v++;
 			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' '))
 				ve--;
-			size_t n = (size_t)(ve - v) < vlen - 1 ? (size_t)(ve - v)
-							       : vlen - 1;
+			size_t n = (size_t)(ve - v) < vlen - 1
+				? (size_t)(ve - v)
+				: vlen - 1;
 			memcpy(val, v, n);
 			val[n] = '\0';
 			return 0;
@@ -144,8 +145,8 @@ cb_ws_mask(uint8_t *p, size_t n, uint32_t mask)
 }
 
 int
-cb_ws_parse_hdr(const uint8_t *h, size_t n, int *op_r, uint64_t *len_r,
-	size_t *hlen_r)
+cb_ws_parse_hdr(
+	const uint8_t *h, size_t n, int *op_r, uint64_t *len_r, size_t *hlen_r)
 {
 	if (n < 2)
 		return CQ_AGAIN;

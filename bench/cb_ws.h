@@ -13,14 +13,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CB_WS_GUID          "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-#define CB_WS_MAX_HDR       14
-#define CB_WS_OP_CONT       0x0
-#define CB_WS_OP_TEXT       0x1
-#define CB_WS_OP_BINARY     0x2
-#define CB_WS_OP_CLOSE      0x8
-#define CB_WS_OP_PING       0x9
-#define CB_WS_OP_PONG       0xa
+#define CB_WS_GUID      "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define CB_WS_MAX_HDR   14
+#define CB_WS_OP_CONT   0x0
+#define CB_WS_OP_TEXT   0x1
+#define CB_WS_OP_BINARY 0x2
+#define CB_WS_OP_CLOSE  0x8
+#define CB_WS_OP_PING   0x9
+#define CB_WS_OP_PONG   0xa
 
 /*
  * Write the upgrade request for host:port/path into buf (NUL-terminated)
@@ -52,7 +52,7 @@ void cb_ws_mask(uint8_t *p, size_t n, uint32_t mask);
  * when malformed (a masked server frame, or a control frame longer than
  * 125 bytes or fragmented).
  */
-int cb_ws_parse_hdr(const uint8_t *h, size_t n, int *op_r, uint64_t *len_r,
-	size_t *hlen_r);
+int cb_ws_parse_hdr(
+	const uint8_t *h, size_t n, int *op_r, uint64_t *len_r, size_t *hlen_r);
 
 #endif /* CB_WS_H */

@@ -25,11 +25,11 @@
 #include "bench/cb_report.h"
 #include "bench/cb_setup.h"
 
-#define POLL_NS       2000000u
-#define SAMPLE_NS     500000000u
-#define PHASE_ACK_S   5.0
-#define CLOSE_WAIT_S  3.0
-#define STALL_S       2.0
+#define POLL_NS      2000000u
+#define SAMPLE_NS    500000000u
+#define PHASE_ACK_S  5.0
+#define CLOSE_WAIT_S 3.0
+#define STALL_S      2.0
 
 static volatile sig_atomic_t interrupted;
 
@@ -92,8 +92,8 @@ sample_broker(ctl_t *c, cb_proc_sample_t *s_r)
 	c->next_sample = cb_now() + SAMPLE_NS;
 }
 
-static void
-set_error(ctl_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_error(ctl_t *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static void
 set_error(ctl_t *c, const char *fmt, ...)
@@ -211,12 +211,14 @@ static int
 subscribe_all(ctl_t *c)
 {
 	set_phase(c, CB_PH_SUBSCRIBE);
-	int rc = wait_for(c, all_subscribed, NULL, 0, c->run->o.connect_timeout);
+	int rc = wait_for(
+		c, all_subscribed, NULL, 0, c->run->o.connect_timeout);
 	totals_t s;
 	totals(c->run, &s);
 	if (rc < 0 || s.failed > 0) {
 		set_error(c, "%llu of %u subscriptions acknowledged",
-			(unsigned long long)s.subscribed, cb_setup_nsubs(c->run));
+			(unsigned long long)s.subscribed,
+			cb_setup_nsubs(c->run));
 		return -1;
 	}
 	return 0;
@@ -487,9 +489,10 @@ main(int argc, char **argv)
 	if (rc == 1)
 		return CB_EXIT_OK;
 	if (rc < 0) {
-		fprintf(stderr, "comqtt-bench: %s\n"
-				"usage: comqtt-bench [options] SCENARIO "
-				"(see --help)\n",
+		fprintf(stderr,
+			"comqtt-bench: %s\n"
+			"usage: comqtt-bench [options] SCENARIO "
+			"(see --help)\n",
 			err);
 		return CB_EXIT_USAGE;
 	}

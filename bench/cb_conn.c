@@ -589,7 +589,8 @@ ws_read_head(cb_conn_t *c)
 	}
 	size_t rest = cq_buf_used(&c->in) - hlen;
 	uint8_t *tmp = c->th->raw;
-	memcpy(tmp, cq_buf_head(&c->in) + hlen, rest);
+	if (rest > 0)
+		memcpy(tmp, cq_buf_head(&c->in) + hlen, rest);
 	cq_buf_reset(&c->in);
 	free(c->ws_accept);
 	c->ws_accept = NULL;
@@ -623,7 +624,8 @@ cb_conn_read(cb_conn_t *c)
 	}
 	cb_thread_t *th = c->th;
 	size_t have = cq_buf_used(&c->in);
-	memcpy(th->scratch, cq_buf_head(&c->in), have);
+	if (have > 0)
+		memcpy(th->scratch, cq_buf_head(&c->in), have);
 	cq_buf_reset(&c->in);
 	int eof = 0;
 	ssize_t n = conn_recv(c, th->scratch + have,

@@ -425,16 +425,15 @@ window_credit(cb_conn_t *c, cb_pub_t *p)
 	return 0;
 }
 
-int
-cb_client_may_pause(const cb_conn_t *c)
+int64_t
+cb_client_outstanding(const cb_conn_t *c)
 {
 	const cb_pub_t *p = c->pub;
 	if (c->state != CB_CS_READY || p->sent >= p->target ||
 		c->th->run->o.scenario == CB_RETAINED)
-		return 1;
+		return -1;
 	uint64_t queued = (uint64_t)(p->sent - p->min_high) * p->stream->nsubs;
-	return p->unacked >= CB_CLIENT_PAUSE_MIN ||
-		queued >= CB_CLIENT_PAUSE_MIN;
+	return (int64_t)CQ_MAX((uint64_t)p->unacked, queued);
 }
 
 uint64_t

@@ -39,13 +39,12 @@ int cb_client_packet(cb_conn_t *c, const cb_pkt_t *p);
 int cb_client_publish(cb_conn_t *c);
 
 /*
- * 1 when the broker has enough of this publisher's work queued (at least
- * CB_CLIENT_PAUSE_MIN deliveries or acknowledgements outstanding, or the
- * publisher is done) that the loop may pause to batch its input without
- * leaving the broker idle.
+ * Work of this publisher queued in the broker or in flight: unacknowledged
+ * QoS 1/2 messages, or deliveries not yet seen by the slowest subscriber
+ * (by the last computed minimum, so possibly an overestimate).  -1 when
+ * the publisher is not active (done, not connected, or retained).
  */
-int cb_client_may_pause(const cb_conn_t *c);
-#define CB_CLIENT_PAUSE_MIN 64
+int64_t cb_client_outstanding(const cb_conn_t *c);
 
 /* Open loop: when the next message of c's publisher is due (ns), or
  * UINT64_MAX. */

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const scenario_names[] = {"pairs", "fanin", "fanout",
+static const char *const scenario_names[] = {"pairs", "fanin", "fanout", "mesh",
 	"stresser", "conns", "connrate", "retained"};
 
 const char *
@@ -34,6 +34,8 @@ usage(FILE *out)
 		"subscriber\n"
 		"  fanin     P publishers -> 1 wildcard subscriber\n"
 		"  fanout    1 publisher -> S subscribers of one topic\n"
+		"  mesh      P publishers -> S wildcard subscribers (every "
+		"message to all)\n"
 		"  stresser  N clients each publish M messages to their own "
 		"topic\n"
 		"            and receive them back\n"
@@ -48,8 +50,8 @@ usage(FILE *out)
 		"  -V, --mqtt-version V   3 (3.1), 4 or 3.1.1 (default), 5\n"
 		"  -q, --qos N            0 (default), 1 or 2\n"
 		"  -s, --size BYTES       payload size, at least 24 (64)\n"
-		"  -P, --publishers N     pairs (1), fanin (100)\n"
-		"  -S, --subscribers N    fanout (1000)\n"
+		"  -P, --publishers N     pairs (1), fanin (100), mesh (10)\n"
+		"  -S, --subscribers N    fanout (1000), mesh (10)\n"
 		"  -n, --clients N        stresser (2), conns (1000), connrate "
 		"(16)\n"
 		"  -c, --count N          messages per publisher (stresser "
@@ -61,7 +63,7 @@ usage(FILE *out)
 		"(default: closed loop)\n"
 		"  -w, --window N         closed loop: messages per publisher "
 		"not yet\n"
-		"                         received (1000, fanout 1000/S but "
+		"                         received (1000; fanout, mesh 1000/S, "
 		">= 2; 0: unlimited)\n"
 		"  -i, --inflight N       QoS 1/2: unacknowledged messages per "
 		"publisher (20)\n"
@@ -86,7 +88,7 @@ usage(FILE *out)
 		"      --tick-us US       open loop: shortest sleep (50)\n"
 		"      --coalesce-us US   pause after a small read so input "
 		"batches\n"
-		"                         (closed loop 100, open loop 0)\n"
+		"                         (closed loop 500, open loop 0)\n"
 		"      --broker-pid PID   report the broker's memory (PSS) "
 		"and CPU\n"
 		"      --topic-prefix STR topics are STR/<run id>/... (cqb)\n"
@@ -413,6 +415,10 @@ scenario_defaults(cb_opts_t *o)
 	case CB_FANOUT:
 		o->subscribers = o->subscribers ? o->subscribers : 1000;
 		break;
+	case CB_MESH:
+		o->publishers = o->publishers ? o->publishers : 10;
+		o->subscribers = o->subscribers ? o->subscribers : 10;
+		break;
 	case CB_STRESSER:
 		o->clients = o->clients ? o->clients : 2;
 		o->count = o->count ? o->count : 10000;
@@ -432,13 +438,13 @@ scenario_defaults(cb_opts_t *o)
 	/* About 1,000 deliveries queued in the broker per publisher: one
 	 * fan-out message to 1,000 subscribers is 1,000 deliveries. */
 	if (o->window == UINT32_MAX)
-		o->window = o->scenario == CB_FANOUT
+		o->window = o->scenario == CB_FANOUT || o->scenario == CB_MESH
 			? CQ_MAX(2u, 1000 / o->subscribers)
 			: 1000;
 	/* Closed loop measures throughput: batch reads.  Open loop measures
 	 * latency: read at once. */
 	if (o->coalesce_us < 0)
-		o->coalesce_us = o->rate > 0 ? 0 : 100;
+		o->coalesce_us = o->rate > 0 ? 0 : 500;
 }
 
 /* Combinations that make no sense. */

@@ -33,6 +33,7 @@ cb_setup_nsubs(const cb_run_t *run)
 	case CB_RETAINED:
 		return 1;
 	case CB_FANOUT:
+	case CB_MESH:
 		return o->subscribers;
 	case CB_STRESSER:
 		return o->clients;
@@ -48,6 +49,7 @@ cb_setup_npubs(const cb_run_t *run)
 	switch (o->scenario) {
 	case CB_PAIRS:
 	case CB_FANIN:
+	case CB_MESH:
 		return o->publishers;
 	case CB_FANOUT:
 	case CB_RETAINED:
@@ -191,7 +193,9 @@ static int
 make_streams(cb_run_t *run)
 {
 	run->nstreams = cb_setup_npubs(run);
-	run->fan = run->o.scenario == CB_FANOUT ? run->o.subscribers : 1;
+	run->fan = cb_setup_nsubs(run);
+	if (run->o.scenario != CB_FANOUT && run->o.scenario != CB_MESH)
+		run->fan = 1;
 	if (run->nstreams == 0)
 		return 0;
 	run->streams = calloc(run->nstreams, sizeof(*run->streams));
@@ -236,6 +240,12 @@ place(cb_run_t *run, uint32_t i)
 		if (i == 0)
 			return add_pub(run, c, 0);
 		return add_sub(run, c, run->streams[0].topic, 0, 1);
+	case CB_MESH:
+		c->th = &run->threads[i % t];
+		if (i < run->nstreams)
+			return add_pub(run, c, i);
+		snprintf(filter, sizeof(filter), "%s/+", run->prefix);
+		return add_sub(run, c, filter, 0, run->nstreams);
 	case CB_STRESSER:
 		c->th = &run->threads[i % t];
 		if (add_pub(run, c, i) < 0)
@@ -266,6 +276,8 @@ count_conns(const cb_opts_t *o)
 		return o->publishers + 1;
 	case CB_FANOUT:
 		return o->subscribers + 1;
+	case CB_MESH:
+		return o->publishers + o->subscribers;
 	case CB_RETAINED:
 		return 2;
 	default:

@@ -36,6 +36,7 @@ typedef enum cb_scenario {
 	CB_PAIRS = 0,
 	CB_FANIN,
 	CB_FANOUT,
+	CB_MESH,
 	CB_STRESSER,
 	CB_CONNS,
 	CB_CONNRATE,

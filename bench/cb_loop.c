@@ -229,6 +229,16 @@ wait_ns(cb_thread_t *th, int spin)
 }
 
 static void
+mark_ready(cb_thread_t *th, cb_conn_t *c)
+{
+	if (c->on_ready_list)
+		return;
+	c->on_ready_list = 1;
+	c->next_ready = th->ready;
+	th->ready = c;
+}
+
+static void
 dispatch(cb_thread_t *th, struct epoll_event *ev)
 {
 	if (ev->data.ptr == &wake_token) {
@@ -256,11 +266,7 @@ dispatch(cb_thread_t *th, struct epoll_event *ev)
 			c->can_write = 1;
 			cb_conn_dirty(c);
 		}
-		if (!c->on_ready_list) {
-			c->on_ready_list = 1;
-			c->next_ready = th->ready;
-			th->ready = c;
-		}
+		mark_ready(th, c);
 	}
 }
 
@@ -290,11 +296,8 @@ read_ready(cb_thread_t *th)
 			continue;
 		th->now = cb_now();
 		cb_conn_read(c);
-		if (c->rd_ready && !c->on_ready_list) {
-			c->on_ready_list = 1;
-			c->next_ready = th->ready;
-			th->ready = c;
-		}
+		if (c->rd_ready)
+			mark_ready(th, c);
 	}
 }
 

@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,106 +237,81 @@ parse_version(const char *s, int *v_r)
 	return 0;
 }
 
-/* One numeric option: its target, its range. */
+/* The numeric options: target field, its type and the accepted range. */
+typedef struct num_spec {
+	int opt;
+	char type; /* 'h' uint16, 'u' uint32, 'U' uint64, 'i' int, 'p' pid,
+		      'd' double */
+	double lo;
+	double hi;
+	size_t off;
+} num_spec_t;
+
+#define NUM(o, t, l, h, f)                                                     \
+	{                                                                      \
+		(o), (t), (l), (h), offsetof(cb_opts_t, f)                     \
+	}
+static const num_spec_t num_specs[] = {
+	NUM('p', 'h', 1, 65535, port),
+	NUM('q', 'i', 0, 2, qos),
+	NUM('s', 'u', CB_PAYLOAD_HDR, 1024 * 1024, size),
+	NUM('P', 'u', 1, 1000000, publishers),
+	NUM('S', 'u', 1, 1000000, subscribers),
+	NUM('n', 'u', 1, 1000000, clients),
+	NUM('c', 'U', 1, UINT32_MAX - 2048, count),
+	NUM('w', 'u', 0, 1u << 30, window),
+	NUM('i', 'u', 1, 65535, inflight),
+	NUM('t', 'i', 1, 64, threads),
+	NUM(OPT_KEEPALIVE, 'h', 0, 65535, keepalive),
+	NUM(OPT_CONCURRENCY, 'u', 1, 1000000, concurrency),
+	NUM(OPT_SOURCE_IPS, 'u', 1, 254, source_ips),
+	NUM(OPT_BROKER_PID, 'p', 1, 1u << 30, broker_pid),
+	NUM('d', 'd', 0.001, 86400, duration),
+	NUM('r', 'd', 1, 1e9, rate),
+	NUM(OPT_CONNECT_TIMEOUT, 'd', 0.01, 3600, connect_timeout),
+	NUM(OPT_DRAIN_TIMEOUT, 'd', 0.01, 3600, drain_timeout),
+	NUM(OPT_TICK, 'd', 1, 1e6, tick_us),
+	NUM(OPT_COALESCE, 'd', 0, 100000, coalesce_us),
+};
+
+/* A numeric option: 0, -1 (bad value), or 1 (not a numeric option). */
 static int
 num_opt(int opt, const char *arg, cb_opts_t *o)
 {
-	uint64_t v = 0;
-	double d = 0;
-	switch (opt) {
-	case 'p':
-		if (parse_u64(arg, 1, 65535, &v))
+	const num_spec_t *n = NULL;
+	for (size_t i = 0; i < CQ_ARRAY_SIZE(num_specs) && !n; i++)
+		if (num_specs[i].opt == opt)
+			n = &num_specs[i];
+	if (n == NULL)
+		return 1;
+	char *f = (char *)o + n->off;
+	double d;
+	uint64_t v;
+	if (n->type == 'd') {
+		if (parse_double(arg, n->lo, n->hi, &d))
 			return -1;
-		o->port = (uint16_t)v;
-		return 0;
-	case 'q':
-		if (parse_u64(arg, 0, 2, &v))
-			return -1;
-		o->qos = (int)v;
-		return 0;
-	case 's':
-		if (parse_u64(arg, CB_PAYLOAD_HDR, 1024 * 1024, &v))
-			return -1;
-		o->size = (uint32_t)v;
-		return 0;
-	case 'P':
-	case 'S':
-	case 'n':
-		if (parse_u64(arg, 1, 1000000, &v))
-			return -1;
-		*(opt == 'P'                 ? &o->publishers
-				: opt == 'S' ? &o->subscribers
-					     : &o->clients) = (uint32_t)v;
-		return 0;
-	case 'c':
-		if (parse_u64(arg, 1, UINT32_MAX - 2048, &v))
-			return -1;
-		o->count = v;
-		return 0;
-	case 'w':
-		if (parse_u64(arg, 0, 1u << 30, &v))
-			return -1;
-		o->window = (uint32_t)v;
-		return 0;
-	case 'i':
-		if (parse_u64(arg, 1, 65535, &v))
-			return -1;
-		o->inflight = (uint32_t)v;
-		return 0;
-	case 't':
-		if (parse_u64(arg, 1, 64, &v))
-			return -1;
-		o->threads = (int)v;
-		return 0;
-	case OPT_KEEPALIVE:
-		if (parse_u64(arg, 0, 65535, &v))
-			return -1;
-		o->keepalive = (uint16_t)v;
-		return 0;
-	case OPT_CONCURRENCY:
-		if (parse_u64(arg, 1, 1000000, &v))
-			return -1;
-		o->concurrency = (uint32_t)v;
-		return 0;
-	case OPT_SOURCE_IPS:
-		if (parse_u64(arg, 1, 254, &v))
-			return -1;
-		o->source_ips = (uint32_t)v;
-		return 0;
-	case OPT_BROKER_PID:
-		if (parse_u64(arg, 1, 1u << 30, &v))
-			return -1;
-		o->broker_pid = (pid_t)v;
-		return 0;
-	case 'd':
-		if (parse_double(arg, 0.001, 86400, &d))
-			return -1;
-		o->duration = d;
-		return 0;
-	case 'r':
-		if (parse_double(arg, 1, 1e9, &d))
-			return -1;
-		o->rate = d;
-		return 0;
-	case OPT_CONNECT_TIMEOUT:
-	case OPT_DRAIN_TIMEOUT:
-		if (parse_double(arg, 0.01, 3600, &d))
-			return -1;
-		*(opt == OPT_CONNECT_TIMEOUT ? &o->connect_timeout
-					     : &o->drain_timeout) = d;
-		return 0;
-	case OPT_TICK:
-		if (parse_double(arg, 1, 1e6, &d))
-			return -1;
-		o->tick_us = d;
-		return 0;
-	case OPT_COALESCE:
-		if (parse_double(arg, 0, 100000, &d))
-			return -1;
-		o->coalesce_us = d;
+		*(double *)f = d;
 		return 0;
 	}
-	return 1; /* not a numeric option */
+	if (parse_u64(arg, (uint64_t)n->lo, (uint64_t)n->hi, &v))
+		return -1;
+	switch (n->type) {
+	case 'h':
+		*(uint16_t *)f = (uint16_t)v;
+		break;
+	case 'u':
+		*(uint32_t *)f = (uint32_t)v;
+		break;
+	case 'U':
+		*(uint64_t *)f = v;
+		break;
+	case 'p':
+		*(pid_t *)f = (pid_t)v;
+		break;
+	default:
+		*(int *)f = (int)v;
+	}
+	return 0;
 }
 
 static int

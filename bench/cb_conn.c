@@ -100,6 +100,7 @@ conn_release(cb_conn_t *c)
 	c->ws_hlen = 0;
 	c->rd_ready = 0;
 	c->can_write = 0;
+	c->wr_shut = 0;
 	c->barrier = 0;
 	c->pings_sent = c->pings_recv = 0;
 }
@@ -146,8 +147,11 @@ void
 cb_conn_disconnect(cb_conn_t *c)
 {
 	if (c->state != CB_CS_READY) {
-		if (c->state >= CB_CS_TCP && c->state <= CB_CS_MQTT)
-			cb_conn_close(c); /* abandon a handshake */
+		/* A connrate cycle finishes its handshake and disconnects at
+		 * CONNACK; any other handshake is abandoned. */
+		if (c->state >= CB_CS_TCP && c->state <= CB_CS_MQTT &&
+			!(c->role & CB_ROLE_CYCLE))
+			cb_conn_close(c);
 		return;
 	}
 	uint8_t *p = cb_conn_reserve(c, 2);
@@ -439,8 +443,14 @@ cb_conn_flush(cb_conn_t *c)
 		c->th->st.bytes_out += (uint64_t)n;
 		c->last_tx = c->th->now;
 	}
-	if (c->state == CB_CS_CLOSING && c->fd >= 0)
+	if (c->state == CB_CS_CLOSING && c->fd >= 0 && !c->wr_shut) {
+		/* DISCONNECT is out: say so (TLS close_notify, FIN) and wait
+		 * for the broker's close. */
+		c->wr_shut = 1;
+		if (c->ssl)
+			SSL_shutdown(c->ssl);
 		shutdown(c->fd, SHUT_WR);
+	}
 }
 
 /* A control frame is complete: answer a ping, note a close. */

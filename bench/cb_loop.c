@@ -143,6 +143,7 @@ publish_stats(cb_thread_t *th)
 	atomic_store_explicit(&s->last_send, l->last_send, r);
 	atomic_store_explicit(&s->last_delivery, l->last_delivery, r);
 	atomic_store_explicit(&s->live, l->live, r);
+	atomic_store_explicit(&s->starting, th->starting, r);
 	/* Release: the controller that sees the phase acknowledged also sees
 	 * the counters of that pass. */
 	atomic_store_explicit(

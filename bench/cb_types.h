@@ -164,6 +164,7 @@ typedef struct cb_conn {
 	uint8_t can_write;
 	uint8_t on_ready_list;
 	uint8_t on_dirty_list;
+	uint8_t wr_shut; /* our side of the stream is closed */
 	uint8_t ws_hlen; /* bytes of a partial WebSocket frame header */
 	uint8_t ws_op; /* opcode of the frame being received */
 	uint8_t ws_hdr[14];
@@ -206,6 +207,7 @@ typedef struct cb_shared {
 	_Atomic uint64_t last_send;
 	_Atomic uint64_t last_delivery;
 	_Atomic uint64_t live; /* connections in CB_CS_READY */
+	_Atomic uint64_t starting; /* connections in a handshake */
 } __attribute__((aligned(CQ_CACHELINE))) cb_shared_t;
 
 /* What only the thread itself counts; read after it has been joined. */

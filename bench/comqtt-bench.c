@@ -42,7 +42,7 @@ typedef struct ctl {
 /* The sum of the threads' published counters. */
 typedef struct totals {
 	uint64_t connected, failed, closed, subscribed, sent, completed;
-	uint64_t delivered, pinged, cleaned, live;
+	uint64_t delivered, pinged, cleaned, live, starting;
 } totals_t;
 
 static void
@@ -69,6 +69,7 @@ totals(const cb_run_t *run, totals_t *s)
 		s->pinged += atomic_load_explicit(&sh->pinged, r);
 		s->cleaned += atomic_load_explicit(&sh->cleaned, r);
 		s->live += atomic_load_explicit(&sh->live, r);
+		s->starting += atomic_load_explicit(&sh->starting, r);
 	}
 }
 
@@ -332,7 +333,7 @@ drain_phase(ctl_t *c)
 static int
 all_closed(const ctl_t *c, const totals_t *s)
 {
-	return s->live == 0 || c == NULL;
+	return (s->live == 0 && s->starting == 0) || c == NULL;
 }
 
 static void

@@ -100,6 +100,8 @@ delivered(["-q", "1", "-V", "3", "-c", "300", "pairs"], 300,
 delivered(["-P", "5", "-c", "400", "fanin"], 2000, "fanin 5 -> 1")
 delivered(["-S", "20", "-c", "100", "-q", "1", "fanout"], 2000,
           "fanout 1 -> 20 at QoS 1")
+delivered(["-P", "3", "-S", "4", "-c", "200", "-q", "2", "mesh"], 2400,
+          "mesh 3 x 4 at QoS 2")
 delivered(["-n", "3", "-c", "500", "stresser"], 1500, "stresser 3 x 500")
 delivered(["-q", "1", "-c", "200", "retained"], 200, "retained 200",
           retained=True)

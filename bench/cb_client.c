@@ -129,6 +129,13 @@ on_connack(cb_conn_t *c, const cb_pkt_t *pkt)
 			ca.reason);
 		return -1;
 	}
+	if (c->pub && ca.max_packet && c->pub->tmpl.len > ca.max_packet) {
+		cb_conn_fail(c,
+			"PUBLISH of %u bytes exceeds the broker's "
+			"Maximum Packet Size %u",
+			c->pub->tmpl.len, ca.max_packet);
+		return -1;
+	}
 	if (th->starting > 0)
 		th->starting--;
 	c->state = CB_CS_READY;

@@ -1,0 +1,15 @@
+# shm — the shared-memory region: region + TOC, arena, locks, QSBR, rings,
+# message store, auth cache, counters, crash points.  The tables (route
+# trie, retained store, sessions) add themselves in Module-tables.mk.
+LIB_SRCS += \
+	shm/arena.c \
+	shm/arena-check.c \
+	shm/crashpoint.c \
+	shm/lock.c \
+	shm/modules.c \
+	shm/qsbr.c \
+	shm/region.c
+UNIT_TESTS += \
+	t/unit/check_shm_region.c \
+	t/unit/check_shm_arena.c \
+	t/unit/check_shm_qsbr.c

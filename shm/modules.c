@@ -12,12 +12,14 @@
 
 #include "shm/arena.h"
 #include "shm/qsbr.h"
+#include "shm/route.h"
 
 const cq_shm_module_t *const cq_shm_modules[] = {
 	/* base: reclamation, delivery, caches, metrics */
 	&cq_qsbr_module,
 
 	/* tables: route trie, retained store, sessions */
+	&cq_route_module,
 
 	/* the arena takes what the fixed-size modules leave */
 	&cq_arena_module,

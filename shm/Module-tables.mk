@@ -3,6 +3,7 @@
 LIB_SRCS += \
 	shm/trie.c \
 	shm/route.c \
-	shm/route-check.c
+	shm/route-check.c \
+	shm/trie-check.c
 UNIT_TESTS += \
 	t/unit/check_route.c

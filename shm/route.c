@@ -37,6 +37,7 @@
 #include "shm/route.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -100,14 +101,7 @@ static route_shard_t *
 shard_lock(unsigned i)
 {
 	route_shard_t *s = &cq_route_area->shard[i];
-	if (cq_mutex_lock(&s->lock) == CQ_LOCK_RECOVERED) {
-		s->recoveries++;
-		cq_log(CQ_LOG_NOTICE, 0,
-			"route shard %u: recovered the lock of a dead writer "
-			"(trie consistent; unpublished objects leak until the "
-			"checker runs)",
-			i);
-	}
+	cq_trie_lock(&s->lock, &s->recoveries, "route", i);
 	CQ_CRASHPOINT("route.locked");
 	return s;
 }
@@ -210,25 +204,11 @@ groups_empty(cq_off_t gt)
 }
 
 static bool
-tab_empty(cq_off_t tab)
-{
-	const cq_trie_tab_t *t = CQ_PTR(const cq_trie_tab_t, tab);
-	if (t == NULL || t->live == 0)
-		return true;
-	if (t->live > 2)
-		return false; /* 'live' errs high only after a crash, by one */
-	for (uint32_t i = 0; i < t->nslots; i++)
-		if (cq_trie_slot_live(t->slot[i]))
-			return false;
-	return true;
-}
-
-static bool
 node_empty(const route_node_t *n)
 {
 	return n->workers[0] == 0 && n->workers[1] == 0 &&
 		groups_empty(n->groups[0]) && groups_empty(n->groups[1]) &&
-		n->plus == CQ_OFF_NULL && tab_empty(n->h.kids);
+		n->plus == CQ_OFF_NULL && cq_trie_tab_empty(n->h.kids);
 }
 
 /* Unlink and retire n and its ancestors while they are empty (R5). */
@@ -258,23 +238,13 @@ prune_up(route_shard_t *s, route_node_t *n)
 
 /* ---- writers ------------------------------------------------------- */
 
-/* Free a chain that was never published (plain frees are safe). */
+/* Free a never-published chain's group tables (cq_trie_chain_free). */
 static void
-chain_free(cq_off_t off)
+chain_extra(cq_trie_node_t *h)
 {
-	while (off != CQ_OFF_NULL) {
-		route_node_t *n = node_at(off);
-		cq_off_t next = n->plus;
-		const cq_trie_tab_t *t = CQ_PTR(const cq_trie_tab_t, n->h.kids);
-		for (uint32_t i = 0; t != NULL && i < t->nslots; i++)
-			if (cq_trie_slot_live(t->slot[i]))
-				next = cq_trie_slot_off(t->slot[i]);
-		cq_arena_free(n->h.kids);
-		cq_arena_free(n->groups[0]);
-		cq_arena_free(n->groups[1]);
-		cq_arena_free(off);
-		off = next;
-	}
+	route_node_t *n = (route_node_t *)h;
+	cq_arena_free(n->groups[0]);
+	cq_arena_free(n->groups[1]);
 }
 
 /*
@@ -286,33 +256,14 @@ static int
 grow_chain(route_shard_t *s, route_node_t *at, const cq_topic_levels_t *lv,
 	uint32_t i, uint64_t key, uint64_t bit)
 {
-	cq_off_t first = CQ_OFF_NULL, parent = CQ_OFF(at);
-	route_node_t *prev = NULL;
-	int pos = ROUTE_EXACT;
-	uint32_t built = 0;
-	for (uint32_t j = i; j < lv->n; j++) {
-		const cq_topic_level_t *l = &lv->lv[j];
-		if (cq_topic_level_is_hash(l)) {
-			pos = ROUTE_MULTI;
-			break;
-		}
-		cq_off_t off = cq_trie_node_new(
-			sizeof(route_node_t), parent, l->hash, l->s, l->len);
-		if (off == CQ_OFF_NULL)
-			goto fail;
-		built++;
-		if (prev == NULL)
-			first = off;
-		else if (cq_topic_level_is_plus(l))
-			prev->plus = off;
-		else if (cq_trie_insert(&prev->h.kids, off, ROUTE_TEXT) < 0) {
-			cq_arena_free(off);
-			goto fail;
-		}
-		prev = node_at(off);
-		parent = off;
-	}
-	if (payload_add(prev, pos, key, bit) < 0)
+	bool multi = cq_topic_level_is_hash(&lv->lv[lv->n - 1]);
+	uint32_t end = lv->n - multi;
+	cq_off_t first, last;
+	if (cq_trie_chain_build(lv, i, end, ROUTE_TEXT, CQ_OFF(at),
+		    offsetof(route_node_t, plus), &first, &last) < 0)
+		return -1;
+	if (payload_add(node_at(last), multi ? ROUTE_MULTI : ROUTE_EXACT, key,
+		    bit) < 0)
 		goto fail;
 	CQ_CRASHPOINT("route.chain_built");
 	const cq_topic_level_t *l = &lv->lv[i];
@@ -320,11 +271,11 @@ grow_chain(route_shard_t *s, route_node_t *at, const cq_topic_levels_t *lv,
 		cq_off_publish(&at->plus, first);
 	else if (cq_trie_insert(kids_word(at, l->hash), first, ROUTE_TEXT) < 0)
 		goto fail;
-	s->nodes += built;
+	s->nodes += end - i;
 	s->filters++;
 	return 0;
 fail:
-	chain_free(first);
+	cq_trie_chain_free(first, offsetof(route_node_t, plus), chain_extra);
 	errno = ENOMEM;
 	return -1;
 }
@@ -830,14 +781,8 @@ route_reap(cq_shm_t *shm, void *area, unsigned slot)
 	(void)shm;
 	(void)slot;
 	route_area_t *a = area;
-	for (uint32_t i = 0; i < a->nshards + ROUTE_EXTRA_SHARDS; i++) {
-		cq_mutex_t *mx = &a->shard[i].lock;
-		if (cq_mutex_owner(mx) != 0 && cq_mutex_owner_dead(mx)) {
-			if (cq_mutex_lock(mx) == CQ_LOCK_RECOVERED)
-				a->shard[i].recoveries++;
-			cq_mutex_unlock(mx);
-		}
-	}
+	cq_trie_reap_locks(&a->shard[0].lock, sizeof(route_shard_t),
+		a->nshards + ROUTE_EXTRA_SHARDS, &a->shard[0].recoveries);
 }
 
 const cq_shm_module_t cq_route_module = {

@@ -20,17 +20,10 @@
 #include <errno.h>
 
 #include "core/assert.h"
+#include "core/log.h"
 #include "shm/arena.h"
 #include "shm/crashpoint.h"
 #include "shm/qsbr.h"
-
-#define TAB_MIN_CAP 2u
-
-static inline uint32_t
-tail_of(uint32_t cap)
-{
-	return cap / 8 + 1;
-}
 
 static inline uint64_t
 mkslot(uint32_t hash, cq_off_t off)
@@ -121,11 +114,11 @@ tab_build(const cq_trie_tab_t *old, uint64_t add, size_t text_off)
 	for (uint32_t i = 0; old != NULL && i < old->nslots; i++)
 		live += cq_trie_slot_live(old->slot[i]);
 	live += add != 0;
-	uint32_t cap = TAB_MIN_CAP;
+	uint32_t cap = CQ_TRIE_MIN_CAP;
 	while (cap < live * 2)
 		cap *= 2;
 	for (;; cap *= 2) {
-		uint32_t nslots = cap + tail_of(cap);
+		uint32_t nslots = cap + cq_trie_tail(cap);
 		cq_off_t off = cq_arena_zalloc(sizeof(cq_trie_tab_t) +
 			(size_t)nslots * sizeof(uint64_t));
 		if (off == CQ_OFF_NULL)
@@ -231,7 +224,7 @@ cq_trie_remove(cq_off_t *kids, cq_off_t child, size_t text_off)
 		cq_qsbr_retire(toff);
 		return;
 	}
-	if (t->cap > 4 * TAB_MIN_CAP && (uint64_t)t->live * 8 < t->cap) {
+	if (t->cap > 4 * CQ_TRIE_MIN_CAP && (uint64_t)t->live * 8 < t->cap) {
 		cq_off_t nt = tab_build(t, 0, text_off);
 		if (nt == CQ_OFF_NULL)
 			return; /* sparse but correct: shrink another time */
@@ -256,80 +249,107 @@ cq_trie_node_new(size_t node_size, cq_off_t parent, uint32_t hash,
 	return off;
 }
 
+int
+cq_trie_chain_build(const cq_topic_levels_t *lv, uint32_t i, uint32_t end,
+	size_t node_size, cq_off_t parent, size_t plus_off, cq_off_t *first_r,
+	cq_off_t *last_r)
+{
+	cq_off_t first = CQ_OFF_NULL;
+	cq_trie_node_t *prev = NULL;
+	for (uint32_t j = i; j < end; j++) {
+		const cq_topic_level_t *l = &lv->lv[j];
+		cq_off_t off = cq_trie_node_new(
+			node_size, parent, l->hash, l->s, l->len);
+		if (off == CQ_OFF_NULL)
+			goto fail;
+		if (prev == NULL)
+			first = off;
+		else if (plus_off != 0 && cq_topic_level_is_plus(l))
+			*(cq_off_t *)((char *)prev + plus_off) = off;
+		else if (cq_trie_insert(&prev->kids, off, node_size) < 0) {
+			cq_arena_free(off);
+			goto fail;
+		}
+		prev = CQ_PTR(cq_trie_node_t, off);
+		parent = off;
+	}
+	*first_r = first;
+	*last_r = parent;
+	return 0;
+fail:
+	cq_trie_chain_free(first, plus_off, NULL);
+	errno = ENOMEM;
+	return -1;
+}
+
+void
+cq_trie_chain_free(
+	cq_off_t off, size_t plus_off, void (*extra)(cq_trie_node_t *n))
+{
+	while (off != CQ_OFF_NULL) {
+		cq_trie_node_t *n = CQ_PTR(cq_trie_node_t, off);
+		cq_off_t next = plus_off != 0
+			? *(cq_off_t *)((char *)n + plus_off)
+			: 0;
+		const cq_trie_tab_t *t = CQ_PTR(const cq_trie_tab_t, n->kids);
+		for (uint32_t i = 0; t != NULL && i < t->nslots; i++)
+			if (cq_trie_slot_live(t->slot[i]))
+				next = cq_trie_slot_off(t->slot[i]);
+		if (extra != NULL)
+			extra(n);
+		cq_arena_free(n->kids);
+		cq_arena_free(off);
+		off = next;
+	}
+}
+
+void
+cq_trie_lock(
+	cq_mutex_t *mx, uint64_t *recoveries, const char *trie, unsigned shard)
+{
+	if (cq_mutex_lock(mx) == CQ_LOCK_RECOVERED) {
+		(*recoveries)++;
+		cq_log(CQ_LOG_NOTICE, 0,
+			"%s shard %u: recovered the lock of a dead writer "
+			"(consistent; what it had not published is left to "
+			"the checker)",
+			trie, shard);
+	}
+}
+
+void
+cq_trie_reap_locks(
+	cq_mutex_t *mx, size_t stride, unsigned n, uint64_t *recoveries)
+{
+	for (unsigned i = 0; i < n; i++) {
+		cq_mutex_t *m = (cq_mutex_t *)((char *)mx + i * stride);
+		uint64_t *rec = (uint64_t *)((char *)recoveries + i * stride);
+		if (cq_mutex_owner(m) != 0 && cq_mutex_owner_dead(m)) {
+			if (cq_mutex_lock(m) == CQ_LOCK_RECOVERED)
+				(*rec)++;
+			cq_mutex_unlock(m);
+		}
+	}
+}
+
+bool
+cq_trie_tab_empty(cq_off_t tab)
+{
+	const cq_trie_tab_t *t = CQ_PTR(const cq_trie_tab_t, tab);
+	if (t == NULL || t->live == 0)
+		return true;
+	if (t->live > 2)
+		return false; /* 'live' errs high only after a crash, by one */
+	for (uint32_t i = 0; i < t->nslots; i++)
+		if (cq_trie_slot_live(t->slot[i]))
+			return false;
+	return true;
+}
+
 size_t
 cq_trie_tab_bytes(cq_off_t tab)
 {
 	const cq_trie_tab_t *t = CQ_PTR(const cq_trie_tab_t, tab);
 	return t == NULL ? 0
 			 : sizeof(*t) + (size_t)t->nslots * sizeof(uint64_t);
-}
-
-/* T2 for one slot against the previous key; 0 or a reason. */
-static const char *
-check_order(const char *base, uint64_t prev, uint64_t w, size_t text_off)
-{
-	if (prev == 0)
-		return NULL;
-	if (cq_trie_slot_hash(w) < cq_trie_slot_hash(prev))
-		return "children out of hash order";
-	if (!cq_trie_slot_live(w) || !cq_trie_slot_live(prev) ||
-		cq_trie_slot_hash(w) != cq_trie_slot_hash(prev))
-		return NULL;
-	const cq_trie_node_t *a = cq_off_ptr(base, cq_trie_slot_off(prev));
-	const cq_trie_node_t *b = cq_off_ptr(base, cq_trie_slot_off(w));
-	if (cq_trie_key_cmp(a->hash, cq_trie_text(a, text_off), a->len, b->hash,
-		    cq_trie_text(b, text_off), b->len) >= 0)
-		return "children out of key order";
-	return NULL;
-}
-
-unsigned
-cq_trie_tab_check(const char *base, size_t region_size, cq_off_t tab,
-	size_t text_off, void (*fn)(void *arg, cq_off_t child), void *arg,
-	const char **why_r)
-{
-	if (!cq_off_valid(region_size, tab, sizeof(cq_trie_tab_t))) {
-		*why_r = "children table offset out of bounds";
-		return 1;
-	}
-	const cq_trie_tab_t *t = cq_off_ptr(base, tab);
-	if (t->cap < TAB_MIN_CAP || (t->cap & (t->cap - 1)) != 0 ||
-		t->nslots != t->cap + tail_of(t->cap) ||
-		!cq_off_valid(region_size, tab,
-			sizeof(*t) + (size_t)t->nslots * sizeof(uint64_t))) {
-		*why_r = "children table header corrupt";
-		return 1;
-	}
-	unsigned bad = 0;
-	uint64_t prev = 0;
-	for (uint32_t i = 0; i < t->nslots; i++) {
-		uint64_t w = t->slot[i];
-		if (w == 0)
-			continue;
-		const char *why = NULL;
-		if (cq_trie_slot_live(w)) {
-			cq_off_t c = cq_trie_slot_off(w);
-			const cq_trie_node_t *n = cq_off_ptr(base, c);
-			if (!cq_off_valid(region_size, c, sizeof(*n)))
-				why = "child offset out of bounds";
-			else if (!cq_off_valid(
-					 region_size, c, text_off + n->len))
-				why = "child level text out of bounds";
-			else if (n->hash != cq_trie_slot_hash(w))
-				why = "child hash differs from its slot";
-			else if (i < cq_trie_home(n->hash, t->cap))
-				why = "child before its home slot";
-		}
-		if (why == NULL)
-			why = check_order(base, prev, w, text_off);
-		if (why != NULL) {
-			*why_r = why;
-			bad++;
-			continue; /* keep 'prev' a slot known to be sound */
-		}
-		if (cq_trie_slot_live(w) && fn != NULL)
-			fn(arg, cq_trie_slot_off(w));
-		prev = w;
-	}
-	return bad;
 }

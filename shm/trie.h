@@ -44,9 +44,13 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "shm/lock.h"
+#include "shm/region.h"
 #include "shm/relptr.h"
+#include "shm/topic_match.h"
 
-#define CQ_TRIE_TOMB ((cq_off_t)1)
+#define CQ_TRIE_TOMB    ((cq_off_t)1)
+#define CQ_TRIE_MIN_CAP 2u
 
 typedef struct cq_trie_node {
 	uint32_t hash; /* hash of the level text (the trie's seed) */
@@ -62,6 +66,13 @@ typedef struct cq_trie_tab {
 	uint32_t used; /* live + tombstones (writers) */
 	uint64_t slot[];
 } cq_trie_tab_t;
+
+/* Slots after the home range: runs may spill there (no wrap-around). */
+static inline uint32_t
+cq_trie_tail(uint32_t cap)
+{
+	return cap / 8 + 1;
+}
 
 static inline uint32_t
 cq_trie_slot_hash(uint64_t w)
@@ -172,6 +183,38 @@ cq_off_t cq_trie_node_new(size_t node_size, cq_off_t parent, uint32_t hash,
 	const char *s, uint32_t len);
 
 /*
+ * Build nodes of 'node_size' bytes for levels [i, end) of 'lv', privately
+ * (nothing is published): the first gets parent 'parent'; each next is
+ * the child of the one before, in its kids table or, for a "+" level when
+ * plus_off != 0, in the cq_off_t at byte plus_off of the node.  *first_r
+ * and *last_r get the ends.  0, or -1 with errno ENOMEM (nothing left
+ * allocated).
+ */
+int cq_trie_chain_build(const cq_topic_levels_t *lv, uint32_t i, uint32_t end,
+	size_t node_size, cq_off_t parent, size_t plus_off, cq_off_t *first_r,
+	cq_off_t *last_r);
+
+/*
+ * Free a chain built by cq_trie_chain_build that was never published,
+ * calling extra(node) first on each node (payload objects), if not NULL.
+ */
+void cq_trie_chain_free(
+	cq_off_t first, size_t plus_off, void (*extra)(cq_trie_node_t *n));
+
+/*
+ * Lock a trie shard's mutex.  When the previous holder died inside, count
+ * it in *recoveries and log once: by T3..T5 the trie is consistent, and
+ * what the dead writer had allocated but not published is left for the
+ * checker to count.
+ */
+void cq_trie_lock(
+	cq_mutex_t *mx, uint64_t *recoveries, const char *trie, unsigned shard);
+
+/* Reaper helper: recover shard locks whose holder is dead. */
+void cq_trie_reap_locks(
+	cq_mutex_t *mx, size_t stride, unsigned n, uint64_t *recoveries);
+
+/*
  * Checker helper: validate the table at 'tab' (bounds, T1, T2 ordering,
  * live count) and call fn(arg, child) for each live child.  Returns the
  * number of problems found (described through *why_r).
@@ -179,6 +222,49 @@ cq_off_t cq_trie_node_new(size_t node_size, cq_off_t parent, uint32_t hash,
 unsigned cq_trie_tab_check(const char *base, size_t region_size, cq_off_t tab,
 	size_t text_off, void (*fn)(void *arg, cq_off_t child), void *arg,
 	const char **why_r);
+
+/*
+ * Checker: walk whole trees (callers hold the shard lock or the region is
+ * quiescent).  Set the inputs, call cq_trie_check_tab/_node per root, read
+ * nodes/empty (accumulated), then cq_trie_check_done().  Every node and
+ * table reached is validated (bounds, parent link, level hash, T1/T2) and
+ * marked for the arena's leak count; node_fn checks the trie's own fields
+ * and returns true when the node holds nothing (for the empty count).
+ */
+typedef struct cq_trie_check {
+	/* inputs */
+	cq_shm_t *shm;
+	cq_shm_report_t *rep;
+	const char *module;
+	size_t text_off; /* node size: where the level text starts */
+	size_t plus_off; /* byte offset of a '+' child word, or 0 */
+	uint64_t seed;
+	uint64_t budget; /* nodes left to visit (cycle guard) */
+	bool (*node_fn)(void *arg, cq_off_t off, const cq_trie_node_t *n);
+	void *arg;
+	/* results */
+	uint64_t nodes;
+	uint64_t empty;
+	/* private */
+	struct {
+		cq_off_t node, parent;
+	} * stack;
+	uint32_t sp, cap;
+	cq_off_t cur_parent;
+	uint32_t shard_mask, shard;
+	int oom;
+} cq_trie_check_t;
+
+/* The trees under the table 'tab', whose nodes have parent 'parent' and
+ * (unless shard_mask is UINT32_MAX) hash & shard_mask == shard. */
+void cq_trie_check_tab(cq_trie_check_t *c, cq_off_t tab, cq_off_t parent,
+	uint32_t shard_mask, uint32_t shard);
+/* The tree rooted at 'node', whose parent is 'parent'. */
+void cq_trie_check_node(cq_trie_check_t *c, cq_off_t node, cq_off_t parent);
+void cq_trie_check_done(cq_trie_check_t *c);
+
+/* Writers: does the table at 'tab' (maybe NULL) hold no live child? */
+bool cq_trie_tab_empty(cq_off_t tab);
 
 /* Bytes of the table at 'tab' (stats). */
 size_t cq_trie_tab_bytes(cq_off_t tab);

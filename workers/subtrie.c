@@ -620,6 +620,26 @@ cq_subtrie_users(const cq_subtrie_t *t, const char *filter, size_t len)
 	return subs != NULL ? subs->n : 0;
 }
 
+int
+cq_subtrie_has(void *tp, const char *filter, size_t len, uint64_t group_key)
+{
+	cq_subtrie_t *t = tp;
+	cq_topic_levels_t lv;
+	if (cq_topic_levels_split(&lv, filter, len, t->seed) < 0)
+		return 1; /* when in doubt, keep the route */
+	struct st_node *node;
+	struct st_filter **pos = find_pos(t, &lv, false, &node);
+	cq_topic_levels_free(&lv);
+	if (pos == NULL || *pos == NULL)
+		return 0;
+	if (group_key == 0)
+		return (*pos)->subs.n > 0;
+	for (struct st_group *g = (*pos)->groups; g != NULL; g = g->next)
+		if (g->key == group_key)
+			return 1;
+	return 0;
+}
+
 void
 cq_subtrie_stats(const cq_subtrie_t *t, cq_subtrie_stats_t *s_r)
 {

@@ -83,6 +83,14 @@ uint32_t cq_subtrie_users(
 	const cq_subtrie_t *t, const char *filter, size_t len);
 
 /*
+ * Does any local session use the plain filter 'filter' (group_key 0) or the
+ * shared group with key group_key (cq_topic_share_key) on it?  The
+ * signature of cq_route_keep_fn, for cq_route_purge_slot() after a
+ * respawned worker rebuilt its trie: pass the trie as 'arg'.
+ */
+int cq_subtrie_has(void *t, const char *filter, size_t len, uint64_t group_key);
+
+/*
  * Match the split topic 't' (split with this trie's seed).  'publisher' is
  * the publishing session (for no-local) or NULL.  'groups'/'ngroups' are
  * the keys (cq_topic_share_key) of the shared groups this worker must serve

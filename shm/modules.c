@@ -11,12 +11,20 @@
 #include "shm/region.h"
 
 #include "shm/arena.h"
+#include "shm/authcache.h"
+#include "shm/counters.h"
+#include "shm/msg.h"
 #include "shm/qsbr.h"
+#include "shm/ring.h"
 #include "shm/route.h"
 
 const cq_shm_module_t *const cq_shm_modules[] = {
 	/* base: reclamation, delivery, caches, metrics */
 	&cq_qsbr_module,
+	&cq_ring_module,
+	&cq_msg_module,
+	&cq_authcache_module,
+	&cq_counters_module,
 
 	/* tables: route trie, retained store, sessions */
 	&cq_route_module,

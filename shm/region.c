@@ -220,14 +220,14 @@ call_init(cq_shm_t *shm, const cq_shm_module_t *m, const char **error_r)
 {
 	size_t size;
 	void *area = cq_shm_area(shm, m->name, &size);
-	call_use(shm, m);
-	if (m->init == NULL || area == NULL)
-		return 0;
-	if (m->init(shm, area, size, error_r) < 0) {
+	if (m->init != NULL && area != NULL &&
+		m->init(shm, area, size, error_r) < 0) {
 		cq_log(CQ_LOG_ERR, 0, "shm module %s: init failed: %s", m->name,
 			*error_r);
 		return -1;
 	}
+	/* After init: 'use' may read what init wrote (offsets, magic). */
+	call_use(shm, m);
 	return 0;
 }
 
@@ -436,6 +436,12 @@ cq_shm_detach(cq_shm_t *shm)
 	if (shm->base == NULL)
 		return;
 	if (have_cur && cur_shm.base == shm->base) {
+		/* Modules drop their cached pointers into the mapping. */
+		for (const cq_shm_module_t *const *mp = cq_shm_modules; *mp;
+			mp++) {
+			if ((*mp)->use != NULL)
+				(*mp)->use(shm, NULL, 0);
+		}
 		have_cur = 0;
 		cq_shm_cur = NULL;
 		memset(&cur_shm, 0, sizeof(cur_shm));
@@ -504,9 +510,8 @@ check_pass(cq_shm_t *shm, cq_shm_report_t *rep, int final)
 	order[n++] = &cq_arena_module;
 	for (unsigned i = 0; i < n; i++) {
 		check_fn fn = final ? order[i]->check_final : order[i]->check;
-		void *area = cq_shm_area(shm, order[i]->name, NULL);
-		if (fn != NULL && area != NULL)
-			fn(shm, area, rep);
+		if (fn != NULL)
+			fn(shm, cq_shm_area(shm, order[i]->name, NULL), rep);
 	}
 }
 
@@ -546,8 +551,8 @@ cq_shm_reap(cq_shm_t *shm, unsigned slot)
 		return;
 	}
 	for (const cq_shm_module_t *const *mp = cq_shm_modules; *mp; mp++) {
-		void *area = cq_shm_area(shm, (*mp)->name, NULL);
-		if ((*mp)->reap != NULL && area != NULL)
-			(*mp)->reap(shm, area, slot);
+		if ((*mp)->reap != NULL)
+			(*mp)->reap(
+				shm, cq_shm_area(shm, (*mp)->name, NULL), slot);
 	}
 }

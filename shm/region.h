@@ -96,7 +96,9 @@ typedef struct cq_shm_report {
 /* One module of the region. */
 typedef struct cq_shm_module {
 	const char *name;
-	/* Bytes this module needs for 'conf' (0: none, the arena: ignored). */
+	/* Bytes this module needs for 'conf' (the arena: its minimum).  A
+	 * module needing none (size NULL or 0) gets no TOC entry, and its
+	 * hooks are called with area NULL. */
 	size_t (*size)(const cq_shm_conf_t *conf);
 	/* Initialise the zeroed area; 0 or -1 with *error_r set. */
 	int (*init)(
@@ -107,8 +109,10 @@ typedef struct cq_shm_module {
 	 * after the worker has been waited for. */
 	void (*reap)(cq_shm_t *shm, void *area, unsigned slot);
 	/* Cache pointers into 'shm' (now the current mapping) in process
-	 * memory: called by cq_shm_create (before init), cq_shm_use and
-	 * cq_shm_set_slot.  May be NULL. */
+	 * memory: called by cq_shm_create (right after its init, the
+	 * arena's before any other module's init), cq_shm_use and
+	 * cq_shm_set_slot; with area NULL when the current mapping is
+	 * detached (forget it).  May be NULL. */
 	void (*use)(cq_shm_t *shm, void *area, size_t size);
 	/* Second pass of the checker, after every module's check has
 	 * declared its references (messages verify refcounts here).  May be

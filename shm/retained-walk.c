@@ -205,9 +205,9 @@ push(cq_retained_cursor_t *c, const ret_node_t *node, uint32_t depth,
 		return -1;
 	struct rframe *f = &c->fr[c->sp++];
 	*f = (struct rframe){.node = node, .depth = depth, .in_hash = in_hash};
-	f->tab = node != NULL ? CQ_PTR(const cq_trie_tab_t,
-					cq_off_load(&node->h.kids))
-			      : shard_tab(0);
+	f->tab = node != NULL
+		? CQ_PTR(const cq_trie_tab_t, cq_off_load(&node->h.kids))
+		: shard_tab(0);
 	return 0;
 }
 
@@ -221,14 +221,15 @@ key_cmp_path(const cq_retained_cursor_t *c, const ret_node_t *n,
 
 /* The child of f's node with the key of path level p, or NULL. */
 static const ret_node_t *
-find_child(const cq_retained_cursor_t *c, const struct rframe *f,
-	uint32_t hash, const char *s, uint32_t len)
+find_child(const cq_retained_cursor_t *c, const struct rframe *f, uint32_t hash,
+	const char *s, uint32_t len)
 {
 	cq_off_t tab = f->node != NULL
 		? cq_off_load(&f->node->h.kids)
-		: cq_off_load(&cq_retained_area->shard[hash &
-			(cq_retained_area->nshards - 1)]
-					.kids);
+		: cq_off_load(&cq_retained_area
+				       ->shard[hash &
+					       (cq_retained_area->nshards - 1)]
+				       .kids);
 	(void)c;
 	return (const ret_node_t *)cq_trie_child(tab, hash, s, len, RET_TEXT);
 }
@@ -262,8 +263,8 @@ next_child(cq_retained_cursor_t *c, struct rframe *f)
 		f->done = true;
 		return find_child(c, f, fl->hash, fl->s, fl->len);
 	}
-	const struct rpath *last =
-		c->depth > f->depth ? &c->path[f->depth] : NULL;
+	const struct rpath *last = c->depth > f->depth ? &c->path[f->depth]
+						       : NULL;
 	uint32_t mask = cq_retained_area->nshards - 1;
 	for (;;) {
 		if (f->tab == NULL || f->i >= f->tab->nslots) {
@@ -276,8 +277,8 @@ next_child(cq_retained_cursor_t *c, struct rframe *f)
 		uint64_t w = cq_trie_slot_load(f->tab, f->i++);
 		if (!cq_trie_slot_live(w))
 			continue;
-		const ret_node_t *n =
-			CQ_PTR(const ret_node_t, cq_trie_slot_off(w));
+		const ret_node_t *n = CQ_PTR(
+			const ret_node_t, cq_trie_slot_off(w));
 		if (last != NULL &&
 			(f->node != NULL || (last->hash & mask) == f->shard) &&
 			key_cmp_path(c, n, last) <= 0)
@@ -356,8 +357,8 @@ rebuild(cq_retained_cursor_t *c)
 		struct rframe *f = &c->fr[c->sp - 1];
 		const struct rpath *p = &c->path[d];
 		frame_seek(c, f, p);
-		const ret_node_t *n =
-			find_child(c, f, p->hash, c->text + p->off, p->len);
+		const ret_node_t *n = find_child(
+			c, f, p->hash, c->text + p->off, p->len);
 		if (n == NULL || !child_descends(c, f))
 			break; /* gone: continue after its key */
 		if (push(c, n, d + 1, child_in_hash(c, f)) < 0)
@@ -389,8 +390,8 @@ cq_retained_step(cq_retained_cursor_t *c, uint64_t now, unsigned budget,
 	/* Expired messages met on the way: delete them now that the walk
 	 * holds nothing (each under its shard lock). */
 	for (uint32_t i = 0; i < c->nexp; i++)
-		cq_retained_delete_if(c->etext + c->exp[i].off, c->exp[i].len,
-			c->exp[i].msg);
+		cq_retained_delete_if(
+			c->etext + c->exp[i].off, c->exp[i].len, c->exp[i].msg);
 	c->nexp = c->etlen = 0;
 	return rc < 0 ? -1 : !c->finished;
 }

@@ -136,8 +136,8 @@ set_new_path(ret_shard_t *s, ret_node_t *at, const cq_topic_levels_t *lv,
 	uint32_t i, cq_off_t msg)
 {
 	cq_off_t first, last;
-	if (cq_trie_chain_build(lv, i, lv->n, RET_TEXT, CQ_OFF(at), 0, &first,
-		    &last) < 0)
+	if (cq_trie_chain_build(
+		    lv, i, lv->n, RET_TEXT, CQ_OFF(at), 0, &first, &last) < 0)
 		return -1;
 	rnode(last)->msg = msg;
 	cq_msg_ref(msg, 1);

@@ -20,6 +20,7 @@
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "core/log.h"
@@ -109,8 +110,8 @@ check_inflight(struct ck *c, cq_off_t sess, const sess_obj_t *s)
 	const sess_inflight_t *f = cq_off_ptr(c->shm->base, s->inflight);
 	if (!cq_off_valid(c->shm->size, s->inflight, sizeof(*f)) ||
 		f->cap != s->inflight_max ||
-		!obj_ok(c, sess, s->inflight,
-			sizeof(*f) + (size_t)f->cap * 12, "inflight window"))
+		!obj_ok(c, sess, s->inflight, sizeof(*f) + (size_t)f->cap * 12,
+			"inflight window"))
 		return;
 	for (uint32_t i = 0; i < f->cap; i++) {
 		uint64_t e = f->e[i];
@@ -200,10 +201,10 @@ check_session(struct ck *c, cq_off_t off, bool parked)
 			parked ? "parked" : "in the table");
 	c->live += st != CQ_SESSION_EXPIRED && !parked;
 	check_contents(c->shm, c->rep, off, s);
-	if (!parked && st != CQ_SESSION_EXPIRED &&
-		owner < c->a->nworkers && s->subs != CQ_OFF_NULL &&
-		cq_shm_check_quiescent(c->rep) &&
-		cq_shm_current() != NULL && cq_shm_current()->base == c->shm->base) {
+	if (!parked && st != CQ_SESSION_EXPIRED && owner < c->a->nworkers &&
+		s->subs != CQ_OFF_NULL && cq_shm_check_quiescent(c->rep) &&
+		cq_shm_current() != NULL &&
+		cq_shm_current()->base == c->shm->base) {
 		c->owner = owner;
 		cq_session_subs_foreach(off, route_sub, c);
 	}
@@ -251,7 +252,8 @@ cq_session_check(cq_shm_t *shm, void *area, cq_shm_report_t *rep)
 		a->zrecoveries++;
 	uint32_t nz = 0;
 	for (cq_off_t z = a->zombies; z != CQ_OFF_NULL && nz <= a->nzombies;
-		z = ((const sess_obj_t *)cq_off_ptr(shm->base, z))->zombie_next) {
+		z = ((const sess_obj_t *)cq_off_ptr(shm->base, z))
+			    ->zombie_next) {
 		check_session(&c, z, true);
 		nz++;
 		if (!cq_off_valid(shm->size, z, sizeof(sess_obj_t)))

@@ -23,6 +23,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,8 +68,8 @@ rec_is(const sess_sub_rec_t *r, const char *f, size_t len)
 /* ---- subscriptions ------------------------------------------------- */
 
 int
-cq_session_sub_add(cq_off_t sess, uint64_t gen, const char *filter,
-	size_t len, const cq_subopts_t *o)
+cq_session_sub_add(cq_off_t sess, uint64_t gen, const char *filter, size_t len,
+	const cq_subopts_t *o)
 {
 	if (len == 0 || len > 65535) {
 		errno = EINVAL;
@@ -134,7 +135,8 @@ cq_session_sub_remove(
 	for (uint32_t b = 0; l != NULL && b < l->bytes;) {
 		sess_sub_rec_t *r = (sess_sub_rec_t *)(l->rec + b);
 		if (rec_is(r, filter, len)) {
-			__atomic_store_n(&r->flags, (uint8_t)(r->flags | SUBF_DELETED),
+			__atomic_store_n(&r->flags,
+				(uint8_t)(r->flags | SUBF_DELETED),
 				__ATOMIC_RELEASE);
 			break;
 		}
@@ -148,8 +150,7 @@ void
 cq_session_subs_foreach(cq_off_t sess, cq_session_sub_fn fn, void *arg)
 {
 	const sess_obj_t *s = sess_obj(sess);
-	const sess_subs_t *l =
-		CQ_PTR(const sess_subs_t, cq_off_load(&s->subs));
+	const sess_subs_t *l = CQ_PTR(const sess_subs_t, cq_off_load(&s->subs));
 	for (uint32_t b = 0; l != NULL && b < l->bytes;) {
 		const sess_sub_rec_t *r = rec_at(l, b);
 		uint8_t f = rec_flags(r);
@@ -212,13 +213,13 @@ static sess_inflight_t *
 inflight_of(sess_obj_t *s)
 {
 	uint32_t cap = s->inflight_max;
-	return ensure(&s->inflight,
-		sizeof(sess_inflight_t) + (size_t)cap * 12, cap);
+	return ensure(
+		&s->inflight, sizeof(sess_inflight_t) + (size_t)cap * 12, cap);
 }
 
 int
-cq_session_inflight_add(cq_off_t sess, uint64_t gen, uint16_t pid,
-	cq_off_t msg, unsigned state)
+cq_session_inflight_add(
+	cq_off_t sess, uint64_t gen, uint16_t pid, cq_off_t msg, unsigned state)
 {
 	if (pid == 0 || state < CQ_INFLIGHT_PUBACK ||
 		state > CQ_INFLIGHT_PUBCOMP) {
@@ -235,8 +236,8 @@ cq_session_inflight_add(cq_off_t sess, uint64_t gen, uint16_t pid,
 		if (f->e[i] != 0)
 			continue;
 		ent_seq(f)[i] = ++s->seq;
-		__atomic_store_n(&f->e[i], ent_word(msg, pid, state),
-			__ATOMIC_RELEASE);
+		__atomic_store_n(
+			&f->e[i], ent_word(msg, pid, state), __ATOMIC_RELEASE);
 		f->hint = (i + 1) % f->cap;
 		rc = 0;
 		break;
@@ -290,8 +291,7 @@ unsigned
 cq_session_inflight_list(cq_off_t sess, cq_inflight_t *v, unsigned max)
 {
 	sess_obj_t *s = sess_obj(sess);
-	sess_inflight_t *f =
-		CQ_PTR(sess_inflight_t, cq_off_load(&s->inflight));
+	sess_inflight_t *f = CQ_PTR(sess_inflight_t, cq_off_load(&s->inflight));
 	unsigned n = 0;
 	for (uint32_t i = 0; f != NULL && i < f->cap && n < max; i++) {
 		uint64_t e = __atomic_load_n(&f->e[i], __ATOMIC_ACQUIRE);
@@ -429,8 +429,8 @@ uint32_t
 cq_session_queue_len(cq_off_t sess)
 {
 	const sess_obj_t *s = sess_obj(sess);
-	const sess_queue_t *q =
-		CQ_PTR(const sess_queue_t, cq_off_load(&s->queue));
+	const sess_queue_t *q = CQ_PTR(
+		const sess_queue_t, cq_off_load(&s->queue));
 	if (q == NULL)
 		return 0;
 	return __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE) -

@@ -158,7 +158,8 @@ sess_load_state(const sess_obj_t *s)
 static inline uint64_t
 sess_writer_word(unsigned slot, uint64_t gen)
 {
-	return (uint64_t)((slot + 1) & 0xffu) << 52 | (gen & CQ_SESSION_GEN_MASK);
+	return (uint64_t)((slot + 1) & 0xffu) << 52 |
+		(gen & CQ_SESSION_GEN_MASK);
 }
 
 /* Open / close a write section (session.c); NULL with errno ESTALE. */

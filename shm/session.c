@@ -58,6 +58,7 @@
 #include "shm/session.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -100,7 +101,8 @@ stripe_lock(uint32_t i)
 	if (cq_mutex_lock(&st->lock) == CQ_LOCK_RECOVERED) {
 		st->recoveries++;
 		cq_log(CQ_LOG_NOTICE, 0,
-			"session stripe %u: recovered the lock of a dead writer",
+			"session stripe %u: recovered the lock of a dead "
+			"writer",
 			i);
 	}
 	CQ_CRASHPOINT("session.locked");
@@ -187,8 +189,8 @@ slot_delete_locked(struct held *h, uint32_t i)
 			return;
 	}
 	uint32_t lo = h->lo << a->stripe_log;
-	for (uint32_t j = i + 1; j-- > lo && slots[j] != 0 &&
-		!sess_slot_live(slots[j]);)
+	for (uint32_t j = i + 1;
+		j-- > lo && slots[j] != 0 && !sess_slot_live(slots[j]);)
 		slot_store(j, 0);
 }
 
@@ -312,8 +314,8 @@ create_at(const cq_session_open_t *o, uint64_t hash, uint32_t i,
 		errno = ENOSPC;
 		return -1;
 	}
-	uint64_t state =
-		cq_session_word(CQ_SESSION_CONNECTED, cq_shm_slot, first_gen);
+	uint64_t state = cq_session_word(
+		CQ_SESSION_CONNECTED, cq_shm_slot, first_gen);
 	cq_off_t off = obj_new(o, hash, state);
 	if (off == CQ_OFF_NULL) {
 		errno = ENOMEM;
@@ -349,8 +351,8 @@ replace_at(const cq_session_open_t *o, uint64_t hash, struct held *h,
 	r->prev_gen = cq_session_word_gen(w);
 	/* The old session ended: its will goes to the caller to publish
 	 * (MQTT 5.0 §3.1.2.5, §3.1.4). */
-	r->prev_will =
-		__atomic_exchange_n(&s->will, CQ_OFF_NULL, __ATOMIC_ACQ_REL);
+	r->prev_will = __atomic_exchange_n(
+		&s->will, CQ_OFF_NULL, __ATOMIC_ACQ_REL);
 	release_or_park(old, cq_session_word_gen(w) + 1);
 	return rc;
 }
@@ -494,8 +496,8 @@ unlink_session(cq_off_t off)
 }
 
 int
-cq_session_expire(cq_off_t sess, uint64_t gen, uint64_t now, int force,
-	cq_off_t *will_r)
+cq_session_expire(
+	cq_off_t sess, uint64_t gen, uint64_t now, int force, cq_off_t *will_r)
 {
 	sess_obj_t *s = sess_obj(sess);
 	uint64_t w = sess_load_state(s);
@@ -521,7 +523,8 @@ cq_session_expire_due(uint64_t now, uint32_t *cursor, unsigned budget,
 	unsigned n = 0;
 	uint32_t i = *cursor < a->nslots ? *cursor : 0;
 	for (unsigned k = 0; k < budget && i < a->nslots; k++, i++) {
-		uint64_t w = __atomic_load_n(&sess_slots(a)[i], __ATOMIC_ACQUIRE);
+		uint64_t w = __atomic_load_n(
+			&sess_slots(a)[i], __ATOMIC_ACQUIRE);
 		if (!sess_slot_live(w))
 			continue;
 		const sess_obj_t *s = sess_obj((cq_off_t)w);
@@ -576,7 +579,8 @@ cq_session_foreach(unsigned slot, cq_session_fn fn, void *arg)
 {
 	sess_area_t *a = cq_session_area;
 	for (uint32_t i = 0; i < a->nslots; i++) {
-		uint64_t w = __atomic_load_n(&sess_slots(a)[i], __ATOMIC_ACQUIRE);
+		uint64_t w = __atomic_load_n(
+			&sess_slots(a)[i], __ATOMIC_ACQUIRE);
 		if (!sess_slot_live(w))
 			continue;
 		uint64_t st = sess_load_state(sess_obj((cq_off_t)w));
@@ -686,7 +690,8 @@ reap_session(sess_obj_t *s, unsigned slot, uint64_t now)
 	uint64_t w = sess_load_state(s);
 	for (;;) {
 		unsigned st = cq_session_word_state(w);
-		if (st == CQ_SESSION_EXPIRED || cq_session_word_owner(w) != slot)
+		if (st == CQ_SESSION_EXPIRED ||
+			cq_session_word_owner(w) != slot)
 			return;
 		if (st == CQ_SESSION_CONNECTED)
 			s->deadline = s->expiry_interval == CQ_SESSION_NEVER

@@ -38,8 +38,8 @@
 #define CQ_SESSION_DISCONNECTED 2u
 #define CQ_SESSION_EXPIRED      3u /* being deleted: invisible */
 
-#define CQ_SESSION_OWNER_NONE 0xffu
-#define CQ_SESSION_GEN_MASK   ((UINT64_C(1) << 52) - 1)
+#define CQ_SESSION_OWNER_NONE   0xffu
+#define CQ_SESSION_GEN_MASK     ((UINT64_C(1) << 52) - 1)
 
 static inline unsigned
 cq_session_word_state(uint64_t w)
@@ -162,8 +162,8 @@ int cq_session_set_expiry(cq_off_t sess, uint64_t gen, uint32_t interval);
  * inside a write section, parks it to be released by cq_session_reclaim().
  * Takes the stripe lock(s).  1 deleted, 0 not eligible.
  */
-int cq_session_expire(cq_off_t sess, uint64_t gen, uint64_t now, int force,
-	cq_off_t *will_r);
+int cq_session_expire(
+	cq_off_t sess, uint64_t gen, uint64_t now, int force, cq_off_t *will_r);
 
 /*
  * Expire due sessions, resuming a sweep over the table at *cursor (0 to
@@ -201,8 +201,8 @@ int cq_session_sub_add(cq_off_t sess, uint64_t gen, const char *filter,
 	size_t len, const cq_subopts_t *o);
 int cq_session_sub_remove(
 	cq_off_t sess, uint64_t gen, const char *filter, size_t len);
-typedef void (*cq_session_sub_fn)(void *arg, const char *filter, size_t len,
-	const cq_subopts_t *o);
+typedef void (*cq_session_sub_fn)(
+	void *arg, const char *filter, size_t len, const cq_subopts_t *o);
 /* Lock-free read of the current list (any process). */
 void cq_session_subs_foreach(cq_off_t sess, cq_session_sub_fn fn, void *arg);
 
@@ -220,7 +220,8 @@ int cq_session_inflight_ack(cq_off_t sess, uint64_t gen, uint16_t pid,
 	unsigned expect, unsigned next, cq_off_t *msg_r);
 /* The window in send order (for DUP re-sends); returns the count, fills at
  * most 'max' entries. */
-unsigned cq_session_inflight_list(cq_off_t sess, cq_inflight_t *v, unsigned max);
+unsigned cq_session_inflight_list(
+	cq_off_t sess, cq_inflight_t *v, unsigned max);
 /* A packet id not in use by the window: 1..65535, or 0 if all are. */
 uint16_t cq_session_next_pid(cq_off_t sess, uint64_t gen);
 

@@ -13,17 +13,18 @@
 
 #include "shm/arena.h"
 
-/* T2 for one slot against the previous key; 0 or a reason. */
+/* T2 for live slot w: above the previous live key 'prev' (0: none) and
+ * not below any earlier tombstone's hash ('tomb_max'); 0 or a reason. */
 static const char *
-check_order(const char *base, uint64_t prev, uint64_t w, size_t text_off)
+check_order(const char *base, uint64_t prev, uint32_t tomb_max, uint64_t w,
+	size_t text_off)
 {
+	if (cq_trie_slot_hash(w) < tomb_max)
+		return "a child below an earlier tombstone's hash";
 	if (prev == 0)
 		return NULL;
 	if (cq_trie_slot_hash(w) < cq_trie_slot_hash(prev))
 		return "children out of hash order";
-	if (!cq_trie_slot_live(w) || !cq_trie_slot_live(prev) ||
-		cq_trie_slot_hash(w) != cq_trie_slot_hash(prev))
-		return NULL;
 	const cq_trie_node_t *a = cq_off_ptr(base, cq_trie_slot_off(prev));
 	const cq_trie_node_t *b = cq_off_ptr(base, cq_trie_slot_off(w));
 	if (cq_trie_key_cmp(a->hash, cq_trie_text(a, text_off), a->len, b->hash,
@@ -51,12 +52,18 @@ cq_trie_tab_check(const char *base, size_t region_size, cq_off_t tab,
 	}
 	unsigned bad = 0;
 	uint64_t prev = 0;
+	uint32_t tomb_max = 0;
 	for (uint32_t i = 0; i < t->nslots; i++) {
 		uint64_t w = t->slot[i];
 		if (w == 0)
 			continue;
 		const char *why = NULL;
-		if (cq_trie_slot_live(w)) {
+		if (!cq_trie_slot_live(w)) {
+			uint32_t h = cq_trie_slot_hash(w);
+			tomb_max = h > tomb_max ? h : tomb_max;
+			continue;
+		}
+		{
 			cq_off_t c = cq_trie_slot_off(w);
 			const cq_trie_node_t *n = cq_off_ptr(base, c);
 			if (!cq_off_valid(region_size, c, sizeof(*n)))
@@ -70,13 +77,13 @@ cq_trie_tab_check(const char *base, size_t region_size, cq_off_t tab,
 				why = "child before its home slot";
 		}
 		if (why == NULL)
-			why = check_order(base, prev, w, text_off);
+			why = check_order(base, prev, tomb_max, w, text_off);
 		if (why != NULL) {
 			*why_r = why;
 			bad++;
 			continue; /* keep 'prev' a slot known to be sound */
 		}
-		if (cq_trie_slot_live(w) && fn != NULL)
+		if (fn != NULL)
 			fn(arg, cq_trie_slot_off(w));
 		prev = w;
 	}
@@ -134,10 +141,10 @@ walk_node(cq_trie_check_t *c, cq_off_t off, cq_off_t parent)
 	}
 	if (n->parent != parent)
 		cq_shm_check_error(c->rep, c->module,
-			"node %#x: parent %#x, reached from %#x", off, n->parent,
-			parent);
-	if (n->hash != cq_topic_hash(cq_trie_text(n, c->text_off), n->len,
-			       c->seed))
+			"node %#x: parent %#x, reached from %#x", off,
+			n->parent, parent);
+	if (n->hash !=
+		cq_topic_hash(cq_trie_text(n, c->text_off), n->len, c->seed))
 		cq_shm_check_error(
 			c->rep, c->module, "node %#x: wrong level hash", off);
 	cq_arena_mark(c->shm, c->rep, off);

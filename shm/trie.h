@@ -21,9 +21,12 @@
  * Invariants (writers hold the owning trie's shard lock):
  *   T1 every slot is EMPTY (0), a TOMBSTONE (hash, offset 1: a removed
  *      key, keeping its hash for ordering) or a live (hash, child) pair;
- *   T2 live keys and tombstone hashes are non-decreasing in slot order,
- *      and every live key sits at or after its home slot, with no EMPTY
- *      slot between its home and itself;
+ *   T2 live keys are strictly increasing in slot order and none is
+ *      below the hash of a tombstone before it (a reader may stop at the
+ *      first larger hash, tombstones included); every live key sits at or
+ *      after its home slot, with no EMPTY slot between its home and
+ *      itself.  (A key placed into a tombstone's slot may be larger than
+ *      tombstones after it: those only ever precede larger live keys.);
  *   T3 a slot changes by one release store of a complete word; inserting
  *      into the middle shifts a run right, writing from its right end, so
  *      that a concurrent left-to-right reader sees every key at least once

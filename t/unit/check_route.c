@@ -130,7 +130,13 @@ START_TEST(spec_table_all_filters)
 	size_t n = CQ_ARRAY_SIZE(match_cases);
 	ck_assert_uint_le(n, CQ_MAX_WORKERS);
 	cq_shm_t shm;
-	shm_test_create(&shm, CQ_MAX_WORKERS, 8u << 20);
+	cq_shm_conf_t conf;
+	const char *err = NULL;
+	cq_shm_conf_init(&conf);
+	conf.workers = CQ_MAX_WORKERS;
+	conf.ring_bytes = 4096; /* 64 x 64 rings */
+	conf.size = 64u << 20;
+	ck_assert_msg(cq_shm_create(&conf, &shm, &err) == 0, "%s", err);
 	cq_route_result_t r;
 	cq_route_result_init(&r);
 	for (size_t i = 0; i < n; i++)

@@ -187,7 +187,8 @@ op_push(slot_state_t *ss, unsigned me)
 		sizeof(rec_head_t) + body, &p);
 	if (rc != 0)
 		return;
-	rec_head_t h = {.msg = m, .src = me, .seq = rs.records, .len = (uint32_t)body};
+	rec_head_t h = {
+		.msg = m, .src = me, .seq = rs.records, .len = (uint32_t)body};
 	unsigned char *b = (unsigned char *)p + sizeof(h);
 	for (size_t i = 0; i < body; i++)
 		b[i] = (unsigned char)(h.seq * 31 + i);
@@ -206,10 +207,12 @@ consume_from(slot_state_t *ss, unsigned src)
 	for (int n = 0; n < 32 && cq_ring_peek(src, &r) == 0; n++) {
 		rec_head_t h;
 		memcpy(&h, r.data, sizeof(h));
-		const unsigned char *b = (const unsigned char *)r.data + sizeof(h);
+		const unsigned char *b = (const unsigned char *)r.data +
+			sizeof(h);
 		if (r.type != REC_TYPE || h.src != src ||
 			h.seq != ss->next_recv[src] ||
-			r.len != sizeof(h) + h.len || body_sum(b, h.len) != h.sum)
+			r.len != sizeof(h) + h.len ||
+			body_sum(b, h.len) != h.sum)
 			ss->errors++;
 		ss->next_recv[src] = h.seq + 1;
 		ss->received++;
@@ -397,8 +400,9 @@ on_death(master_t *ms, pid_t pid, int status, int respawn)
 	ms->kills_at[ms->armed_point[s]]++;
 	cq_shm_reap(&ms->shm, s);
 	cq_shm_report_t rep = shm_test_check(&ms->shm, 0);
-	ck_assert_msg(rep.errors == 0, "check after killing worker %u at %s: "
-				       "%u errors",
+	ck_assert_msg(rep.errors == 0,
+		"check after killing worker %u at %s: "
+		"%u errors",
 		s, points[ms->armed_point[s]].name, rep.errors);
 	ms->pid[s] = 0;
 	if (respawn) {
@@ -493,10 +497,12 @@ verify_rings(const master_t *ms)
 		for (unsigned dst = 0; dst < W; dst++) {
 			cq_ring_stats_t rs;
 			cq_ring_stats(src, dst, &rs);
-			ck_assert_msg(ms->st->slot[dst].next_recv[src] == rs.records,
-				"ring %u->%u: %llu committed, %llu received", src,
-				dst, (unsigned long long)rs.records,
-				(unsigned long long)ms->st->slot[dst].next_recv[src]);
+			ck_assert_msg(
+				ms->st->slot[dst].next_recv[src] == rs.records,
+				"ring %u->%u: %llu committed, %llu received",
+				src, dst, (unsigned long long)rs.records,
+				(unsigned long long)ms->st->slot[dst]
+					.next_recv[src]);
 			ck_assert_uint_eq(cq_ring_depth(src, dst), 0);
 		}
 	}
@@ -579,8 +585,9 @@ START_TEST(workers_killed_at_crash_points)
 		ops += ms.st->slot[s].ops;
 		recs += ms.st->slot[s].received;
 	}
-	fprintf(stderr, "# stress (seed %llu): %llu ops, %llu records, %u "
-			"kills;",
+	fprintf(stderr,
+		"# stress (seed %llu): %llu ops, %llu records, %u "
+		"kills;",
 		(unsigned long long)seed, (unsigned long long)ops,
 		(unsigned long long)recs, ms.kills);
 	for (unsigned p = 0; p < NPOINTS; p++)

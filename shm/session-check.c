@@ -15,8 +15,10 @@
  * routed", the rule in session.h): in a quiescent check of the current
  * mapping, each subscription of a CONNECTED or DISCONNECTED session must
  * have its owner's bit in the route trie.  A worker killed between taking
- * over a session and re-adding its routes leaves it missing; with
- * CQ_SHM_CHECK_REPAIR the checker re-adds it.
+ * over a session and re-adding its routes leaves it missing, so this is a
+ * warning, not an error; the owner's replacement re-adds every route when
+ * it rebuilds its private trie.  (The checker cannot add the route itself:
+ * objects allocated during a check would be counted as leaks.)
  */
 #include "config.h"
 
@@ -78,9 +80,6 @@ route_sub(void *arg, const char *filter, size_t len, const cq_subopts_t *o)
 	if (cq_route_has(filter, len, c->owner))
 		return;
 	c->routes_missing++;
-	if ((c->rep->flags & CQ_SHM_CHECK_REPAIR) &&
-		cq_route_add(filter, len, c->owner) == 0)
-		c->rep->repaired++;
 }
 
 static void
@@ -267,9 +266,8 @@ cq_session_check(cq_shm_t *shm, void *area, cq_shm_report_t *rep)
 	if (c.routes_missing > 0)
 		cq_log(CQ_LOG_WARN, 0,
 			"session check: %u subscriptions were not in the route "
-			"trie%s",
-			c.routes_missing,
-			rep->flags & CQ_SHM_CHECK_REPAIR ? " (re-added)" : "");
+			"trie (their owners re-add them on respawn)",
+			c.routes_missing);
 	if (c.live != a->count && cq_shm_check_quiescent(rep)) {
 		a->count = c.live;
 		rep->repaired++;

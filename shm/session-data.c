@@ -29,6 +29,7 @@
 
 #include "core/assert.h"
 #include "shm/arena.h"
+#include "shm/crashpoint.h"
 #include "shm/msg.h"
 #include "shm/qsbr.h"
 #include "shm/session-int.h"
@@ -117,6 +118,7 @@ cq_session_sub_add(cq_off_t sess, uint64_t gen, const char *filter, size_t len,
 	memset((char *)(r + 1) + len, 0, rec_size((uint32_t)len) - 8 - len);
 	nl->bytes += (uint32_t)rec_size((uint32_t)len);
 	nl->n++;
+	CQ_CRASHPOINT("session.sub_built");
 	cq_off_publish(&s->subs, off);
 	if (old != CQ_OFF_NULL)
 		cq_qsbr_retire(old);
@@ -402,6 +404,7 @@ cq_session_queue_push(cq_off_t sess, uint64_t gen, cq_off_t msg)
 		rc = -1;
 	} else {
 		q->slot[q->tail % q->cap] = msg;
+		CQ_CRASHPOINT("session.writing");
 		__atomic_store_n(&q->tail, q->tail + 1, __ATOMIC_RELEASE);
 	}
 	cq_session_wend(s);

@@ -445,14 +445,17 @@ cq_session_disconnect(cq_off_t sess, uint64_t gen, uint64_t now)
 	if (s == NULL)
 		return -1;
 	uint32_t iv = s->expiry_interval;
-	s->deadline = iv == CQ_SESSION_NEVER ? 0 : now + iv;
 	uint64_t w = sess_load_state(s);
 	uint64_t next = cq_session_word(CQ_SESSION_DISCONNECTED,
 		cq_session_word_owner(w), cq_session_word_gen(w));
 	bool ok = cq_session_word_state(w) == CQ_SESSION_CONNECTED &&
-		cq_session_word_gen(w) == gen &&
-		__atomic_compare_exchange_n(&s->state, &w, next, false,
+		cq_session_word_gen(w) == gen;
+	if (ok) {
+		/* The deadline first: whoever sees DISCONNECTED sees it. */
+		s->deadline = iv == CQ_SESSION_NEVER ? 0 : now + iv;
+		ok = __atomic_compare_exchange_n(&s->state, &w, next, false,
 			__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	}
 	cq_session_wend(s);
 	if (!ok) {
 		errno = ESTALE;

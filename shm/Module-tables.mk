@@ -14,4 +14,5 @@ LIB_SRCS += \
 UNIT_TESTS += \
 	t/unit/check_route.c \
 	t/unit/check_retained.c \
-	t/unit/check_session.c
+	t/unit/check_session.c \
+	t/unit/check_shm_tables_stress.c

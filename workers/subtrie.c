@@ -9,8 +9,9 @@
  * indexed by session once it is long) and the shared groups on that filter.
  *
  * Invariants:
- *   - a node other than the root has a parent and is reachable from it
- *     (through kids or plus) exactly once;
+ *   - a node other than the root is reachable from exactly one node
+ *     (through its single kid, its kid table or its '+' pointer); nodes
+ *     keep no parent link, writers keep the path they walked;
  *   - a node with no kids, no '+' child and no filter record is freed at
  *     once (prune), so the trie holds no dead branches;
  *   - a filter record with no subscribers and no groups, and a group with
@@ -68,15 +69,29 @@ struct st_slot {
 	struct st_node *node;
 };
 
+/* Cache-line aligned, so a node whose level has up to 8 bytes is one
+ * line: what matching reads costs one miss.  No parent link (writers keep
+ * the path they walked down). */
 struct st_node {
-	struct st_node *parent;
+	uint32_t hash, len;
+	struct st_node *one; /* the only kid (then no table, kcap 0) */
 	struct st_slot *kids;
-	uint32_t nkids, kcap; /* kcap: power of two or 0 */
 	struct st_node *plus;
 	struct st_filter *exact; /* the filter ending here */
-	struct st_filter *multi; /* "<here>/#" */
-	uint32_t hash, len;
+	union {
+		struct st_filter *multi; /* "<here>/#" */
+		struct st_node *dead_next; /* cq_subtrie_free() only */
+	};
+	uint32_t nkids, kcap; /* kcap: power of two or 0 */
 	char level[];
+};
+
+/* A filter's nodes from the root: n[0] is the root, n[j] the node of
+ * level j - 1. */
+struct st_path {
+	struct st_node **n;
+	struct st_node *inl[CQ_TOPIC_INLINE_LEVELS + 1];
+	uint32_t depth;
 };
 
 struct cq_subtrie {
@@ -239,15 +254,15 @@ subs_remove(struct st_subs *s, uint32_t i)
 /* ---- nodes --------------------------------------------------------- */
 
 static struct st_node *
-node_new(cq_subtrie_t *t, struct st_node *parent, const char *s, uint32_t len,
-	uint32_t hash)
+node_new(cq_subtrie_t *t, const char *s, uint32_t len, uint32_t hash)
 {
-	struct st_node *n = calloc(1, sizeof(*n) + len);
+	size_t size = sizeof(struct st_node) + len;
+	struct st_node *n = malloc(size);
 	if (n == NULL) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	n->parent = parent;
+	memset(n, 0, sizeof(*n));
 	n->hash = hash;
 	n->len = len;
 	memcpy(n->level, s, len);
@@ -255,17 +270,25 @@ node_new(cq_subtrie_t *t, struct st_node *parent, const char *s, uint32_t len,
 	return n;
 }
 
+static inline bool
+level_is(const struct st_node *k, uint32_t hash, const char *s, uint32_t len)
+{
+	return k->hash == hash && k->len == len &&
+		cq_topic_mem_eq(k->level, s, len);
+}
+
 static inline struct st_node *
 kid_find(const struct st_node *n, const char *s, uint32_t len, uint32_t hash)
 {
+	if (n->one != NULL)
+		return level_is(n->one, hash, s, len) ? n->one : NULL;
 	if (n->kcap == 0)
 		return NULL;
 	uint32_t mask = n->kcap - 1;
 	for (uint32_t i = hash & mask; n->kids[i].node != NULL;
 		i = (i + 1) & mask) {
 		const struct st_node *k = n->kids[i].node;
-		if (n->kids[i].hash == hash && k->len == len &&
-			memcmp(k->level, s, len) == 0)
+		if (n->kids[i].hash == hash && level_is(k, hash, s, len))
 			return n->kids[i].node;
 	}
 	return NULL;
@@ -284,8 +307,9 @@ kid_put(struct st_slot *kids, uint32_t cap, uint32_t hash, struct st_node *k)
 static int
 kids_reserve(struct st_node *n)
 {
-	if ((uint64_t)(n->nkids + 1) * 4 <= (uint64_t)n->kcap * 3)
-		return 0;
+	if (n->nkids == 0 ||
+		(uint64_t)(n->nkids + 1) * 4 <= (uint64_t)n->kcap * 3)
+		return 0; /* the first kid needs no table */
 	uint32_t cap = n->kcap ? n->kcap * 2 : 4;
 	struct st_slot *kids = calloc(cap, sizeof(*kids));
 	if (kids == NULL) {
@@ -295,15 +319,33 @@ kids_reserve(struct st_node *n)
 	for (uint32_t i = 0; i < n->kcap; i++)
 		if (n->kids[i].node != NULL)
 			kid_put(kids, cap, n->kids[i].hash, n->kids[i].node);
+	if (n->one != NULL)
+		kid_put(kids, cap, n->one->hash, n->one);
+	n->one = NULL;
 	free(n->kids);
 	n->kids = kids;
 	n->kcap = cap;
 	return 0;
 }
 
+/* Add kid k (room reserved). */
+static void
+kid_add(struct st_node *n, struct st_node *k)
+{
+	if (n->nkids++ == 0)
+		n->one = k;
+	else
+		kid_put(n->kids, n->kcap, k->hash, k);
+}
+
 static void
 kid_delete(struct st_node *n, const struct st_node *k)
 {
+	if (n->one != NULL) {
+		n->one = NULL;
+		n->nkids = 0;
+		return;
+	}
 	uint32_t mask = n->kcap - 1, i = k->hash & mask;
 	while (n->kids[i].node != k)
 		i = (i + 1) & mask;
@@ -319,7 +361,10 @@ kid_delete(struct st_node *n, const struct st_node *k)
 		}
 	}
 	n->kids[i] = (struct st_slot){0, NULL};
-	if (--n->nkids == 0) {
+	if (--n->nkids <= 1) { /* back to the single form */
+		for (uint32_t j = 0; j < n->kcap && n->nkids == 1; j++)
+			if (n->kids[j].node != NULL)
+				n->one = n->kids[j].node;
 		free(n->kids);
 		n->kids = NULL;
 		n->kcap = 0;
@@ -333,10 +378,34 @@ node_unused(const struct st_node *n)
 		n->multi == NULL;
 }
 
-/* Free empty filter records of n, then n and its empty ancestors. */
-static void
-prune(cq_subtrie_t *t, struct st_node *n)
+static int
+path_init(struct st_path *p, const cq_topic_levels_t *lv, struct st_node *root)
 {
+	p->n = lv->n <= CQ_TOPIC_INLINE_LEVELS
+		? p->inl
+		: malloc((lv->n + 1) * sizeof(*p->n));
+	if (p->n == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	p->n[0] = root;
+	p->depth = 0;
+	return 0;
+}
+
+static void
+path_free(struct st_path *p)
+{
+	if (p->n != p->inl)
+		free(p->n);
+}
+
+/* Free the empty filter records of the path's last node, then the empty
+ * nodes from there up. */
+static void
+prune(cq_subtrie_t *t, const struct st_path *p)
+{
+	struct st_node *n = p->n[p->depth];
 	struct st_filter **fs[2] = {&n->exact, &n->multi};
 	for (unsigned i = 0; i < 2; i++) {
 		struct st_filter *f = *fs[i];
@@ -345,55 +414,51 @@ prune(cq_subtrie_t *t, struct st_node *n)
 			*fs[i] = NULL;
 		}
 	}
-	while (n != t->root && node_unused(n)) {
-		struct st_node *p = n->parent;
-		if (p->plus == n)
-			p->plus = NULL;
+	for (uint32_t j = p->depth; j > 0 && node_unused(p->n[j]); j--) {
+		struct st_node *up = p->n[j - 1];
+		if (up->plus == p->n[j])
+			up->plus = NULL;
 		else
-			kid_delete(p, n);
-		free(n);
+			kid_delete(up, p->n[j]);
+		free(p->n[j]);
 		t->nodes--;
-		n = p;
 	}
 }
 
 /*
  * The filter record slot for the split filter 'lv' (without any $share
- * prefix), creating the path when 'create'.  *node_r gets the node that
- * owns the slot.  NULL when absent (or, creating, out of memory: errno
- * ENOMEM, partial path pruned).
+ * prefix), creating the path when 'create'; the nodes walked go to 'p'
+ * (initialised by the caller).  NULL when absent (or, creating, out of
+ * memory: errno ENOMEM, partial path pruned).
  */
 static struct st_filter **
 find_pos(cq_subtrie_t *t, const cq_topic_levels_t *lv, bool create,
-	struct st_node **node_r)
+	struct st_path *p)
 {
 	struct st_node *n = t->root;
-	*node_r = n;
 	for (uint32_t i = 0; i < lv->n; i++) {
 		const cq_topic_level_t *l = &lv->lv[i];
 		if (cq_topic_level_is_hash(l))
 			return &n->multi;
-		struct st_node *next = cq_topic_level_is_plus(l)
+		bool plus = cq_topic_level_is_plus(l);
+		struct st_node *next = plus
 			? n->plus
 			: kid_find(n, l->s, l->len, l->hash);
 		if (next == NULL && create) {
-			bool plus = cq_topic_level_is_plus(l);
 			if ((!plus && kids_reserve(n) < 0) ||
-				(next = node_new(t, n, l->s, l->len,
-					 l->hash)) == NULL) {
-				prune(t, n);
+				(next = node_new(t, l->s, l->len, l->hash)) ==
+					NULL) {
+				prune(t, p);
 				return NULL;
 			}
 			if (plus)
 				n->plus = next;
-			else {
-				kid_put(n->kids, n->kcap, l->hash, next);
-				n->nkids++;
-			}
+			else
+				kid_add(n, next);
 		}
 		if (next == NULL)
 			return NULL;
-		n = *node_r = next;
+		n = p->n[++p->depth] = next;
 	}
 	return &n->exact;
 }
@@ -471,73 +536,57 @@ filter_free(struct st_filter *f)
 	free(f);
 }
 
-/* Iterative post-order free: a deep filter cannot exhaust the C stack. */
+/* Free n's filter records and push it on the list of nodes to free,
+ * linked through the field that held its "#" record. */
+static struct st_node *
+doom(struct st_node *n, struct st_node *list)
+{
+	filter_free(n->exact);
+	filter_free(n->multi);
+	n->exact = NULL;
+	n->dead_next = list;
+	return n;
+}
+
+/* No recursion and no memory: a deep or wide trie frees all the same. */
 void
 cq_subtrie_free(cq_subtrie_t *t)
 {
 	if (t == NULL)
 		return;
-	struct st_node *n = t->root;
-	while (n != NULL) {
-		if (n->plus != NULL) {
-			struct st_node *k = n->plus;
-			n->plus = NULL;
-			n = k;
-			continue;
-		}
-		if (n->nkids > 0) {
-			/* Take the highest occupied slot; all above it are
-			 * empty, so shrinking kcap keeps the scan linear. */
-			uint32_t i = n->kcap;
-			while (n->kids[--i].node == NULL)
-				;
-			struct st_node *k = n->kids[i].node;
-			n->kids[i].node = NULL;
-			n->kcap = i;
-			n->nkids--;
-			n = k;
-			continue;
-		}
-		struct st_node *p = n->parent;
-		filter_free(n->exact);
-		filter_free(n->multi);
+	struct st_node *list = doom(t->root, NULL);
+	while (list != NULL) {
+		struct st_node *n = list;
+		list = n->dead_next;
+		if (n->plus != NULL)
+			list = doom(n->plus, list);
+		if (n->one != NULL)
+			list = doom(n->one, list);
+		for (uint32_t i = 0; i < n->kcap; i++)
+			if (n->kids[i].node != NULL)
+				list = doom(n->kids[i].node, list);
 		free(n->kids);
 		free(n);
-		n = p;
 	}
 	free(t);
 }
 
-int
-cq_subtrie_subscribe(cq_subtrie_t *t, const char *filter, size_t len,
-	void *session, const cq_subopts_t *opts, unsigned *flags_r)
+/* Add or update (session, opts) at *pos (group sh.group if shared). */
+static int
+subscribe_at(cq_subtrie_t *t, struct st_filter **pos,
+	const cq_topic_share_t *sh, void *session, const cq_subopts_t *opts,
+	unsigned *flags_r)
 {
-	*flags_r = 0;
-	cq_topic_share_t sh;
-	cq_topic_share_split(filter, len, &sh);
-	cq_topic_levels_t lv;
-	if (cq_topic_levels_split(&lv, sh.filter, sh.filter_len, t->seed) < 0) {
-		errno = ENOMEM;
-		return -1;
-	}
-	struct st_node *node;
-	struct st_filter **pos = find_pos(t, &lv, true, &node);
-	cq_topic_levels_free(&lv);
-	if (pos == NULL)
-		return -1;
 	if (*pos == NULL && (*pos = calloc(1, sizeof(**pos))) == NULL) {
 		errno = ENOMEM;
-		prune(t, node);
 		return -1;
 	}
 	struct st_group *g = NULL;
 	struct st_subs *subs = &(*pos)->subs;
-	if (sh.group != NULL) {
-		g = group_find(*pos, &sh);
-		if (g == NULL && (g = group_new(*pos, &sh)) == NULL) {
-			prune(t, node);
+	if (sh->group != NULL) {
+		g = group_find(*pos, sh);
+		if (g == NULL && (g = group_new(*pos, sh)) == NULL)
 			return -1;
-		}
 		subs = &g->members;
 	}
 	uint32_t i = subs_find(subs, session);
@@ -548,7 +597,6 @@ cq_subtrie_subscribe(cq_subtrie_t *t, const char *filter, size_t len,
 	if (subs_add(subs, session, opts) < 0) {
 		if (g != NULL)
 			group_drop_if_empty(*pos, g);
-		prune(t, node);
 		return -1;
 	}
 	*flags_r = CQ_SUBTRIE_NEW;
@@ -560,29 +608,72 @@ cq_subtrie_subscribe(cq_subtrie_t *t, const char *filter, size_t len,
 	return 0;
 }
 
-/* The subscriber list of 'filter' (plain or shared) or NULL; *node_r and
- * *pos_r locate it for the caller's cleanup. */
-static struct st_subs *
-lookup_subs(const cq_subtrie_t *t, const char *filter, size_t len,
-	struct st_node **node_r, struct st_filter **pos_r,
-	struct st_group **group_r)
+int
+cq_subtrie_subscribe(cq_subtrie_t *t, const char *filter, size_t len,
+	void *session, const cq_subopts_t *opts, unsigned *flags_r)
 {
+	*flags_r = 0;
+	cq_topic_share_t sh;
+	cq_topic_share_split(filter, len, &sh);
+	cq_topic_levels_t lv;
+	struct st_path p;
+	if (cq_topic_levels_split(&lv, sh.filter, sh.filter_len, t->seed) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	int rc = -1;
+	if (path_init(&p, &lv, t->root) == 0) {
+		struct st_filter **pos = find_pos(t, &lv, true, &p);
+		if (pos != NULL) {
+			rc = subscribe_at(t, pos, &sh, session, opts, flags_r);
+			if (rc < 0)
+				prune(t, &p);
+		}
+		path_free(&p);
+	}
+	cq_topic_levels_free(&lv);
+	return rc;
+}
+
+/* Where 'filter' (plain or shared) lives: its record, group and list (or
+ * NULL), with the path to it in *p (path_free it). */
+struct st_found {
+	struct st_filter *f;
+	struct st_group *g;
+	struct st_subs *subs;
+};
+
+static int
+lookup_subs(const cq_subtrie_t *t, const char *filter, size_t len,
+	uint64_t group_key, struct st_path *p, struct st_found *r)
+{
+	*r = (struct st_found){0};
 	cq_topic_share_t sh;
 	cq_topic_share_split(filter, len, &sh);
 	cq_topic_levels_t lv;
 	if (cq_topic_levels_split(&lv, sh.filter, sh.filter_len, t->seed) < 0)
-		return NULL; /* nothing that long can be subscribed either */
-	struct st_filter **pos = find_pos(
-		(cq_subtrie_t *)t, &lv, false, node_r);
+		return -1;
+	if (path_init(p, &lv, t->root) < 0) {
+		cq_topic_levels_free(&lv);
+		return -1;
+	}
+	struct st_filter **pos = find_pos((cq_subtrie_t *)t, &lv, false, p);
 	cq_topic_levels_free(&lv);
-	*group_r = NULL;
-	if (pos == NULL || *pos == NULL)
-		return NULL;
-	*pos_r = *pos;
-	if (sh.group == NULL)
-		return &(*pos)->subs;
-	*group_r = group_find(*pos, &sh);
-	return *group_r != NULL ? &(*group_r)->members : NULL;
+	if (pos == NULL || (r->f = *pos) == NULL)
+		return 0;
+	if (sh.group == NULL && group_key == 0) {
+		r->subs = &r->f->subs;
+		return 0;
+	}
+	for (struct st_group *g = r->f->groups; g != NULL; g = g->next)
+		if (sh.group != NULL ? g->name_len == sh.group_len &&
+					memcmp(g->name, sh.group,
+						sh.group_len) == 0
+				     : g->key == group_key) {
+			r->g = g;
+			r->subs = &g->members;
+		}
+	return 0;
 }
 
 int
@@ -590,54 +681,47 @@ cq_subtrie_unsubscribe(cq_subtrie_t *t, const char *filter, size_t len,
 	void *session, unsigned *flags_r)
 {
 	*flags_r = 0;
-	struct st_node *node;
-	struct st_filter *f;
-	struct st_group *g;
-	struct st_subs *subs = lookup_subs(t, filter, len, &node, &f, &g);
-	uint32_t i = subs != NULL ? subs_find(subs, session) : NONE;
-	if (i == NONE)
-		return 0;
-	subs_remove(subs, i);
-	*flags_r = CQ_SUBTRIE_EXISTED;
-	t->subscriptions--;
-	if (subs->n == 0) {
-		*flags_r |= CQ_SUBTRIE_LAST;
-		t->filters--;
-		if (g != NULL)
-			group_drop_if_empty(f, g);
-		prune(t, node);
+	struct st_path p;
+	struct st_found r;
+	if (lookup_subs(t, filter, len, 0, &p, &r) < 0)
+		return 0; /* too deep to split: it cannot be subscribed */
+	uint32_t i = r.subs != NULL ? subs_find(r.subs, session) : NONE;
+	if (i != NONE) {
+		subs_remove(r.subs, i);
+		*flags_r = CQ_SUBTRIE_EXISTED;
+		t->subscriptions--;
+		if (r.subs->n == 0) {
+			*flags_r |= CQ_SUBTRIE_LAST;
+			t->filters--;
+			if (r.g != NULL)
+				group_drop_if_empty(r.f, r.g);
+			prune(t, &p);
+		}
 	}
+	path_free(&p);
 	return 0;
 }
 
 uint32_t
 cq_subtrie_users(const cq_subtrie_t *t, const char *filter, size_t len)
 {
-	struct st_node *node;
-	struct st_filter *f;
-	struct st_group *g;
-	struct st_subs *subs = lookup_subs(t, filter, len, &node, &f, &g);
-	return subs != NULL ? subs->n : 0;
+	struct st_path p;
+	struct st_found r;
+	if (lookup_subs(t, filter, len, 0, &p, &r) < 0)
+		return 0;
+	path_free(&p);
+	return r.subs != NULL ? r.subs->n : 0;
 }
 
 int
 cq_subtrie_has(void *tp, const char *filter, size_t len, uint64_t group_key)
 {
-	cq_subtrie_t *t = tp;
-	cq_topic_levels_t lv;
-	if (cq_topic_levels_split(&lv, filter, len, t->seed) < 0)
+	struct st_path p;
+	struct st_found r;
+	if (lookup_subs(tp, filter, len, group_key, &p, &r) < 0)
 		return 1; /* when in doubt, keep the route */
-	struct st_node *node;
-	struct st_filter **pos = find_pos(t, &lv, false, &node);
-	cq_topic_levels_free(&lv);
-	if (pos == NULL || *pos == NULL)
-		return 0;
-	if (group_key == 0)
-		return (*pos)->subs.n > 0;
-	for (struct st_group *g = (*pos)->groups; g != NULL; g = g->next)
-		if (g->key == group_key)
-			return 1;
-	return 0;
+	path_free(&p);
+	return r.subs != NULL && r.subs->n > 0;
 }
 
 void
@@ -659,11 +743,48 @@ struct st_match {
 	int err;
 };
 
+/* The kid with lv's hash, not yet read (its loading started), or NULL. */
 static inline const void *
-walk_child(void *ctx, const void *node, const cq_topic_level_t *lv)
+walk_candidate(void *ctx, const void *node, const cq_topic_level_t *lv)
 {
 	(void)ctx;
-	return kid_find(node, lv->s, lv->len, lv->hash);
+	const struct st_node *n = node;
+	if (n->one != NULL)
+		return n->one; /* prefetched already */
+	if (n->kcap == 0)
+		return NULL;
+	uint32_t mask = n->kcap - 1;
+	for (uint32_t i = lv->hash & mask; n->kids[i].node != NULL;
+		i = (i + 1) & mask)
+		if (n->kids[i].hash == lv->hash) {
+			__builtin_prefetch(n->kids[i].node);
+			return n->kids[i].node;
+		}
+	return NULL;
+}
+
+static inline const void *
+walk_child(void *ctx, const void *node, const cq_topic_level_t *lv,
+	const void *cand)
+{
+	(void)ctx;
+	const struct st_node *c = cand;
+	if (level_is(c, lv->hash, lv->s, lv->len))
+		return c;
+	return kid_find(node, lv->s, lv->len, lv->hash); /* a collision */
+}
+
+static inline void
+walk_prefetch(void *ctx, const void *node, const cq_topic_level_t *lv)
+{
+	(void)ctx;
+	const struct st_node *n = node;
+	if (n->one != NULL)
+		__builtin_prefetch(n->one);
+	else if (n->kcap != 0)
+		__builtin_prefetch(&n->kids[lv->hash & (n->kcap - 1)]);
+	if (n->plus != NULL)
+		__builtin_prefetch(n->plus);
 }
 
 static inline const void *
@@ -684,6 +805,7 @@ add_source(struct st_match *m, const struct st_filter *f)
 		m->err = -1;
 		return;
 	}
+	__builtin_prefetch(f);
 	sc->src[sc->nsrc++] = f;
 }
 
@@ -700,6 +822,8 @@ walk_multi(void *ctx, const void *node)
 }
 
 static const cq_topic_walk_ops_t walk_ops = {
+	.prefetch = walk_prefetch,
+	.candidate = walk_candidate,
 	.child = walk_child,
 	.plus = walk_plus,
 	.exact = walk_exact,
@@ -813,6 +937,7 @@ expand(struct st_match *m)
 	uint64_t total = 0;
 	uint32_t lists = 0;
 	for (uint32_t i = 0; i < sc->nsrc; i++) {
+		__builtin_prefetch(sc->src[i]->subs.v);
 		lists += sc->src[i]->subs.n > 0;
 		total += sc->src[i]->subs.n;
 		for (struct st_group *g = sc->src[i]->groups; g; g = g->next)
@@ -855,8 +980,8 @@ cq_subtrie_match(cq_subtrie_t *t, const cq_topic_levels_t *topic,
 	sc->nsrc = 0;
 	sc->npairs = 0;
 	struct st_match m = {r, sc, publisher, groups, ngroups, 0};
-	cq_topic_walk(topic, t->root, &walk_ops, &m);
-	if (m.err < 0 || expand(&m) < 0) {
+	if (cq_topic_walk(topic, t->root, &walk_ops, &m) < 0 || m.err < 0 ||
+		expand(&m) < 0) {
 		r->n = 0;
 		r->nids = 0;
 		errno = ENOMEM;

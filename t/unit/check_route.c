@@ -242,6 +242,35 @@ START_TEST(many_groups)
 }
 END_TEST
 
+/* 2^8 shared filters of '+' and literals match one topic: the walk's
+ * frontier outgrows its inline arrays. */
+START_TEST(wide_frontier)
+{
+	cq_shm_t shm;
+	shm_test_create(&shm, 2, 16u << 20);
+	cq_route_result_t r;
+	cq_route_result_init(&r);
+	char f[48];
+	for (unsigned m = 0; m < 256; m++) {
+		char *p = f + sprintf(f, "$share/g/");
+		for (unsigned b = 0; b < 8; b++) {
+			if (b > 0)
+				*p++ = '/';
+			*p++ = (m >> b) & 1 ? '+' : 'a';
+		}
+		*p = '\0';
+		add(f, m % 2);
+	}
+	match("a/a/a/a/a/a/a/a", &r);
+	ck_assert_uint_eq(r.npicks, 256);
+	match("a/a/a/a/a/a/a/b", &r);
+	ck_assert_uint_eq(r.npicks, 128);
+	cq_route_result_free(&r);
+	check_clean(&shm);
+	cq_shm_detach(&shm);
+}
+END_TEST
+
 /* ---- model-based ---------------------------------------------------- */
 
 #define M_FILT  48
@@ -584,6 +613,7 @@ cq_unit_suite(void)
 	tcase_add_test(tc, add_remove_idempotent);
 	tcase_add_test(tc, shared_group_choice);
 	tcase_add_test(tc, many_groups);
+	tcase_add_test(tc, wide_frontier);
 	tcase_add_test(tc, model_random_ops);
 	tcase_add_test(tc, wide_level_tables);
 	tcase_add_test(tc, arena_exhaustion);

@@ -14,17 +14,6 @@
 #include "t/unit/shm_test.h"
 #include "t/unit/unit.h"
 
-static uint64_t
-in_use_total(void)
-{
-	cq_arena_stats_t st;
-	cq_arena_stats(&st);
-	uint64_t n = st.large_in_use;
-	for (unsigned c = 0; c < st.nclasses; c++)
-		n += st.classes[c].in_use;
-	return n;
-}
-
 static void
 fill(cq_off_t off, size_t n, unsigned seed)
 {
@@ -65,10 +54,10 @@ run_every_size(unsigned slot)
 	for (size_t sz = 0; sz <= 4096; sz++)
 		ck_assert_msg(
 			intact(offs[sz], sz, (unsigned)sz), "size %zu", sz);
-	ck_assert_uint_eq(in_use_total(), 4097);
+	ck_assert_uint_eq(shm_test_in_use(), 4097);
 	for (size_t sz = 0; sz <= 4096; sz++)
 		cq_arena_free(offs[sz]);
-	ck_assert_uint_eq(in_use_total(), 0);
+	ck_assert_uint_eq(shm_test_in_use(), 0);
 	ck_assert_uint_eq(
 		shm_test_check(&shm, CQ_SHM_CHECK_QUIESCENT).errors, 0);
 	cq_shm_detach(&shm);
@@ -157,7 +146,7 @@ run_exhaustion(unsigned slot)
 	for (unsigned i = 0; i < n; i++)
 		cq_arena_free(v[i]);
 	cq_arena_flush_magazines();
-	ck_assert_uint_eq(in_use_total(), 0);
+	ck_assert_uint_eq(shm_test_in_use(), 0);
 	/* All of it comes back, for another class too. */
 	unsigned again = exhaust(v, MAX, 1000);
 	ck_assert_uint_ge(again, n);
@@ -168,7 +157,7 @@ run_exhaustion(unsigned slot)
 	ck_assert_uint_gt(big, 10);
 	for (unsigned i = 0; i < big; i++)
 		cq_arena_free(v[i]);
-	ck_assert_uint_eq(in_use_total(), 0);
+	ck_assert_uint_eq(shm_test_in_use(), 0);
 	ck_assert_uint_eq(
 		shm_test_check(&shm, CQ_SHM_CHECK_QUIESCENT).errors, 0);
 	cq_shm_detach(&shm);
@@ -247,7 +236,7 @@ START_TEST(bad_frees_are_ignored)
 	cq_arena_free(big + 256); /* inside a large object */
 	cq_arena_free(big);
 	cq_arena_free(big);
-	ck_assert_uint_eq(in_use_total(), 0);
+	ck_assert_uint_eq(shm_test_in_use(), 0);
 	ck_assert_uint_eq(cq_arena_usable_size(a + 1), 0);
 	ck_assert_uint_eq(
 		shm_test_check(&shm, CQ_SHM_CHECK_QUIESCENT).errors, 0);
@@ -287,7 +276,7 @@ START_TEST(leak_scan)
 	cq_shm_check(&shm, &rep);
 	ck_assert_uint_eq(rep.errors, 0);
 	ck_assert_uint_eq(rep.leaked_objects, 4);
-	ck_assert_uint_eq(in_use_total(), 10);
+	ck_assert_uint_eq(shm_test_in_use(), 10);
 	rep = (cq_shm_report_t){0};
 	rep.flags = CQ_SHM_CHECK_QUIESCENT | CQ_SHM_CHECK_REPAIR;
 	rep.declare = declare_held;
@@ -295,7 +284,7 @@ START_TEST(leak_scan)
 	cq_shm_check(&shm, &rep);
 	ck_assert_uint_eq(rep.leaked_objects, 4);
 	ck_assert_uint_eq(rep.repaired, 4);
-	ck_assert_uint_eq(in_use_total(), 6);
+	ck_assert_uint_eq(shm_test_in_use(), 6);
 	/* Declaring a freed object is a use after free. */
 	cq_arena_free(v[0]);
 	rep = (cq_shm_report_t){0};
@@ -341,7 +330,7 @@ START_TEST(checker_repairs_derived_state)
 	(void)last;
 	for (int i = 0; i < 100; i++)
 		cq_arena_free(v[i]);
-	ck_assert_uint_eq(in_use_total(), 0);
+	ck_assert_uint_eq(shm_test_in_use(), 0);
 	cq_shm_detach(&shm);
 }
 END_TEST
@@ -375,7 +364,7 @@ run_crash_in(const char *point, size_t size)
 	rep = shm_test_check(
 		&shm, CQ_SHM_CHECK_QUIESCENT | CQ_SHM_CHECK_REPAIR);
 	ck_assert_uint_eq(rep.errors, 0);
-	ck_assert_uint_eq(in_use_total(), 0);
+	ck_assert_uint_eq(shm_test_in_use(), 0);
 	cq_shm_set_slot(0);
 	for (int i = 0; i < (size > 4096 ? 100 : 1000); i++)
 		ck_assert_uint_ne(cq_arena_alloc(size), CQ_OFF_NULL);
@@ -441,7 +430,7 @@ START_TEST(two_processes)
 	}
 	for (unsigned s = 0; s < 2; s++)
 		ck_assert_int_eq(shm_test_wait(pids[s]), 0);
-	ck_assert_uint_eq(in_use_total(), 0);
+	ck_assert_uint_eq(shm_test_in_use(), 0);
 	cq_shm_report_t rep = shm_test_check(&shm, CQ_SHM_CHECK_QUIESCENT);
 	ck_assert_uint_eq(rep.errors, 0);
 	ck_assert_uint_eq(rep.leaked_objects, 0);

@@ -17,12 +17,11 @@ static void
 setup(cq_shm_t *shm, uint32_t entries)
 {
 	cq_shm_conf_t conf;
-	const char *err = NULL;
 	cq_shm_conf_init(&conf);
 	conf.size = 8u << 20;
 	conf.workers = 2;
 	conf.auth_cache_entries = entries;
-	ck_assert_msg(cq_shm_create(&conf, shm, &err) == 0, "%s", err);
+	shm_test_create_conf(shm, &conf);
 }
 
 static cq_authcache_key_t

@@ -14,17 +14,6 @@
 #include "t/unit/shm_test.h"
 #include "t/unit/unit.h"
 
-static uint64_t
-in_use_total(void)
-{
-	cq_arena_stats_t st;
-	cq_arena_stats(&st);
-	uint64_t n = st.large_in_use;
-	for (unsigned c = 0; c < st.nclasses; c++)
-		n += st.classes[c].in_use;
-	return n;
-}
-
 static cq_off_t
 make(const char *topic, const char *payload, uint8_t qos)
 {
@@ -67,7 +56,7 @@ START_TEST(contents_are_kept)
 	ck_assert(cq_msg_expired(m, 2000000000));
 	ck_assert_uint_eq(cq_msg_refcount(off), 1);
 	cq_msg_unref(off);
-	ck_assert_uint_eq(in_use_total(), 0);
+	ck_assert_uint_eq(shm_test_in_use(), 0);
 	cq_shm_detach(&shm);
 }
 END_TEST
@@ -83,9 +72,9 @@ START_TEST(refcounts)
 	for (int i = 0; i < 4; i++)
 		cq_msg_unref(off);
 	ck_assert_uint_eq(cq_msg_refcount(off), 1);
-	ck_assert_uint_eq(in_use_total(), 1);
+	ck_assert_uint_eq(shm_test_in_use(), 1);
 	cq_msg_unref(off);
-	ck_assert_uint_eq(in_use_total(), 0);
+	ck_assert_uint_eq(shm_test_in_use(), 0);
 	cq_msg_unref(CQ_OFF_NULL);
 	cq_shm_detach(&shm);
 }
@@ -112,7 +101,7 @@ START_TEST(deferred_release)
 	cq_qsbr_quiescent();
 	cq_shm_slot = 0;
 	ck_assert_uint_eq(cq_qsbr_reclaim(), 1);
-	ck_assert_uint_eq(in_use_total(), 0);
+	ck_assert_uint_eq(shm_test_in_use(), 0);
 	cq_shm_detach(&shm);
 }
 END_TEST
@@ -151,7 +140,7 @@ START_TEST(limits_and_exhaustion)
 	for (unsigned i = 0; i < n; i++)
 		cq_msg_unref(v[i]);
 	cq_msg_unref(off);
-	ck_assert_uint_eq(in_use_total(), 0);
+	ck_assert_uint_eq(shm_test_in_use(), 0);
 	free(payload);
 	cq_shm_detach(&shm);
 }
@@ -208,7 +197,7 @@ START_TEST(census_recomputes_refcounts)
 		&shm, CQ_SHM_CHECK_QUIESCENT | CQ_SHM_CHECK_REPAIR);
 	ck_assert_uint_eq(rep.errors, 0);
 	ck_assert_uint_eq(rep.leaked_objects, 1);
-	ck_assert_uint_eq(in_use_total(), 0);
+	ck_assert_uint_eq(shm_test_in_use(), 0);
 	/* A declared offset that is not a message. */
 	h.m = cq_arena_alloc(64);
 	memset(cq_msg_get(h.m), 0, 64);

@@ -18,6 +18,22 @@ as_slot(unsigned slot)
 	cq_shm_slot = slot;
 }
 
+/* Slot 'slot' passes a quiescent point; then back to slot 'back'. */
+static void
+quiesce_as(unsigned slot, unsigned back)
+{
+	as_slot(slot);
+	cq_qsbr_quiescent();
+	as_slot(back);
+}
+
+static void
+register_as(unsigned slot)
+{
+	as_slot(slot);
+	cq_qsbr_register();
+}
+
 static uint64_t
 pending(void)
 {
@@ -41,13 +57,9 @@ START_TEST(grace_period_waits_for_online_slots)
 	/* Slot 0 itself has passed a quiescent point, 1 and 2 have not. */
 	cq_qsbr_quiescent();
 	ck_assert_uint_eq(cq_qsbr_reclaim(), 0);
-	as_slot(1);
-	cq_qsbr_quiescent();
-	as_slot(0);
+	quiesce_as(1, 0);
 	ck_assert_uint_eq(cq_qsbr_reclaim(), 0);
-	as_slot(2);
-	cq_qsbr_quiescent();
-	as_slot(0);
+	quiesce_as(2, 0);
 	ck_assert_uint_eq(cq_qsbr_reclaim(), 1);
 	ck_assert_uint_eq(pending(), 0);
 	cq_arena_stats_t st;
@@ -62,17 +74,13 @@ START_TEST(old_quiescent_points_do_not_count)
 {
 	cq_shm_t shm;
 	shm_test_create(&shm, 2, 8u << 20);
-	as_slot(1);
-	cq_qsbr_register();
+	register_as(1);
 	cq_qsbr_quiescent();
-	as_slot(0);
-	cq_qsbr_register();
+	register_as(0);
 	cq_qsbr_retire(cq_arena_alloc(16));
 	cq_qsbr_quiescent();
 	ck_assert_uint_eq(cq_qsbr_reclaim(), 0);
-	as_slot(1);
-	cq_qsbr_quiescent();
-	as_slot(0);
+	quiesce_as(1, 0);
 	ck_assert_uint_eq(cq_qsbr_reclaim(), 1);
 	cq_shm_detach(&shm);
 }
@@ -82,11 +90,9 @@ START_TEST(offline_slot_does_not_block)
 {
 	cq_shm_t shm;
 	shm_test_create(&shm, 2, 8u << 20);
-	as_slot(1);
-	cq_qsbr_register();
+	register_as(1);
 	cq_qsbr_offline(); /* e.g. blocked in epoll_wait */
-	as_slot(0);
-	cq_qsbr_register();
+	register_as(0);
 	cq_qsbr_retire(cq_arena_alloc(16));
 	cq_qsbr_quiescent();
 	ck_assert_uint_eq(cq_qsbr_reclaim(), 1);
@@ -97,9 +103,7 @@ START_TEST(offline_slot_does_not_block)
 	cq_qsbr_retire(cq_arena_alloc(16));
 	cq_qsbr_quiescent();
 	ck_assert_uint_eq(cq_qsbr_reclaim(), 0);
-	as_slot(1);
-	cq_qsbr_quiescent();
-	as_slot(0);
+	quiesce_as(1, 0);
 	ck_assert_uint_eq(cq_qsbr_reclaim(), 1);
 	cq_shm_detach(&shm);
 }
@@ -111,11 +115,9 @@ START_TEST(reaped_slot_releases_grace_periods)
 {
 	cq_shm_t shm;
 	shm_test_create(&shm, 2, 8u << 20);
-	as_slot(1);
-	cq_qsbr_register();
+	register_as(1);
 	cq_qsbr_retire(cq_arena_alloc(100)); /* in slot 1's limbo */
-	as_slot(0);
-	cq_qsbr_register();
+	register_as(0);
 	for (int i = 0; i < 10; i++)
 		cq_qsbr_retire(cq_arena_alloc(100));
 	cq_qsbr_quiescent();
@@ -143,10 +145,8 @@ START_TEST(overflow_chain)
 	enum { N = 2000 };
 	cq_shm_t shm;
 	shm_test_create(&shm, 2, 16u << 20);
-	as_slot(1);
-	cq_qsbr_register();
-	as_slot(0);
-	cq_qsbr_register();
+	register_as(1);
+	register_as(0);
 	for (int i = 0; i < N; i++)
 		cq_qsbr_retire(cq_arena_alloc(32));
 	ck_assert_uint_eq(pending(), N);
@@ -154,9 +154,7 @@ START_TEST(overflow_chain)
 	cq_shm_report_t rep = shm_test_check(&shm, CQ_SHM_CHECK_QUIESCENT);
 	ck_assert_uint_eq(rep.errors, 0);
 	ck_assert_uint_eq(rep.leaked_objects, 0);
-	as_slot(1);
-	cq_qsbr_quiescent();
-	as_slot(0);
+	quiesce_as(1, 0);
 	cq_qsbr_quiescent();
 	ck_assert_uint_eq(cq_qsbr_reclaim(), N);
 	ck_assert_uint_eq(pending(), 0);
@@ -174,14 +172,11 @@ START_TEST(orphan_limbo)
 {
 	cq_shm_t shm;
 	shm_test_create(&shm, 1, 8u << 20);
-	as_slot(0);
-	cq_qsbr_register();
+	register_as(0);
 	as_slot(CQ_SLOT_NONE);
 	cq_qsbr_retire(cq_arena_alloc(500));
 	ck_assert_uint_eq(cq_qsbr_reclaim(), 0);
-	as_slot(0);
-	cq_qsbr_quiescent();
-	as_slot(CQ_SLOT_NONE);
+	quiesce_as(0, CQ_SLOT_NONE);
 	ck_assert_uint_eq(cq_qsbr_reclaim(), 1);
 	cq_shm_detach(&shm);
 }
@@ -235,8 +230,7 @@ START_TEST(progress_and_check)
 {
 	cq_shm_t shm;
 	shm_test_create(&shm, 2, 8u << 20);
-	as_slot(1);
-	cq_qsbr_register();
+	register_as(1);
 	uint32_t pid;
 	uint64_t before = cq_qsbr_progress(1, &pid);
 	ck_assert_uint_eq(pid, (uint32_t)getpid());

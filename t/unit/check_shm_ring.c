@@ -61,12 +61,11 @@ static void
 setup(cq_shm_t *shm, uint32_t workers, uint32_t ring_bytes)
 {
 	cq_shm_conf_t conf;
-	const char *err = NULL;
 	cq_shm_conf_init(&conf);
 	conf.workers = workers;
 	conf.size = 16u << 20;
 	conf.ring_bytes = ring_bytes;
-	ck_assert_msg(cq_shm_create(&conf, shm, &err) == 0, "%s", err);
+	shm_test_create_conf(shm, &conf);
 }
 
 START_TEST(records_round_trip)

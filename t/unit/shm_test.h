@@ -11,19 +11,39 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "shm/arena.h"
 #include "shm/region.h"
 
-/* A fresh region of 'size' bytes with 'workers' slots, made current. */
+/* A fresh region for 'conf', made current, used from no slot. */
+static inline void
+shm_test_create_conf(cq_shm_t *shm, const cq_shm_conf_t *conf)
+{
+	const char *err = NULL;
+	ck_assert_msg(cq_shm_create(conf, shm, &err) == 0, "create: %s", err);
+	cq_shm_set_slot(CQ_SLOT_NONE);
+}
+
+/* The same with defaults but 'workers' slots and 'size' bytes. */
 static inline void
 shm_test_create(cq_shm_t *shm, uint32_t workers, uint64_t size)
 {
 	cq_shm_conf_t conf;
-	const char *err = NULL;
 	cq_shm_conf_init(&conf);
 	conf.workers = workers;
 	conf.size = size;
-	ck_assert_msg(cq_shm_create(&conf, shm, &err) == 0, "create: %s", err);
-	cq_shm_set_slot(CQ_SLOT_NONE);
+	shm_test_create_conf(shm, &conf);
+}
+
+/* Objects handed out by the current mapping's arena, every class. */
+static inline uint64_t
+shm_test_in_use(void)
+{
+	cq_arena_stats_t st;
+	cq_arena_stats(&st);
+	uint64_t n = st.large_in_use;
+	for (unsigned c = 0; c < st.nclasses; c++)
+		n += st.classes[c].in_use;
+	return n;
 }
 
 /* Run cq_shm_check with 'flags'; returns the report. */

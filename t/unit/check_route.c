@@ -21,6 +21,7 @@
 #include "t/unit/match_cases.h"
 #include "t/unit/shm_test.h"
 #include "t/unit/unit.h"
+#include "workers/subtrie.h"
 
 /* Test bookkeeping shared with children, outside the region (so the
  * checker does not count it as leaked). */
@@ -472,6 +473,37 @@ START_TEST(purge_slot)
 }
 END_TEST
 
+/* A respawned worker rebuilds its private trie, then drops the routes its
+ * predecessor left that no session holds any more. */
+START_TEST(purge_with_private_trie)
+{
+	cq_shm_t shm;
+	shm_test_create(&shm, 4, 8u << 20);
+	cq_subtrie_t *t = cq_subtrie_new(cq_route_seed());
+	const char *kept[] = {"k/1", "k/+/#", "$share/g/k/2", "#"};
+	const char *stale[] = {"s/1", "$share/g/s/2", "$share/h/k/2", "k/2"};
+	cq_subopts_t o = {.qos = 1};
+	unsigned flags;
+	for (size_t i = 0; i < CQ_ARRAY_SIZE(kept); i++) {
+		ck_assert_int_eq(cq_subtrie_subscribe(t, kept[i],
+					 strlen(kept[i]), (void *)1, &o, &flags),
+			0);
+		add(kept[i], 3);
+	}
+	for (size_t i = 0; i < CQ_ARRAY_SIZE(stale); i++)
+		add(stale[i], 3);
+	ck_assert_int_eq(cq_route_purge_slot(3, cq_subtrie_has, t), 4);
+	for (size_t i = 0; i < CQ_ARRAY_SIZE(kept); i++)
+		ck_assert_int_eq(cq_route_has(kept[i], strlen(kept[i]), 3), 1);
+	for (size_t i = 0; i < CQ_ARRAY_SIZE(stale); i++)
+		ck_assert_int_eq(cq_route_has(stale[i], strlen(stale[i]), 3), 0);
+	cq_subtrie_free(t);
+	cq_qsbr_reclaim();
+	check_clean(&shm);
+	cq_shm_detach(&shm);
+}
+END_TEST
+
 /* ---- concurrency and crashes --------------------------------------- */
 
 /* A reader process matches stable filters while this process churns
@@ -618,6 +650,7 @@ cq_unit_suite(void)
 	tcase_add_test(tc, wide_level_tables);
 	tcase_add_test(tc, arena_exhaustion);
 	tcase_add_test(tc, purge_slot);
+	tcase_add_test(tc, purge_with_private_trie);
 	tcase_add_test(tc, reader_never_misses_during_churn);
 	tcase_add_test(tc, crash_inside_locked_section);
 	tcase_add_test(tc, crash_between_allocate_and_publish);

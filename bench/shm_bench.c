@@ -89,8 +89,8 @@ level(char *p, unsigned j)
 {
 	static const unsigned range[MAX_DEPTH] = {
 		32, 256, 256, 256, 256, 256, 256};
-	return sprintf(p, "%s%u", j == 0 ? "dev" : "l", (unsigned)(rnd64() %
-								 range[j]));
+	return sprintf(p, "%s%u", j == 0 ? "dev" : "l",
+		(unsigned)(rnd64() % range[j]));
 }
 
 /* One filter: kind 0 exact, 1 one '+', 2 trailing '#'. */
@@ -229,8 +229,8 @@ subtrie_match_rate(cq_subtrie_t *st, const workload_t *w, double secs)
 			cq_topic_levels_t lv;
 			cq_topic_levels_split(
 				&lv, w->topics[k2], w->tlen[k2], 42);
-			cq_subtrie_match(st, &lv, NULL, NULL,
-				CQ_SUBTRIE_ALL_GROUPS, &r);
+			cq_subtrie_match(
+				st, &lv, NULL, NULL, CQ_SUBTRIE_ALL_GROUPS, &r);
 			hits += r.n;
 		}
 	} while ((t = cpu_s() - t0) < secs);
@@ -376,7 +376,8 @@ bench_ring(double secs)
 		for (unsigned b = 0; b < 1024; b++) {
 			unsigned k = 0;
 			void *p;
-			while (k < 32 && cq_ring_reserve(1, 1, 0, 64, &p) == 0) {
+			while (k < 32 &&
+				cq_ring_reserve(1, 1, 0, 64, &p) == 0) {
 				((uint64_t *)p)[0] = sent + k;
 				k++;
 			}
@@ -477,8 +478,9 @@ main(int argc, char **argv)
 		else if (opt == 's')
 			secs = strtod(optarg, NULL);
 		else {
-			fprintf(stderr, "usage: shm_bench [-n subs] [-r "
-					"retained] [-s seconds]\n");
+			fprintf(stderr,
+				"usage: shm_bench [-n subs] [-r "
+				"retained] [-s seconds]\n");
 			return 2;
 		}
 	}

@@ -43,11 +43,14 @@ struct st_sub {
 	cq_subopts_t opts;
 };
 
+/* v points to 'one' while the list has at most one entry (the usual
+ * case: matching then reads no second object); never copy the struct. */
 struct st_subs {
 	struct st_sub *v;
 	uint32_t n, cap;
 	uint32_t *idx; /* position + 1, 0 = empty slot */
 	uint32_t idx_cap; /* power of two, >= 2 * n, or 0 */
+	struct st_sub one;
 };
 
 struct st_group {
@@ -195,6 +198,15 @@ idx_delete(struct st_subs *s, uint32_t i)
 	s->idx[i] = 0;
 }
 
+static void
+subs_release(struct st_subs *s)
+{
+	if (s->v != &s->one)
+		free(s->v);
+	free(s->idx);
+	*s = (struct st_subs){0};
+}
+
 static uint32_t
 subs_find(const struct st_subs *s, const void *session)
 {
@@ -211,8 +223,23 @@ subs_find(const struct st_subs *s, const void *session)
 static int
 subs_add(struct st_subs *s, void *session, const cq_subopts_t *opts)
 {
-	if (grow((void **)&s->v, &s->cap, (uint64_t)s->n + 1, sizeof(*s->v)))
-		return -1;
+	if (s->cap == 0) {
+		s->v = &s->one;
+		s->cap = 1;
+	} else if (s->n == s->cap) {
+		uint32_t cap = s->cap * 2 < 8 ? 8 : s->cap * 2;
+		struct st_sub *v = s->v == &s->one
+			? malloc(cap * sizeof(*v))
+			: realloc(s->v, cap * sizeof(*v));
+		if (v == NULL) {
+			errno = ENOMEM;
+			return -1;
+		}
+		if (s->v == &s->one)
+			v[0] = s->one;
+		s->v = v;
+		s->cap = cap;
+	}
 	uint32_t n = s->n + 1;
 	if (n > SUBS_INDEX_MIN && (uint64_t)n * 2 > s->idx_cap) {
 		uint32_t cap = s->idx_cap ? s->idx_cap : 16;
@@ -244,11 +271,8 @@ subs_remove(struct st_subs *s, uint32_t i)
 	}
 	s->v[i] = s->v[last];
 	s->n = last;
-	if (s->n == 0) {
-		free(s->v);
-		free(s->idx);
-		*s = (struct st_subs){0};
-	}
+	if (s->n == 0)
+		subs_release(s);
 }
 
 /* ---- nodes --------------------------------------------------------- */
@@ -524,13 +548,11 @@ filter_free(struct st_filter *f)
 {
 	if (f == NULL)
 		return;
-	free(f->subs.v);
-	free(f->subs.idx);
+	subs_release(&f->subs);
 	while (f->groups != NULL) {
 		struct st_group *g = f->groups;
 		f->groups = g->next;
-		free(g->members.v);
-		free(g->members.idx);
+		subs_release(&g->members);
 		free(g);
 	}
 	free(f);

@@ -485,8 +485,9 @@ START_TEST(purge_with_private_trie)
 	cq_subopts_t o = {.qos = 1};
 	unsigned flags;
 	for (size_t i = 0; i < CQ_ARRAY_SIZE(kept); i++) {
-		ck_assert_int_eq(cq_subtrie_subscribe(t, kept[i],
-					 strlen(kept[i]), (void *)1, &o, &flags),
+		ck_assert_int_eq(
+			cq_subtrie_subscribe(t, kept[i], strlen(kept[i]),
+				(void *)1, &o, &flags),
 			0);
 		add(kept[i], 3);
 	}
@@ -496,7 +497,8 @@ START_TEST(purge_with_private_trie)
 	for (size_t i = 0; i < CQ_ARRAY_SIZE(kept); i++)
 		ck_assert_int_eq(cq_route_has(kept[i], strlen(kept[i]), 3), 1);
 	for (size_t i = 0; i < CQ_ARRAY_SIZE(stale); i++)
-		ck_assert_int_eq(cq_route_has(stale[i], strlen(stale[i]), 3), 0);
+		ck_assert_int_eq(
+			cq_route_has(stale[i], strlen(stale[i]), 3), 0);
 	cq_subtrie_free(t);
 	cq_qsbr_reclaim();
 	check_clean(&shm);

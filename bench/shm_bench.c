@@ -284,7 +284,8 @@ bench_tries(unsigned n, double secs)
 
 	double avg_text = (double)w.filter_bytes / n;
 	printf("%8u subs (%llu distinct): route %9.0f match/s, %8.0f sub/s, "
-	       "%8.0f unsub/s, %5.1f B/sub (+%4.1f B text avg)\n",
+	       "%8.0f unsub/s, %5.1f B/sub beyond its %4.1f B of filter "
+	       "text\n",
 		n, (unsigned long long)rs.filters, match, n / t_add, n / t_del,
 		bytes / rs.filters - avg_text, avg_text);
 	printf("%8s private trie: %9.0f match/s, %8.0f sub/s, %8.0f unsub/s\n",

@@ -515,10 +515,11 @@ walk_prefetch(void *ctx, const void *node, const cq_topic_level_t *l)
 		const char *p = CQ_PTR(const char, cq_trie_kids_off(k));
 		unsigned shape = cq_trie_kids_shape(k);
 		if (shape != CQ_TRIE_SINGLE)
-			p += sizeof(cq_trie_tab_t) +
+			__builtin_prefetch(p + sizeof(cq_trie_tab_t) +
 				sizeof(uint64_t) *
-					cq_trie_home(l->hash, 1u << shape);
-		__builtin_prefetch(p);
+					cq_trie_home(l->hash, 1u << shape));
+		else if (cq_trie_kids_tag_ok(k, l->hash))
+			__builtin_prefetch(p);
 	}
 	cq_off_t plus = cq_off_load(&n->plus);
 	if (plus != CQ_OFF_NULL)

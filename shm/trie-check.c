@@ -105,6 +105,10 @@ cq_trie_kids_check(const char *base, size_t size, uint64_t kids,
 		return check_table(
 			base, size, off, shape, text_off, fn, arg, why_r);
 	const char *why = check_node_bounds(base, size, off, text_off);
+	if (why == NULL &&
+		!cq_trie_kids_tag_ok(kids,
+			((const cq_trie_node_t *)cq_off_ptr(base, off))->hash))
+		why = "single child's tag differs from its hash";
 	if (why != NULL) {
 		*why_r = why;
 		return 1;

@@ -264,7 +264,8 @@ cq_trie_insert(uint64_t *kids, cq_off_t child, size_t text_off)
 	uint64_t w = mkslot(node_at(child)->hash, child);
 	uint64_t k = *kids;
 	if (k == 0) {
-		__atomic_store_n(kids, cq_trie_kids_word(child, CQ_TRIE_SINGLE),
+		__atomic_store_n(kids,
+			cq_trie_kids_single(child, node_at(child)->hash),
 			__ATOMIC_RELEASE);
 		return 0;
 	}
@@ -311,7 +312,8 @@ cq_trie_remove(uint64_t *kids, cq_off_t child, size_t text_off)
 	if (t->live <= 2) {
 		/* Down to one (or none): the single form, no table. */
 		cq_off_t o = other_child(k, child);
-		kids_replace(kids, cq_trie_kids_word(o, CQ_TRIE_SINGLE));
+		kids_replace(
+			kids, cq_trie_kids_single(o, o ? node_at(o)->hash : 0));
 		return;
 	}
 	uint32_t p = cq_trie_home(node_at(child)->hash, t->cap);
@@ -389,8 +391,8 @@ cq_trie_chain_build(const cq_topic_levels_t *lv, uint32_t i, uint32_t end,
 			*(cq_off_t *)((char *)CQ_PTR(void, off) +
 				plus_off) = below;
 		else
-			CQ_PTR(cq_trie_node_t, off)->kids = cq_trie_kids_word(
-				below, CQ_TRIE_SINGLE);
+			CQ_PTR(cq_trie_node_t, off)->kids = cq_trie_kids_single(
+				below, node_at(below)->hash);
 		below = off;
 	}
 	*first_r = below;

@@ -6,10 +6,11 @@
  * They share this core: a node header (level hash and length, the kids
  * word) with the level text at a trie-chosen offset, and the children.
  *
- * Kids word: 64 bits {offset:32, shape:8}, published with one release
- * store.  0: no children.  Shape CQ_TRIE_SINGLE: the offset is the only
- * child itself (most nodes below the first levels have one child, and
- * this saves both a table and a cache miss).  Otherwise shape = log2 of
+ * Kids word: 64 bits {offset:32, shape:8, tag:24}, published with one
+ * release store.  0: no children.  Shape CQ_TRIE_SINGLE: the offset is the
+ * only child itself and the tag the top 24 bits of its hash (most nodes
+ * below the first levels have one child: this saves a table, a cache
+ * miss, and the child's miss when a lookup is for another level).  Otherwise shape = log2 of
  * the capacity of the children table at the offset, so a reader goes
  * straight to the home slot without touching the table header.
  *
@@ -110,6 +111,22 @@ cq_trie_kids_word(cq_off_t off, unsigned shape)
 	return off == CQ_OFF_NULL ? 0 : (uint64_t)shape << 32 | off;
 }
 
+/* The kids word naming 'child' (whose hash is 'hash') as the only one. */
+static inline uint64_t
+cq_trie_kids_single(cq_off_t child, uint32_t hash)
+{
+	return child == CQ_OFF_NULL ? 0
+				    : (uint64_t)(hash >> 8) << 40 |
+			(uint64_t)CQ_TRIE_SINGLE << 32 | child;
+}
+
+/* Could the single child of kids word 'k' have hash 'hash'? */
+static inline bool
+cq_trie_kids_tag_ok(uint64_t k, uint32_t hash)
+{
+	return (uint32_t)(k >> 40) == hash >> 8;
+}
+
 static inline uint32_t
 cq_trie_slot_hash(uint64_t w)
 {
@@ -163,7 +180,10 @@ cq_trie_child(uint64_t kids, uint32_t hash, const char *s, uint32_t len,
 	unsigned shape = cq_trie_kids_shape(kids);
 	if (shape == CQ_TRIE_SINGLE) {
 		const cq_trie_node_t *c = p;
-		return cq_trie_node_is(c, hash, s, len, text_off) ? c : NULL;
+		return cq_trie_kids_tag_ok(kids, hash) &&
+				cq_trie_node_is(c, hash, s, len, text_off)
+			? c
+			: NULL;
 	}
 	uint32_t cap = 1u << shape, end = cap + cq_trie_tail(cap);
 	const uint64_t *slot = ((const cq_trie_tab_t *)p)->slot;
@@ -195,7 +215,7 @@ cq_trie_candidate(uint64_t kids, uint32_t hash)
 	const void *p = CQ_PTR(const void, cq_trie_kids_off(kids));
 	unsigned shape = cq_trie_kids_shape(kids);
 	if (shape == CQ_TRIE_SINGLE)
-		return p;
+		return cq_trie_kids_tag_ok(kids, hash) ? p : NULL;
 	uint32_t cap = 1u << shape, end = cap + cq_trie_tail(cap);
 	const uint64_t *slot = ((const cq_trie_tab_t *)p)->slot;
 	for (uint32_t i = cq_trie_home(hash, cap); i < end; i++) {

@@ -78,7 +78,10 @@ struct st_slot {
 struct st_node {
 	uint32_t hash, len;
 	struct st_node *one; /* the only kid (then no table, kcap 0) */
-	struct st_slot *kids;
+	union {
+		struct st_slot *kids; /* kcap > 0 */
+		uint32_t one_hash; /* one != NULL: its hash, read without it */
+	};
 	struct st_node *plus;
 	struct st_filter *exact; /* the filter ending here */
 	union {
@@ -305,7 +308,9 @@ static inline struct st_node *
 kid_find(const struct st_node *n, const char *s, uint32_t len, uint32_t hash)
 {
 	if (n->one != NULL)
-		return level_is(n->one, hash, s, len) ? n->one : NULL;
+		return n->one_hash == hash && level_is(n->one, hash, s, len)
+			? n->one
+			: NULL;
 	if (n->kcap == 0)
 		return NULL;
 	uint32_t mask = n->kcap - 1;
@@ -345,8 +350,9 @@ kids_reserve(struct st_node *n)
 			kid_put(kids, cap, n->kids[i].hash, n->kids[i].node);
 	if (n->one != NULL)
 		kid_put(kids, cap, n->one->hash, n->one);
+	else
+		free(n->kids);
 	n->one = NULL;
-	free(n->kids);
 	n->kids = kids;
 	n->kcap = cap;
 	return 0;
@@ -356,9 +362,10 @@ kids_reserve(struct st_node *n)
 static void
 kid_add(struct st_node *n, struct st_node *k)
 {
-	if (n->nkids++ == 0)
+	if (n->nkids++ == 0) {
 		n->one = k;
-	else
+		n->one_hash = k->hash;
+	} else
 		kid_put(n->kids, n->kcap, k->hash, k);
 }
 
@@ -367,6 +374,7 @@ kid_delete(struct st_node *n, const struct st_node *k)
 {
 	if (n->one != NULL) {
 		n->one = NULL;
+		n->kids = NULL;
 		n->nkids = 0;
 		return;
 	}
@@ -386,12 +394,17 @@ kid_delete(struct st_node *n, const struct st_node *k)
 	}
 	n->kids[i] = (struct st_slot){0, NULL};
 	if (--n->nkids <= 1) { /* back to the single form */
+		struct st_node *left = NULL;
 		for (uint32_t j = 0; j < n->kcap && n->nkids == 1; j++)
 			if (n->kids[j].node != NULL)
-				n->one = n->kids[j].node;
+				left = n->kids[j].node;
 		free(n->kids);
 		n->kids = NULL;
 		n->kcap = 0;
+		if (left != NULL) {
+			n->one = left;
+			n->one_hash = left->hash;
+		}
 	}
 }
 
@@ -587,7 +600,8 @@ cq_subtrie_free(cq_subtrie_t *t)
 		for (uint32_t i = 0; i < n->kcap; i++)
 			if (n->kids[i].node != NULL)
 				list = doom(n->kids[i].node, list);
-		free(n->kids);
+		if (n->kcap > 0)
+			free(n->kids);
 		free(n);
 	}
 	free(t);
@@ -771,8 +785,8 @@ walk_candidate(void *ctx, const void *node, const cq_topic_level_t *lv)
 {
 	(void)ctx;
 	const struct st_node *n = node;
-	if (n->one != NULL)
-		return n->one; /* prefetched already */
+	if (n->one != NULL) /* prefetched already, if its hash fits */
+		return n->one_hash == lv->hash ? n->one : NULL;
 	if (n->kcap == 0)
 		return NULL;
 	uint32_t mask = n->kcap - 1;
@@ -801,9 +815,10 @@ walk_prefetch(void *ctx, const void *node, const cq_topic_level_t *lv)
 {
 	(void)ctx;
 	const struct st_node *n = node;
-	if (n->one != NULL)
-		__builtin_prefetch(n->one);
-	else if (n->kcap != 0)
+	if (n->one != NULL) {
+		if (n->one_hash == lv->hash)
+			__builtin_prefetch(n->one);
+	} else if (n->kcap != 0)
 		__builtin_prefetch(&n->kids[lv->hash & (n->kcap - 1)]);
 	if (n->plus != NULL)
 		__builtin_prefetch(n->plus);

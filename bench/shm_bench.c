@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,6 +365,8 @@ bench_ring(double secs)
 			}
 			if (k > 0)
 				cq_ring_consume(0);
+			else
+				sched_yield(); /* empty: let the producer run */
 			got += k;
 		}
 		__atomic_store_n(&done[1], got, __ATOMIC_RELEASE);
@@ -384,6 +387,8 @@ bench_ring(double secs)
 			}
 			if (k > 0)
 				cq_ring_commit(1);
+			else
+				sched_yield(); /* full: let the consumer run */
 			sent += k;
 		}
 	} while ((t = now_s() - t0) < secs);

@@ -193,52 +193,48 @@ region(cq_shm_t *shm, uint64_t size, uint32_t workers, uint32_t sessions)
 
 /* ---- route and private trie ---------------------------------------- */
 
+/* One match of split topic 'lv'; returns the number of hits. */
+typedef uint64_t (*match_fn)(void *ctx, const cq_topic_levels_t *lv);
+
+/* Matches per CPU-second over the workload's topics (split included). */
 static double
-route_match_rate(const workload_t *w, double secs)
+match_rate(const workload_t *w, double secs, uint64_t seed, match_fn one,
+	void *ctx, const char *what)
 {
-	cq_route_result_t r;
-	cq_route_result_init(&r);
 	uint64_t n = 0, hits = 0;
 	double t0 = cpu_s(), t;
 	do {
 		for (unsigned k = 0; k < 4096; k++, n++) {
-			unsigned k2 = (unsigned)(n % NTOPICS);
+			unsigned i = (unsigned)(n % NTOPICS);
 			cq_topic_levels_t lv;
-			cq_topic_levels_split(&lv, w->topics[k2], w->tlen[k2],
-				cq_route_seed());
-			cq_route_match(&lv, &r);
-			hits += r.workers != 0;
+			cq_topic_levels_split(
+				&lv, w->topics[i], w->tlen[i], seed);
+			hits += one(ctx, &lv);
 		}
-		cq_qsbr_quiescent();
+		cq_qsbr_quiescent(); /* as a worker loop does */
 	} while ((t = cpu_s() - t0) < secs);
-	if (hits < n)
-		die("a route match missed its own filter");
-	cq_route_result_free(&r);
+	if (hits < n) {
+		fprintf(stderr, "shm_bench: a %s match missed its filter\n",
+			what);
+		exit(1);
+	}
 	return (double)n / t;
 }
 
-static double
-subtrie_match_rate(cq_subtrie_t *st, const workload_t *w, double secs)
+static uint64_t
+route_one(void *ctx, const cq_topic_levels_t *lv)
 {
-	cq_subtrie_result_t r;
-	cq_subtrie_result_init(&r);
-	uint64_t n = 0, hits = 0;
-	double t0 = cpu_s(), t;
-	do {
-		for (unsigned k = 0; k < 4096; k++, n++) {
-			unsigned k2 = (unsigned)(n % NTOPICS);
-			cq_topic_levels_t lv;
-			cq_topic_levels_split(
-				&lv, w->topics[k2], w->tlen[k2], 42);
-			cq_subtrie_match(
-				st, &lv, NULL, NULL, CQ_SUBTRIE_ALL_GROUPS, &r);
-			hits += r.n;
-		}
-	} while ((t = cpu_s() - t0) < secs);
-	if (hits < n)
-		die("a private match missed its own filter");
-	cq_subtrie_result_free(&r);
-	return (double)n / t;
+	cq_route_result_t *r = ctx;
+	cq_route_match(lv, r);
+	return r->workers != 0;
+}
+
+static uint64_t
+subtrie_one(void *ctx, const cq_topic_levels_t *lv)
+{
+	static cq_subtrie_result_t r; /* reused, as a worker would */
+	cq_subtrie_match(ctx, lv, NULL, NULL, CQ_SUBTRIE_ALL_GROUPS, &r);
+	return r.n;
 }
 
 static void
@@ -260,7 +256,11 @@ bench_tries(unsigned n, double secs)
 	cq_route_stats_t rs;
 	cq_route_stats(&rs);
 	double bytes = (double)(arena_used() - used0);
-	double match = route_match_rate(&w, secs);
+	cq_route_result_t rr;
+	cq_route_result_init(&rr);
+	double match = match_rate(
+		&w, secs, cq_route_seed(), route_one, &rr, "route");
+	cq_route_result_free(&rr);
 
 	cq_subtrie_t *st = cq_subtrie_new(42);
 	t0 = cpu_s();
@@ -270,7 +270,7 @@ bench_tries(unsigned n, double secs)
 		cq_subtrie_subscribe(st, w.filters[i], strlen(w.filters[i]),
 			(void *)(uintptr_t)(i / 4 + 1), &o, &flags);
 	double t_psub = cpu_s() - t0;
-	double pmatch = subtrie_match_rate(st, &w, secs);
+	double pmatch = match_rate(&w, secs, 42, subtrie_one, st, "private");
 	t0 = cpu_s();
 	for (unsigned i = 0; i < n; i++)
 		cq_subtrie_unsubscribe(st, w.filters[i], strlen(w.filters[i]),

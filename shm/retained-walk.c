@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shm/grow.h"
 #include "shm/msg.h"
 #include "shm/retained-int.h"
 #include "shm/retained.h"
@@ -70,24 +71,6 @@ struct cq_retained_cursor {
 };
 
 enum { K_NONE, K_LITERAL, K_ALL };
-
-static int
-grow(void **p, uint32_t *cap, uint64_t need, size_t size)
-{
-	if (need <= *cap)
-		return 0;
-	uint64_t n = *cap ? *cap : 16;
-	while (n < need)
-		n *= 2;
-	void *np = n <= UINT32_MAX ? realloc(*p, n * size) : NULL;
-	if (np == NULL) {
-		errno = ENOMEM;
-		return -1;
-	}
-	*p = np;
-	*cap = (uint32_t)n;
-	return 0;
-}
 
 static cq_retained_cursor_t *
 cursor_new(const char *filter, size_t len, bool all)
@@ -198,7 +181,7 @@ static int
 push(cq_retained_cursor_t *c, const ret_node_t *node, uint32_t depth,
 	bool in_hash)
 {
-	if (grow((void **)&c->fr, &c->frcap, (uint64_t)c->sp + 1,
+	if (cq_grow((void **)&c->fr, &c->frcap, (uint64_t)c->sp + 1,
 		    sizeof(*c->fr)) < 0)
 		return -1;
 	struct rframe *f = &c->fr[c->sp++];
@@ -285,10 +268,10 @@ static int
 set_path(cq_retained_cursor_t *c, uint32_t d, const ret_node_t *n)
 {
 	uint32_t off = d == 0 ? 0 : c->path[d - 1].off + c->path[d - 1].len + 1;
-	if (grow((void **)&c->path, &c->pcap, (uint64_t)d + 1,
+	if (cq_grow((void **)&c->path, &c->pcap, (uint64_t)d + 1,
 		    sizeof(*c->path)) < 0 ||
-		grow((void **)&c->text, &c->tcap, (uint64_t)off + n->h.len + 1,
-			1) < 0)
+		cq_grow((void **)&c->text, &c->tcap,
+			(uint64_t)off + n->h.len + 1, 1) < 0)
 		return -1;
 	if (d > 0)
 		c->text[off - 1] = '/';
@@ -302,9 +285,9 @@ set_path(cq_retained_cursor_t *c, uint32_t d, const ret_node_t *n)
 static int
 note_expired(cq_retained_cursor_t *c, uint32_t len, cq_off_t msg)
 {
-	if (grow((void **)&c->exp, &c->expcap, (uint64_t)c->nexp + 1,
+	if (cq_grow((void **)&c->exp, &c->expcap, (uint64_t)c->nexp + 1,
 		    sizeof(*c->exp)) < 0 ||
-		grow((void **)&c->etext, &c->etcap, (uint64_t)c->etlen + len,
+		cq_grow((void **)&c->etext, &c->etcap, (uint64_t)c->etlen + len,
 			1) < 0)
 		return -1;
 	memcpy(c->etext + c->etlen, c->text, len);

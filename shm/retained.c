@@ -33,8 +33,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include "core/assert.h"
 #include "core/log.h"
@@ -260,20 +258,10 @@ cq_retained_stats(cq_retained_stats_t *s_r)
 
 /* ---- module -------------------------------------------------------- */
 
-static uint32_t
-ret_nshards(const cq_shm_conf_t *conf)
-{
-	uint32_t want = conf->route_shards ? conf->route_shards : 64;
-	uint32_t n = 1;
-	while (n * 2 <= want && n < 4096)
-		n *= 2;
-	return n;
-}
-
 static size_t
 ret_size(const cq_shm_conf_t *conf)
 {
-	return sizeof(ret_area_t) + ret_nshards(conf) * sizeof(ret_shard_t);
+	return sizeof(ret_area_t) + cq_trie_nshards(conf) * sizeof(ret_shard_t);
 }
 
 static int
@@ -281,10 +269,8 @@ ret_init(cq_shm_t *shm, void *area, size_t size, const char **error_r)
 {
 	ret_area_t *a = area;
 	a->magic = RET_MAGIC;
-	if (getrandom(&a->seed, sizeof(a->seed), GRND_NONBLOCK) !=
-		sizeof(a->seed))
-		a->seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull;
-	a->nshards = ret_nshards(&shm->hdr->conf);
+	a->seed = cq_trie_new_seed();
+	a->nshards = cq_trie_nshards(&shm->hdr->conf);
 	cq_assert(size >= ret_size(&shm->hdr->conf));
 	for (uint32_t i = 0; i < a->nshards; i++)
 		if (cq_mutex_init(&a->shard[i].lock) < 0) {

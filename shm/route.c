@@ -40,12 +40,10 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "core/assert.h"
 #include "core/log.h"
+#include "shm/grow.h"
 #include "shm/arena.h"
 #include "shm/crashpoint.h"
 #include "shm/lock.h"
@@ -405,32 +403,35 @@ parse_filter(const char *filter, size_t len, unsigned slot,
 	return 0;
 }
 
-int
-cq_route_add(const char *filter, size_t len, unsigned slot)
+/* Add or remove 'slot' for 'filter' under its shard lock. */
+static int
+route_change(const char *filter, size_t len, unsigned slot, bool add)
 {
 	cq_topic_levels_t lv;
 	uint64_t key;
 	if (parse_filter(filter, len, slot, &lv, &key) < 0)
 		return -1;
 	route_shard_t *s = shard_lock(shard_of(&lv.lv[0]));
-	int rc = add_locked(s, &lv, key, UINT64_C(1) << slot);
+	int rc = 0;
+	if (add)
+		rc = add_locked(s, &lv, key, UINT64_C(1) << slot);
+	else
+		remove_locked(s, &lv, key, UINT64_C(1) << slot);
 	cq_mutex_unlock(&s->lock);
 	cq_topic_levels_free(&lv);
 	return rc;
 }
 
 int
+cq_route_add(const char *filter, size_t len, unsigned slot)
+{
+	return route_change(filter, len, slot, true);
+}
+
+int
 cq_route_remove(const char *filter, size_t len, unsigned slot)
 {
-	cq_topic_levels_t lv;
-	uint64_t key;
-	if (parse_filter(filter, len, slot, &lv, &key) < 0)
-		return -1;
-	route_shard_t *s = shard_lock(shard_of(&lv.lv[0]));
-	remove_locked(s, &lv, key, UINT64_C(1) << slot);
-	cq_mutex_unlock(&s->lock);
-	cq_topic_levels_free(&lv);
-	return 0;
+	return route_change(filter, len, slot, false);
 }
 
 int
@@ -661,28 +662,12 @@ struct purge {
 	int err;
 };
 
-static int
-vec_grow(void **p, uint32_t *cap, uint64_t need, size_t size)
-{
-	if (need <= *cap)
-		return 0;
-	uint64_t n = *cap ? *cap : 64;
-	while (n < need)
-		n *= 2;
-	void *np = n <= UINT32_MAX ? realloc(*p, n * size) : NULL;
-	if (np == NULL)
-		return -1;
-	*p = np;
-	*cap = (uint32_t)n;
-	return 0;
-}
-
 static void
 purge_note(struct purge *pg, uint32_t len, uint64_t key)
 {
-	if (vec_grow((void **)&pg->items, &pg->icap, (uint64_t)pg->nitems + 1,
+	if (cq_grow((void **)&pg->items, &pg->icap, (uint64_t)pg->nitems + 1,
 		    sizeof(*pg->items)) < 0 ||
-		vec_grow((void **)&pg->texts, &pg->tcap,
+		cq_grow((void **)&pg->texts, &pg->tcap,
 			(uint64_t)pg->tlen + len, 1) < 0) {
 		pg->err = -1;
 		return;
@@ -711,7 +696,7 @@ purge_position(struct purge *pg, const route_node_t *n, int pos, uint32_t len)
 static void
 purge_push(struct purge *pg, cq_off_t node, uint32_t plen)
 {
-	if (vec_grow((void **)&pg->stack, &pg->scap, (uint64_t)pg->sp + 1,
+	if (cq_grow((void **)&pg->stack, &pg->scap, (uint64_t)pg->sp + 1,
 		    sizeof(*pg->stack)) < 0) {
 		pg->err = -1;
 		return;
@@ -735,7 +720,7 @@ purge_node(struct purge *pg, struct purge_frame f)
 	const route_node_t *n = node_at(f.node);
 	uint32_t start = f.plen == NO_PARENT ? 0 : f.plen + 1;
 	uint32_t len = start + n->h.len;
-	if (vec_grow((void **)&pg->path, &pg->pcap, (uint64_t)len + 3, 1) < 0) {
+	if (cq_grow((void **)&pg->path, &pg->pcap, (uint64_t)len + 3, 1) < 0) {
 		pg->err = -1;
 		return;
 	}
@@ -757,7 +742,7 @@ purge_shard_locked(struct purge *pg, route_shard_t *s, unsigned si)
 	route_area_t *a = cq_route_area;
 	pg->nitems = pg->sp = pg->tlen = 0;
 	if (si == a->nshards + ROUTE_SHARD_HASH) {
-		if (vec_grow((void **)&pg->path, &pg->pcap, 4, 1) < 0)
+		if (cq_grow((void **)&pg->path, &pg->pcap, 4, 1) < 0)
 			return -1;
 		pg->path[0] = '#';
 		purge_position(pg, &a->root, ROUTE_MULTI, 1);
@@ -812,32 +797,12 @@ cq_route_purge_slot(unsigned slot, cq_route_keep_fn keep, void *arg)
 
 /* ---- module -------------------------------------------------------- */
 
-static uint32_t
-route_nshards(const cq_shm_conf_t *conf)
-{
-	uint32_t want = conf->route_shards ? conf->route_shards : 64;
-	uint32_t n = 1;
-	while (n * 2 <= want && n < 4096)
-		n *= 2;
-	return n;
-}
-
 static size_t
 route_size(const cq_shm_conf_t *conf)
 {
 	return sizeof(route_area_t) +
-		(route_nshards(conf) + ROUTE_EXTRA_SHARDS) *
+		(cq_trie_nshards(conf) + ROUTE_EXTRA_SHARDS) *
 		sizeof(route_shard_t);
-}
-
-static uint64_t
-fresh_seed(void)
-{
-	uint64_t seed;
-	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))
-		return seed;
-	return (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull ^
-		(uint64_t)getpid();
 }
 
 static int
@@ -845,8 +810,8 @@ route_init(cq_shm_t *shm, void *area, size_t size, const char **error_r)
 {
 	route_area_t *a = area;
 	a->magic = ROUTE_MAGIC;
-	a->seed = fresh_seed();
-	a->nshards = route_nshards(&shm->hdr->conf);
+	a->seed = cq_trie_new_seed();
+	a->nshards = cq_trie_nshards(&shm->hdr->conf);
 	a->nworkers = shm->hdr->conf.workers;
 	cq_assert(size >= route_size(&shm->hdr->conf));
 	for (uint32_t i = 0; i < a->nshards + ROUTE_EXTRA_SHARDS; i++)

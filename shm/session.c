@@ -60,7 +60,6 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "core/assert.h"
@@ -71,6 +70,7 @@
 #include "shm/msg.h"
 #include "shm/qsbr.h"
 #include "shm/session-int.h"
+#include "shm/trie.h"
 
 sess_area_t *cq_session_area;
 
@@ -652,9 +652,7 @@ sess_init(cq_shm_t *shm, void *area, size_t size, const char **error_r)
 	geometry(&shm->hdr->conf, &g);
 	cq_assert(size >= g.size);
 	a->magic = SESS_AREA_MAGIC;
-	if (getrandom(&a->seed, sizeof(a->seed), GRND_NONBLOCK) !=
-		sizeof(a->seed))
-		a->seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull;
+	a->seed = cq_trie_new_seed();
 	a->cap = g.cap;
 	a->nslots = g.nslots;
 	a->nstripes = g.nstripes;

@@ -18,6 +18,9 @@
 #include "shm/trie.h"
 
 #include <errno.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "core/assert.h"
 #include "core/log.h"
@@ -429,6 +432,29 @@ cq_trie_lock(
 			"the checker)",
 			trie, shard);
 	}
+}
+
+uint32_t
+cq_trie_nshards(const cq_shm_conf_t *conf)
+{
+	uint32_t want = conf->route_shards ? conf->route_shards : 64;
+	uint32_t n = 1;
+	while (n * 2 <= want && n < 4096)
+		n *= 2;
+	return n;
+}
+
+uint64_t
+cq_trie_new_seed(void)
+{
+	uint64_t seed;
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))
+		return seed;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000007u + (uint64_t)ts.tv_nsec) *
+		0x9e3779b97f4a7c15ull ^
+		(uint64_t)getpid();
 }
 
 void

@@ -166,6 +166,35 @@ cq_trie_node_is(const cq_trie_node_t *c, uint32_t hash, const char *s,
 }
 
 /*
+ * Scan the table of kids word 'kids' (not single) from the home of 'hash'
+ * for a live slot with that hash whose child has text (s, len) — or, with
+ * s NULL, for the first live slot with that hash, without reading the
+ * child.  Stops at an EMPTY slot or a larger hash (T2).
+ */
+static inline const cq_trie_node_t *
+cq_trie_scan(uint64_t kids, uint32_t hash, const char *s, uint32_t len,
+	size_t text_off)
+{
+	uint32_t cap = 1u << cq_trie_kids_shape(kids);
+	uint32_t end = cap + cq_trie_tail(cap);
+	const uint64_t *slot =
+		CQ_PTR(const cq_trie_tab_t, cq_trie_kids_off(kids))->slot;
+	for (uint32_t i = cq_trie_home(hash, cap); i < end; i++) {
+		uint64_t w = __atomic_load_n(&slot[i], __ATOMIC_ACQUIRE);
+		uint32_t h = cq_trie_slot_hash(w);
+		if (w == 0 || h > hash)
+			return NULL;
+		if (h != hash || !cq_trie_slot_live(w))
+			continue;
+		const cq_trie_node_t *c = CQ_PTR(
+			const cq_trie_node_t, cq_trie_slot_off(w));
+		if (s == NULL || cq_trie_node_is(c, hash, s, len, text_off))
+			return c;
+	}
+	return NULL;
+}
+
+/*
  * The child for level (hash, s, len) of a node whose kids word (loaded by
  * the caller) is 'kids', or NULL.  Lock-free; 'text_off' is where the
  * trie's node type keeps its level text.
@@ -176,30 +205,14 @@ cq_trie_child(uint64_t kids, uint32_t hash, const char *s, uint32_t len,
 {
 	if (kids == 0)
 		return NULL;
-	const void *p = CQ_PTR(const void, cq_trie_kids_off(kids));
-	unsigned shape = cq_trie_kids_shape(kids);
-	if (shape == CQ_TRIE_SINGLE) {
-		const cq_trie_node_t *c = p;
-		return cq_trie_kids_tag_ok(kids, hash) &&
-				cq_trie_node_is(c, hash, s, len, text_off)
-			? c
-			: NULL;
-	}
-	uint32_t cap = 1u << shape, end = cap + cq_trie_tail(cap);
-	const uint64_t *slot = ((const cq_trie_tab_t *)p)->slot;
-	for (uint32_t i = cq_trie_home(hash, cap); i < end; i++) {
-		uint64_t w = __atomic_load_n(&slot[i], __ATOMIC_ACQUIRE);
-		uint32_t h = cq_trie_slot_hash(w);
-		if (w == 0 || h > hash)
-			return NULL;
-		if (h == hash && cq_trie_slot_live(w)) {
-			const cq_trie_node_t *c = CQ_PTR(
-				const cq_trie_node_t, cq_trie_slot_off(w));
-			if (cq_trie_node_is(c, hash, s, len, text_off))
-				return c;
-		}
-	}
-	return NULL;
+	if (cq_trie_kids_shape(kids) != CQ_TRIE_SINGLE)
+		return cq_trie_scan(kids, hash, s, len, text_off);
+	const cq_trie_node_t *c = CQ_PTR(
+		const cq_trie_node_t, cq_trie_kids_off(kids));
+	return cq_trie_kids_tag_ok(kids, hash) &&
+			cq_trie_node_is(c, hash, s, len, text_off)
+		? c
+		: NULL;
 }
 
 /*
@@ -212,25 +225,14 @@ cq_trie_candidate(uint64_t kids, uint32_t hash)
 {
 	if (kids == 0)
 		return NULL;
-	const void *p = CQ_PTR(const void, cq_trie_kids_off(kids));
-	unsigned shape = cq_trie_kids_shape(kids);
-	if (shape == CQ_TRIE_SINGLE)
-		return cq_trie_kids_tag_ok(kids, hash) ? p : NULL;
-	uint32_t cap = 1u << shape, end = cap + cq_trie_tail(cap);
-	const uint64_t *slot = ((const cq_trie_tab_t *)p)->slot;
-	for (uint32_t i = cq_trie_home(hash, cap); i < end; i++) {
-		uint64_t w = __atomic_load_n(&slot[i], __ATOMIC_ACQUIRE);
-		uint32_t h = cq_trie_slot_hash(w);
-		if (w == 0 || h > hash)
-			return NULL;
-		if (h == hash && cq_trie_slot_live(w)) {
-			const cq_trie_node_t *c = CQ_PTR(
-				const cq_trie_node_t, cq_trie_slot_off(w));
-			__builtin_prefetch(c);
-			return c;
-		}
-	}
-	return NULL;
+	if (cq_trie_kids_shape(kids) == CQ_TRIE_SINGLE)
+		return cq_trie_kids_tag_ok(kids, hash)
+			? CQ_PTR(const cq_trie_node_t, cq_trie_kids_off(kids))
+			: NULL;
+	const cq_trie_node_t *c = cq_trie_scan(kids, hash, NULL, 0, 0);
+	if (c != NULL)
+		__builtin_prefetch(c);
+	return c;
 }
 
 /* The child for (hash, s, len) given its non-NULL candidate. */
@@ -243,7 +245,7 @@ cq_trie_confirm(uint64_t kids, const cq_trie_node_t *cand, uint32_t hash,
 	/* A hash collision in a table: the full lookup sorts it out. */
 	return cq_trie_kids_shape(kids) == CQ_TRIE_SINGLE
 		? NULL
-		: cq_trie_child(kids, hash, s, len, text_off);
+		: cq_trie_scan(kids, hash, s, len, text_off);
 }
 
 /* Order of keys: by hash, then by text. */
@@ -338,6 +340,12 @@ void cq_trie_chain_free(
  */
 void cq_trie_lock(
 	cq_mutex_t *mx, uint64_t *recoveries, const char *trie, unsigned shard);
+
+/* Shards of a trie for 'conf' (route_shards, a power of two, 1..4096). */
+uint32_t cq_trie_nshards(const cq_shm_conf_t *conf);
+
+/* A fresh seed for hashes kept in shm (getrandom, or a fallback mix). */
+uint64_t cq_trie_new_seed(void);
 
 /* Reaper helper: recover shard locks whose holder is dead. */
 void cq_trie_reap_locks(

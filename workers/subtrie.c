@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "core/assert.h"
+#include "shm/grow.h"
 
 /* Lists longer than this get a session -> position index. */
 #define SUBS_INDEX_MIN 8u
@@ -124,29 +125,6 @@ struct cq_subtrie_scratch {
 	struct st_dent *dtab;
 	uint32_t dcap, stamp;
 };
-
-/* Grow *p (elements of 'size' bytes) to hold 'need'; 0 or -1 ENOMEM. */
-static int
-grow(void **p, uint32_t *cap, uint64_t need, size_t size)
-{
-	if (need <= *cap)
-		return 0;
-	uint64_t ncap = *cap ? *cap : 8;
-	while (ncap < need)
-		ncap *= 2;
-	if (ncap > UINT32_MAX) {
-		errno = ENOMEM;
-		return -1;
-	}
-	void *np = realloc(*p, (size_t)ncap * size);
-	if (np == NULL) {
-		errno = ENOMEM;
-		return -1;
-	}
-	*p = np;
-	*cap = (uint32_t)ncap;
-	return 0;
-}
 
 static inline uint32_t
 ptr_hash(const void *p)
@@ -837,7 +815,7 @@ add_source(struct st_match *m, const struct st_filter *f)
 	struct cq_subtrie_scratch *sc = m->sc;
 	if (f == NULL)
 		return;
-	if (grow((void **)&sc->src, &sc->src_cap, (uint64_t)sc->nsrc + 1,
+	if (cq_grow((void **)&sc->src, &sc->src_cap, (uint64_t)sc->nsrc + 1,
 		    sizeof(*sc->src)) < 0) {
 		m->err = -1;
 		return;
@@ -926,7 +904,7 @@ emit(struct st_match *m, const struct st_sub *s, bool shared, bool dedup)
 		hit->retain_as_published |= s->opts.retain_as_published;
 		hit->shared |= shared;
 	} else {
-		if (grow((void **)&r->hits, &r->cap, (uint64_t)r->n + 1,
+		if (cq_grow((void **)&r->hits, &r->cap, (uint64_t)r->n + 1,
 			    sizeof(*r->hits)) < 0)
 			return -1;
 		h = r->n++;
@@ -938,7 +916,7 @@ emit(struct st_match *m, const struct st_sub *s, bool shared, bool dedup)
 			*d = (struct st_dent){s->session, h, sc->stamp};
 	}
 	if (s->opts.sub_id != 0) {
-		if (grow((void **)&sc->pairs, &sc->pairs_cap,
+		if (cq_grow((void **)&sc->pairs, &sc->pairs_cap,
 			    (uint64_t)sc->npairs + 1, sizeof(*sc->pairs)) < 0)
 			return -1;
 		sc->pairs[sc->npairs++] = (struct st_pair){h, s->opts.sub_id};
@@ -951,7 +929,7 @@ emit(struct st_match *m, const struct st_sub *s, bool shared, bool dedup)
 static int
 place_ids(cq_subtrie_result_t *r, struct cq_subtrie_scratch *sc)
 {
-	if (grow((void **)&r->ids, &r->ids_cap, sc->npairs, sizeof(*r->ids)))
+	if (cq_grow((void **)&r->ids, &r->ids_cap, sc->npairs, sizeof(*r->ids)))
 		return -1;
 	uint32_t next = 0;
 	for (uint32_t h = 0; h < r->n; h++) {

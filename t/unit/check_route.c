@@ -18,21 +18,11 @@
 #include "shm/crashpoint.h"
 #include "shm/qsbr.h"
 #include "shm/route.h"
+#include "t/unit/crash_test.h"
 #include "t/unit/match_cases.h"
 #include "t/unit/shm_test.h"
 #include "t/unit/unit.h"
 #include "workers/subtrie.h"
-
-/* Test bookkeeping shared with children, outside the region (so the
- * checker does not count it as leaked). */
-static void *
-shared_zalloc(size_t size)
-{
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ck_assert_ptr_ne(p, MAP_FAILED);
-	return p;
-}
 
 static void
 add(const char *f, unsigned slot)
@@ -520,7 +510,7 @@ START_TEST(reader_never_misses_during_churn)
 		snprintf(f, sizeof(f), "c/%u/s", i * 2);
 		add(f, 1);
 	}
-	volatile uint32_t *stop = shared_zalloc(4096);
+	volatile uint32_t *stop = crash_shared_zalloc(4096);
 	pid_t pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -566,6 +556,23 @@ START_TEST(reader_never_misses_during_churn)
 }
 END_TEST
 
+/* committed[i] != 0: the child's add of filter i returned. */
+static void
+route_work(uint32_t trial, void *arg)
+{
+	uint8_t *committed = arg;
+	char f[64];
+	for (unsigned i = 0; i < 4000; i++) {
+		unsigned k = (i * 37 + trial) % 601;
+		snprintf(f, sizeof(f), "k/%u/%u/x", k % 50, k);
+		if (i % 3 == 2) {
+			committed[k] = 0;
+			cq_route_remove(f, strlen(f), 1);
+		} else if (cq_route_add(f, strlen(f), 1) == 0)
+			committed[k] = 1;
+	}
+}
+
 /* Kill a writer at crash point 'cp' (armed with a countdown) in a child,
  * then continue writing and check: consistent, committed filters kept. */
 static void
@@ -573,28 +580,10 @@ crash_writer_at(const char *cp)
 {
 	cq_shm_t shm;
 	shm_test_create(&shm, 4, 16u << 20);
-	/* committed[i] != 0: the child's add of filter i returned. */
-	uint8_t *committed = shared_zalloc(4096);
+	uint8_t *committed = crash_shared_zalloc(4096);
 	for (uint32_t trial = 1; trial <= 6; trial++) {
-		pid_t pid = fork();
-		ck_assert_int_ge(pid, 0);
-		if (pid == 0) {
-			cq_shm_set_slot(1);
-			cq_crashpoint_arm(cp, trial * 3, 0, trial);
-			char f[64];
-			for (unsigned i = 0; i < 4000; i++) {
-				unsigned k = (i * 37 + trial) % 601;
-				snprintf(f, sizeof(f), "k/%u/%u/x", k % 50, k);
-				if (i % 3 == 2) {
-					committed[k] = 0;
-					cq_route_remove(f, strlen(f), 1);
-				} else if (cq_route_add(f, strlen(f), 1) == 0)
-					committed[k] = 1;
-			}
-			_exit(3);
-		}
-		ck_assert_int_eq(shm_test_wait(pid), SIGKILL);
-		cq_shm_reap(&shm, 1);
+		crash_trial(
+			&shm, 1, cp, trial * 3, trial, route_work, committed);
 		/* The next writer recovers the lock and goes on. */
 		add("after/crash", 2);
 		del("after/crash", 2);
@@ -602,7 +591,7 @@ crash_writer_at(const char *cp)
 			&shm, CQ_SHM_CHECK_QUIESCENT);
 		ck_assert_uint_eq(rep.errors, 0);
 		char f[64];
-		for (unsigned k = 0; k < 4000; k++) {
+		for (unsigned k = 0; k < 601; k++) {
 			snprintf(f, sizeof(f), "k/%u/%u/x", k % 50, k);
 			if (committed[k])
 				ck_assert_msg(cq_route_has(f, strlen(f), 1),
@@ -613,6 +602,7 @@ crash_writer_at(const char *cp)
 		&shm, CQ_SHM_CHECK_QUIESCENT | CQ_SHM_CHECK_REPAIR);
 	ck_assert_uint_eq(rep.errors, 0);
 	check_clean(&shm);
+	munmap(committed, 4096);
 	cq_shm_detach(&shm);
 }
 

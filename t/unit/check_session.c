@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "shm/arena.h"
 #include "shm/crashpoint.h"
@@ -22,6 +21,7 @@
 #include "shm/qsbr.h"
 #include "shm/session-int.h"
 #include "shm/session.h"
+#include "t/unit/crash_test.h"
 #include "t/unit/match_cases.h"
 #include "t/unit/shm_test.h"
 #include "t/unit/unit.h"
@@ -626,50 +626,51 @@ END_TEST
 
 #define C_IDS 200
 
+/* committed[k] != 0: the child's open of session k returned (and it
+ * has not begun ending it). */
+static void
+session_work(uint32_t trial, void *arg)
+{
+	uint8_t *committed = arg;
+	char id[32];
+	for (unsigned i = 0; i < 3000; i++) {
+		unsigned k = (i * 37 + trial) % C_IDS;
+		snprintf(id, sizeof(id), "crash-%u", k);
+		cq_session_open_t o = oin(id, i % 5 == 0, 0);
+		if (o.clean_start)
+			committed[k] = 0; /* a replace ends the old one first */
+		cq_session_ref_t r;
+		if (cq_session_open(&o, &r) < 0)
+			continue;
+		committed[k] = 1;
+		if (r.prev_will != CQ_OFF_NULL)
+			cq_msg_unref(r.prev_will);
+		cq_subopts_t so = {.qos = 1};
+		cq_session_sub_add(r.sess, r.gen, "f", 1, &so);
+		cq_off_t m = msg("c");
+		if (cq_session_queue_push(r.sess, r.gen, m) < 0)
+			cq_msg_unref(m);
+		if (i % 3 == 2) {
+			committed[k] = 0;
+			cq_off_t w;
+			cq_session_disconnect(r.sess, r.gen, 1);
+			cq_session_expire(r.sess, r.gen, 1, 1, &w);
+		}
+	}
+}
+
 /* Writers killed at each session crash point: the table stays
- * consistent, every session whose open returned is still there (or was
- * expired by its own process first), the references a queue held are
- * accounted for. */
+ * consistent, every session whose open returned is still there, and the
+ * references its queue held are accounted for. */
 static void
 crash_writer_at(const char *cp)
 {
 	cq_shm_t shm;
 	shm_test_create(&shm, 2, 16u << 20);
-	uint8_t *committed = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-		MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ck_assert_ptr_ne(committed, MAP_FAILED);
+	uint8_t *committed = crash_shared_zalloc(4096);
 	for (uint32_t trial = 1; trial <= 5; trial++) {
-		pid_t pid = fork();
-		ck_assert_int_ge(pid, 0);
-		if (pid == 0) {
-			cq_shm_set_slot(1);
-			cq_crashpoint_arm(cp, trial * 2, 0, trial);
-			char id[32];
-			for (unsigned i = 0; i < 3000; i++) {
-				unsigned k = (i * 37 + trial) % C_IDS;
-				snprintf(id, sizeof(id), "crash-%u", k);
-				cq_session_open_t o = oin(id, i % 5 == 0, 0);
-				cq_session_ref_t r;
-				if (cq_session_open(&o, &r) < 0)
-					continue;
-				committed[k] = 1;
-				cq_subopts_t so = {.qos = 1};
-				cq_session_sub_add(r.sess, r.gen, "f", 1, &so);
-				cq_off_t m = msg("c");
-				if (cq_session_queue_push(r.sess, r.gen, m) < 0)
-					cq_msg_unref(m);
-				if (i % 3 == 2) {
-					committed[k] = 0;
-					cq_off_t w;
-					cq_session_disconnect(r.sess, r.gen, 1);
-					cq_session_expire(
-						r.sess, r.gen, 1, 1, &w);
-				}
-			}
-			_exit(3);
-		}
-		ck_assert_int_eq(shm_test_wait(pid), SIGKILL);
-		cq_shm_reap(&shm, 1);
+		crash_trial(
+			&shm, 1, cp, trial * 2, trial, session_work, committed);
 		cq_qsbr_reclaim();
 		cq_session_reclaim();
 		cq_shm_report_t rep = shm_test_check(

@@ -244,9 +244,20 @@ cq_session_check(cq_shm_t *shm, void *area, cq_shm_report_t *rep)
 	}
 	struct ck c = {.shm = shm, .rep = rep, .a = a};
 	const uint64_t *slots = sess_slots(a);
-	for (uint32_t i = 0; i < a->nslots; i++)
-		if (sess_slot_live(slots[i]))
-			check_slot(&c, slots, i);
+	/* Stripe by stripe under its lock: the checker is no QSBR reader,
+	 * and a held stripe keeps its sessions from being unlinked (and
+	 * freed) under it. */
+	for (uint32_t st = 0; st < a->nstripes; st++) {
+		cq_mutex_t *mx = &sess_stripes(a)[st].lock;
+		if (cq_mutex_lock(mx) == CQ_LOCK_RECOVERED)
+			sess_stripes(a)[st].recoveries++;
+		uint32_t end = (st + 1) << a->stripe_log;
+		for (uint32_t i = st << a->stripe_log; i < end && i < a->nslots;
+			i++)
+			if (sess_slot_live(slots[i]))
+				check_slot(&c, slots, i);
+		cq_mutex_unlock(mx);
+	}
 	if (cq_mutex_lock(&a->zlock) == CQ_LOCK_RECOVERED)
 		a->zrecoveries++;
 	uint32_t nz = 0;

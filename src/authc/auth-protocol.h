@@ -148,8 +148,8 @@ int cq_authp_check_pairs(
 	const cq_authp_line_t *l, size_t from, const char **error_r);
 
 /* The value of 'key' among the pairs from 'from' on, or NULL. */
-const char *cq_authp_get(const cq_authp_line_t *l, size_t from,
-	const char *key, size_t *len_r);
+const char *cq_authp_get(
+	const cq_authp_line_t *l, size_t from, const char *key, size_t *len_r);
 
 /* A request id: decimal, 0 to 4294967295, no sign or leading zero. */
 int cq_authp_parse_id(const char *s, size_t len, uint32_t *id_r);

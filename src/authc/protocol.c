@@ -144,8 +144,9 @@ cq_authp_check_pairs(
 	for (size_t i = from; i < l->argc; i++) {
 		size_t k = key_len(l->argv[i]);
 		if (k == 0 || strspn(l->argv[i], key_chars) != k) {
-			*error_r = "a field that is not key=value with a key of "
-				   "a-z, 0-9 and _";
+			*error_r =
+				"a field that is not key=value with a key of "
+				"a-z, 0-9 and _";
 			return -1;
 		}
 		for (size_t j = from; j < i; j++) {
@@ -160,8 +161,8 @@ cq_authp_check_pairs(
 }
 
 const char *
-cq_authp_get(const cq_authp_line_t *l, size_t from, const char *key,
-	size_t *len_r)
+cq_authp_get(
+	const cq_authp_line_t *l, size_t from, const char *key, size_t *len_r)
 {
 	size_t k = strlen(key);
 
@@ -248,16 +249,17 @@ cq_authp_parse_version(const cq_authp_line_t *l, unsigned *major_r,
 static bool
 valid_addr(const char *s, size_t len)
 {
-	static const char chars[] = "0123456789abcdefABCDEF.:[]%"
-				    "ghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ_-";
+	static const char chars[] =
+		"0123456789abcdefABCDEF.:[]%"
+		"ghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ_-";
 	return len > 0 && len <= 96 && strspn(s, chars) == len;
 }
 
 /* Field 'key' into *v_r (and its length); absent is an error when
  * 'required'.  0 or -1. */
 static int
-take(const cq_authp_line_t *l, const char *key, bool required,
-	const char **v_r, size_t *len_r, const char **error_r)
+take(const cq_authp_line_t *l, const char *key, bool required, const char **v_r,
+	size_t *len_r, const char **error_r)
 {
 	size_t len = 0;
 
@@ -280,13 +282,12 @@ valid_b64_text(const char *s, size_t len)
 }
 
 static int
-parse_auth(const cq_authp_line_t *l, cq_authp_request_t *r,
-	const char **error_r)
+parse_auth(
+	const cq_authp_line_t *l, cq_authp_request_t *r, const char **error_r)
 {
 	size_t addr_len = 0;
 
-	if (take(l, "client", true, &r->client, &r->client_len, error_r) <
-			0 ||
+	if (take(l, "client", true, &r->client, &r->client_len, error_r) < 0 ||
 		take(l, "user", false, &r->user, &r->user_len, error_r) < 0 ||
 		take(l, "pass", false, &r->pass, &r->pass_len, error_r) < 0 ||
 		take(l, "addr", true, &r->addr, &addr_len, error_r) < 0 ||
@@ -305,14 +306,12 @@ parse_auth(const cq_authp_line_t *l, cq_authp_request_t *r,
 }
 
 static int
-parse_acl(const cq_authp_line_t *l, cq_authp_request_t *r,
-	const char **error_r)
+parse_acl(const cq_authp_line_t *l, cq_authp_request_t *r, const char **error_r)
 {
 	const char *access;
 	size_t access_len = 0, addr_len = 0;
 
-	if (take(l, "client", true, &r->client, &r->client_len, error_r) <
-			0 ||
+	if (take(l, "client", true, &r->client, &r->client_len, error_r) < 0 ||
 		take(l, "user", false, &r->user, &r->user_len, error_r) < 0 ||
 		take(l, "topic", true, &r->topic, &r->topic_len, error_r) < 0 ||
 		take(l, "access", true, &access, &access_len, error_r) < 0 ||
@@ -359,8 +358,8 @@ cq_authp_parse_request(
 /* ---- replies ------------------------------------------------------ */
 
 static int
-parse_answer(const cq_authp_line_t *l, cq_authp_reply_t *r,
-	const char **error_r)
+parse_answer(
+	const cq_authp_line_t *l, cq_authp_reply_t *r, const char **error_r)
 {
 	size_t len;
 	const char *ttl;
@@ -537,8 +536,8 @@ cq_authp_b64_decode(
 		return -1;
 	for (size_t i = 0; i < len; i += 4) {
 		bool last = i + 4 == len;
-		int pad = (src[i + 3] == '=') + (src[i + 2] == '=' &&
-							 src[i + 3] == '=');
+		int pad = (src[i + 3] == '=') +
+			(src[i + 2] == '=' && src[i + 3] == '=');
 		int v[4];
 		for (int k = 0; k < 4; k++)
 			v[k] = k >= 4 - pad ? 0 : b64_value(src[i + k]);

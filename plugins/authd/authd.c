@@ -156,8 +156,7 @@ clear_path(const struct sockaddr_un *sun)
 		return -1;
 	}
 	if (socket_alive(sun)) {
-		cq_log(CQ_LOG_ERR, 0,
-			"authd: another authd is listening on %s",
+		cq_log(CQ_LOG_ERR, 0, "authd: another authd is listening on %s",
 			sun->sun_path);
 		return -1;
 	}
@@ -187,8 +186,7 @@ bind_socket(authd_t *a, const cq_config_t *cfg)
 		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	mode_t old = umask(0177);
-	int rc = fd < 0 ? -1
-			: bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	int rc = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
 	if (rc < 0 || chmod(sun.sun_path, cfg->auth.socket_mode) < 0 ||
 		listen(fd, 512) < 0 || stat(sun.sun_path, &a->socket_st) < 0) {
@@ -211,8 +209,7 @@ drop_privileges(authd_t *a, const cq_config_t *cfg)
 	if (geteuid() != 0 || cfg->user[0] == '\0')
 		return 0;
 	struct passwd *pw = getpwnam(cfg->user);
-	if (pw == NULL ||
-		chown(a->socket_path, pw->pw_uid, pw->pw_gid) < 0) {
+	if (pw == NULL || chown(a->socket_path, pw->pw_uid, pw->pw_gid) < 0) {
 		cq_log(CQ_LOG_ERR, errno, "authd: chown of %s to %s failed",
 			a->socket_path, cfg->user);
 		return -1;
@@ -230,7 +227,8 @@ remove_socket(authd_t *a)
 	struct stat st;
 
 	/* Only our own: a new authd may have taken the path over. */
-	if (stat(a->socket_path, &st) == 0 && st.st_ino == a->socket_st.st_ino &&
+	if (stat(a->socket_path, &st) == 0 &&
+		st.st_ino == a->socket_st.st_ino &&
 		st.st_dev == a->socket_st.st_dev)
 		unlink(a->socket_path);
 }
@@ -265,8 +263,9 @@ reload(authd_t *a)
 	cq_auth_chain_t *chain;
 
 	if (cfg == NULL) {
-		cq_log(CQ_LOG_ERR, 0, "authd: reload failed, keeping the "
-				      "running configuration: %s",
+		cq_log(CQ_LOG_ERR, 0,
+			"authd: reload failed, keeping the "
+			"running configuration: %s",
 			error);
 		free(error);
 		return;
@@ -280,8 +279,9 @@ reload(authd_t *a)
 			"auth.max_inflight change at the next restart");
 	chain = cq_auth_chain_new(a->srv.base, cfg, a->config_dir, &error);
 	if (chain == NULL) {
-		cq_log(CQ_LOG_ERR, 0, "authd: reload failed, keeping the "
-				      "running backends: %s",
+		cq_log(CQ_LOG_ERR, 0,
+			"authd: reload failed, keeping the "
+			"running backends: %s",
 			error);
 		free(error);
 		return;
@@ -294,8 +294,7 @@ reload(authd_t *a)
 	cq_log(CQ_LOG_NOTICE, 0, "authd: reloaded (policy %s)", a->srv.serial);
 }
 
-static void
-drain_check(evutil_socket_t fd, short what, void *arg);
+static void drain_check(evutil_socket_t fd, short what, void *arg);
 
 static void
 stop(authd_t *a, const char *why)
@@ -421,7 +420,8 @@ start(authd_t *a)
 		return -1;
 	}
 	a->srv.max_inflight = cfg->auth.max_inflight;
-	a->srv.chain = cq_auth_chain_new(a->srv.base, cfg, a->config_dir, &error);
+	a->srv.chain = cq_auth_chain_new(
+		a->srv.base, cfg, a->config_dir, &error);
 	if (a->srv.chain == NULL) {
 		cq_log(CQ_LOG_ERR, 0, "authd: %s", error);
 		free(error);
@@ -429,8 +429,8 @@ start(authd_t *a)
 	}
 	if ((fd = bind_socket(a, cfg)) < 0)
 		return -1;
-	a->listener = evconnlistener_new(a->srv.base, on_accept, a,
-		LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	a->listener = evconnlistener_new(
+		a->srv.base, on_accept, a, LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (a->listener == NULL) {
 		close(fd);
 		remove_socket(a);
@@ -447,7 +447,8 @@ log_ready(authd_t *a)
 	char names[128] = "";
 
 	for (size_t i = 0; i < c->backends.n; i++) {
-		strncat(names, i ? ", " : "", sizeof(names) - strlen(names) - 1);
+		strncat(names, i ? ", " : "",
+			sizeof(names) - strlen(names) - 1);
 		strncat(names, c->backends.items[i],
 			sizeof(names) - strlen(names) - 1);
 	}

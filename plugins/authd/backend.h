@@ -111,9 +111,8 @@ typedef struct cq_auth_backend {
 } cq_auth_backend_t;
 
 /* Set the answer: a FAIL code with a reason (printf), or an OK ttl. */
-cq_auth_verdict_t cq_auth_request_fail(cq_auth_request_t *req,
-	const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+cq_auth_verdict_t cq_auth_request_fail(cq_auth_request_t *req, const char *code,
+	const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 cq_auth_verdict_t cq_auth_request_ok(cq_auth_request_t *req, int32_t ttl);
 
 /*

@@ -106,7 +106,8 @@ put_field(hop_t *op, const char *name, const char *v, size_t len)
 			put_json_string(b, name, strlen(name)) ||
 			cq_buf_append(b, ":", 1) || put_json_string(b, v, len);
 	char *e = curl_easy_escape(op->easy, v, (int)len);
-	int rc = e == NULL || cq_buf_append(b, first ? "" : "&", first ? 0 : 1) ||
+	int rc = e == NULL ||
+		cq_buf_append(b, first ? "" : "&", first ? 0 : 1) ||
 		cq_authp_put_raw(b, name) || cq_buf_append(b, "=", 1) ||
 		cq_authp_put_raw(b, e);
 	curl_free(e);
@@ -121,8 +122,9 @@ put_fields(hop_t *op)
 		put_field(op, "user", r->user, r->user_len);
 
 	if (r->cmd == CQ_AUTHP_CMD_AUTH)
-		return rc || put_field(op, "password", (const char *)r->pass,
-				     r->pass_len) ||
+		return rc ||
+			put_field(op, "password", (const char *)r->pass,
+				r->pass_len) ||
 			put_field(op, "addr", r->addr, strlen(r->addr)) ||
 			put_field(op, "listener", r->listener,
 				strlen(r->listener)) ||
@@ -157,7 +159,8 @@ set_tls(hop_t *op)
 			curl_easy_setopt(e, CURLOPT_SSLKEY,
 				c->tls_key[0] ? c->tls_key : c->tls_cert)))
 		return -1;
-	return curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->tls_verify ? 1L : 0L) ||
+	return curl_easy_setopt(
+		       e, CURLOPT_SSL_VERIFYPEER, c->tls_verify ? 1L : 0L) ||
 			curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST,
 				c->tls_verify ? 2L : 0L)
 		? -1
@@ -175,9 +178,10 @@ build(hop_t *op, const char *url)
 	if (e == NULL)
 		return -1;
 	/* GET: the URL and its query are built in 'body'. */
-	if (get && (cq_authp_put_raw(&op->body, url) < 0 ||
-			   cq_buf_append(&op->body,
-				   strchr(url, '?') ? "&" : "?", 1) < 0))
+	if (get &&
+		(cq_authp_put_raw(&op->body, url) < 0 ||
+			cq_buf_append(&op->body, strchr(url, '?') ? "&" : "?",
+				1) < 0))
 		return -1;
 	if (!get && c->content_type == CQ_AUTH_HTTP_JSON &&
 		cq_buf_append(&op->body, "{", 1) < 0)
@@ -203,14 +207,16 @@ build(hop_t *op, const char *url)
 							1) ||
 					curl_easy_setopt(e, CURLOPT_HTTPHEADER,
 						op->headers))) ||
-			curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") ||
+			curl_easy_setopt(
+				e, CURLOPT_PROTOCOLS_STR, "http,https") ||
 			curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) ||
 			curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
 				(long)op->st->timeout_ms) ||
 			curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data) ||
 			curl_easy_setopt(e, CURLOPT_WRITEDATA, op) ||
 			curl_easy_setopt(e, CURLOPT_PRIVATE, op) ||
-			curl_easy_setopt(e, CURLOPT_USERAGENT, "comqtt-authd") ||
+			curl_easy_setopt(
+				e, CURLOPT_USERAGENT, "comqtt-authd") ||
 			set_tls(op) < 0
 		? -1
 		: 0;
@@ -239,13 +245,16 @@ result_object(cq_auth_request_t *req, const cq_doc_node_t *root,
 
 	if (ttl != NULL && (cq_doc_int(ttl, &t) < 0 || t < 0 || t > 86400))
 		t = CQ_AUTH_TTL_DEFAULT;
-	if (result->type == CQ_DOC_SCALAR && (strcmp(result->text, "allow") == 0 ||
-						     (cq_doc_bool(result, &b) == 0 && b)))
+	if (result->type == CQ_DOC_SCALAR &&
+		(strcmp(result->text, "allow") == 0 ||
+			(cq_doc_bool(result, &b) == 0 && b)))
 		return cq_auth_request_ok(req, (int32_t)t);
-	if (result->type == CQ_DOC_SCALAR && strcmp(result->text, "ignore") == 0)
+	if (result->type == CQ_DOC_SCALAR &&
+		strcmp(result->text, "ignore") == 0)
 		return CQ_AUTH_NEXT;
-	if (result->type == CQ_DOC_SCALAR && (strcmp(result->text, "deny") == 0 ||
-						     cq_doc_bool(result, &b) == 0)) {
+	if (result->type == CQ_DOC_SCALAR &&
+		(strcmp(result->text, "deny") == 0 ||
+			cq_doc_bool(result, &b) == 0)) {
 		cq_auth_verdict_t v = refused(req,
 			reason != NULL && reason->type == CQ_DOC_SCALAR
 				? reason->text
@@ -281,8 +290,9 @@ decide_body(cq_auth_request_t *req, const char *body, size_t len)
 	cq_auth_verdict_t v;
 
 	if (len == 1 && (body[0] == '1' || body[0] == '0'))
-		return body[0] == '1' ? cq_auth_request_ok(req, CQ_AUTH_TTL_DEFAULT)
-				      : refused(req, "answered 0");
+		return body[0] == '1'
+			? cq_auth_request_ok(req, CQ_AUTH_TTL_DEFAULT)
+			: refused(req, "answered 0");
 	cq_doc_t *doc = cq_doc_parse("answer", body, len, DOC_DEPTH, &err);
 	const cq_doc_node_t *root = doc ? cq_doc_root(doc) : NULL;
 	const cq_doc_node_t *result = cq_doc_get(root, "result");
@@ -349,7 +359,8 @@ check_done(http_state_t *st)
 		hop_t *op = NULL;
 		if (m->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&op);
+		curl_easy_getinfo(
+			m->easy_handle, CURLINFO_PRIVATE, (char **)&op);
 		cq_auth_verdict_t v = decide(op, m->data.result);
 		cq_auth_request_t *req = op->req;
 		st->running--;
@@ -364,7 +375,8 @@ static void
 on_socket_event(evutil_socket_t fd, short what, void *arg)
 {
 	http_state_t *st = arg;
-	int running, flags = (what & EV_READ ? CURL_CSELECT_IN : 0) |
+	int running,
+		flags = (what & EV_READ ? CURL_CSELECT_IN : 0) |
 		(what & EV_WRITE ? CURL_CSELECT_OUT : 0);
 
 	curl_multi_socket_action(st->multi, fd, flags, &running);
@@ -490,8 +502,8 @@ http_init(const cq_auth_env_t *env, void **state_r, char **error_r)
 	curl_multi_setopt(st->multi, CURLMOPT_TIMERDATA, st);
 	curl_multi_setopt(st->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
 		(long)st->conf->connections);
-	curl_multi_setopt(st->multi, CURLMOPT_MAXCONNECTS,
-		(long)st->conf->connections);
+	curl_multi_setopt(
+		st->multi, CURLMOPT_MAXCONNECTS, (long)st->conf->connections);
 	if (st->conf->auth_url[0] == '\0' && st->conf->acl_url[0] == '\0')
 		cq_log(CQ_LOG_WARN, 0,
 			"http backend: neither auth_url nor acl_url is set; it "

@@ -122,8 +122,7 @@ my_connect(const cq_config_auth_sql_t *conf, uint32_t timeout_ms, char *err)
 /* Execute 's' with the key as its parameter and bind the results to
  * 'res'.  0 or -1 (err filled). */
 static int
-execute(MYSQL_STMT *s, const char *key, size_t len, MYSQL_BIND *res,
-	char *err)
+execute(MYSQL_STMT *s, const char *key, size_t len, MYSQL_BIND *res, char *err)
 {
 	MYSQL_BIND param;
 	unsigned long klen = (unsigned long)len;
@@ -145,8 +144,8 @@ execute(MYSQL_STMT *s, const char *key, size_t len, MYSQL_BIND *res,
 }
 
 static void
-bind_string(MYSQL_BIND *b, char *buf, unsigned long size,
-	unsigned long *len, my_bool *is_null, my_bool *error)
+bind_string(MYSQL_BIND *b, char *buf, unsigned long size, unsigned long *len,
+	my_bool *is_null, my_bool *error)
 {
 	memset(b, 0, sizeof(*b));
 	b->buffer_type = MYSQL_TYPE_STRING;
@@ -169,8 +168,8 @@ my_fetch_user(void *conn, const char *key, size_t len, cq_sql_user_t *user_r,
 	int rc;
 
 	bind_string(&res[0], pw, sizeof(pw), &pw_len, &pw_null, &e0);
-	bind_string(&res[1], allow, sizeof(allow), &allow_len, &allow_null,
-		&e1);
+	bind_string(
+		&res[1], allow, sizeof(allow), &allow_len, &allow_null, &e1);
 	if (execute(c->auth, key, len, res, err) < 0)
 		return -1;
 	rc = mysql_stmt_fetch(c->auth);
@@ -238,7 +237,8 @@ static int
 my_init(const cq_auth_env_t *env, void **state_r, char **error_r)
 {
 	pthread_once(&library_once, library_init);
-	return cq_sql_init(&my_driver, &env->conf->mysql, env, state_r, error_r);
+	return cq_sql_init(
+		&my_driver, &env->conf->mysql, env, state_r, error_r);
 }
 
 const cq_auth_backend_t cq_auth_backend_mysql = {

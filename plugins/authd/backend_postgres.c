@@ -45,8 +45,9 @@ pg_connect(const cq_config_auth_sql_t *c, uint32_t timeout_ms, char *err)
 	char port[8], ctimeout[16], options[64];
 	char auth[QUERY_MAX], acl[QUERY_MAX];
 	/* libpq rounds connect_timeout 1 up to 2; give it at least that. */
-	unsigned secs = (timeout_ms + 999) / 1000 < 2 ? 2
-						      : (timeout_ms + 999) / 1000;
+	unsigned secs = (timeout_ms + 999) / 1000 < 2
+		? 2
+		: (timeout_ms + 999) / 1000;
 
 	snprintf(port, sizeof(port), "%u", c->port);
 	snprintf(ctimeout, sizeof(ctimeout), "%u", secs);
@@ -57,8 +58,7 @@ pg_connect(const cq_config_auth_sql_t *c, uint32_t timeout_ms, char *err)
 		"keepalives", "keepalives_idle", NULL};
 	const char *vals[] = {c->host, port, c->database, c->user, c->password,
 		c->sslmode, ctimeout, options, "comqtt-authd", "1", "30", NULL};
-	if (cq_sql_queries(c, "$1", auth, sizeof(auth), acl, sizeof(acl)) <
-		0) {
+	if (cq_sql_queries(c, "$1", auth, sizeof(auth), acl, sizeof(acl)) < 0) {
 		snprintf(err, CQ_SQL_ERR_MAX, "table or column names too long");
 		return NULL;
 	}

@@ -182,9 +182,9 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 	rop_t *op = arg;
 	(void)fd;
 	(void)what;
-	answer(op, cq_auth_request_fail(op->req, CQ_AUTHP_CODE_UNAVAILABLE,
-			   "redis: no answer within %u ms",
-			   op->st->timeout_ms));
+	answer(op,
+		cq_auth_request_fail(op->req, CQ_AUTHP_CODE_UNAVAILABLE,
+			"redis: no answer within %u ms", op->st->timeout_ms));
 	drop_connection(op->st);
 }
 
@@ -244,7 +244,8 @@ on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 
 	if (!op->answered) {
 		cq_auth_request_t *req = op->req;
-		answer(op, req->cmd == CQ_AUTHP_CMD_AUTH
+		answer(op,
+			req->cmd == CQ_AUTHP_CMD_AUTH
 				? auth_reply(op->st, req, reply)
 				: acl_reply(req, reply));
 	}
@@ -260,19 +261,19 @@ send_request(redis_state_t *st, cq_auth_request_t *req, const char *prefix,
 	size_t len, plen = strlen(prefix);
 	const char *k = cq_auth_request_key(req, by, &len);
 	bool auth = req->cmd == CQ_AUTHP_CMD_AUTH;
-	const char *argv[4] = {auth ? "HMGET" : "HGETALL", key, "password",
-		"allow"};
+	const char *argv[4] = {
+		auth ? "HMGET" : "HGETALL", key, "password", "allow"};
 	size_t argl[4] = {strlen(argv[0]), 0, 8, 5};
 	redisAsyncContext *ac = connection(st);
-	struct timeval tv = {st->timeout_ms / 1000,
-		(st->timeout_ms % 1000) * 1000};
+	struct timeval tv = {
+		st->timeout_ms / 1000, (st->timeout_ms % 1000) * 1000};
 
 	if (ac == NULL)
 		return cq_auth_request_fail(req, CQ_AUTHP_CODE_UNAVAILABLE,
 			"redis: not connected (retrying)");
 	if (plen + 1 + len > sizeof(key))
-		return cq_auth_request_fail(req, CQ_AUTHP_CODE_INVALID,
-			"redis: key too long");
+		return cq_auth_request_fail(
+			req, CQ_AUTHP_CODE_INVALID, "redis: key too long");
 	memcpy(key, prefix, plen);
 	argl[1] = plen;
 	if (plen > 0)

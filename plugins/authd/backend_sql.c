@@ -52,8 +52,7 @@ cq_sql_queries(const cq_config_auth_sql_t *conf, const char *placeholder,
 	int b = snprintf(acl, acl_size, "SELECT %s, %s FROM %s WHERE %s = %s",
 		conf->topic_column, conf->access_column, conf->acl_table,
 		conf->acl_user_column, placeholder);
-	return a < 0 || b < 0 || (size_t)a >= auth_size ||
-			(size_t)b >= acl_size
+	return a < 0 || b < 0 || (size_t)a >= auth_size || (size_t)b >= acl_size
 		? -1
 		: 0;
 }
@@ -136,8 +135,8 @@ decide_user(sql_job_t *j, const cq_sql_user_t *u)
 	if (!cq_password_verify(conf->password_hash, u->password,
 		    u->password_len, req->pass, req->pass_len, conf->hash_key,
 		    strlen(conf->hash_key)))
-		return cq_auth_request_fail(req, CQ_AUTHP_CODE_BAD_CREDENTIALS,
-			"wrong password");
+		return cq_auth_request_fail(
+			req, CQ_AUTHP_CODE_BAD_CREDENTIALS, "wrong password");
 	return cq_auth_request_ok(req, CQ_AUTH_TTL_DEFAULT);
 }
 
@@ -187,8 +186,8 @@ attempt(sql_job_t *j, sql_conn_t *c, cq_auth_verdict_t *v_r)
 	bool retry = conn != NULL && c->used;
 	if (conn != NULL)
 		conn_drop(c);
-	*v_r = cq_auth_request_fail(j->req, CQ_AUTHP_CODE_UNAVAILABLE, "%s: %s",
-		d->name, err);
+	*v_r = cq_auth_request_fail(
+		j->req, CQ_AUTHP_CODE_UNAVAILABLE, "%s: %s", d->name, err);
 	return retry ? 0 : -1;
 }
 

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "core/assert.h"
+#include "core/defs.h"
 #include "core/log.h"
 #include "plugins/authd/password.h"
 #include "plugins/authd/pool.h"
@@ -97,15 +98,16 @@ init_backends(cq_auth_chain_t *c, char **error_r)
 	const cq_config_auth_t *a = &c->cfg->auth;
 
 	for (size_t i = 0; i < a->backends.n && i < CHAIN_MAX; i++) {
-		const cq_auth_backend_t *b =
-			cq_auth_backend_find(a->backends.items[i]);
+		const cq_auth_backend_t *b = cq_auth_backend_find(
+			a->backends.items[i]);
 		char *why = NULL;
 		if (b == NULL || b->abi_version != CQ_AUTH_BACKEND_ABI) {
 			*error_r = strdup("unknown backend or ABI mismatch");
 			return -1;
 		}
 		if (b->init(&c->env, &c->state[i], &why) < 0) {
-			size_t len = strlen(b->name) + (why ? strlen(why) : 9) + 4;
+			size_t len = strlen(b->name) + (why ? strlen(why) : 9) +
+				4;
 			if ((*error_r = malloc(len)) != NULL)
 				snprintf(*error_r, len, "%s: %s", b->name,
 					why ? why : "failed");
@@ -193,7 +195,14 @@ name_backend(cq_auth_request_t *req)
 	if (strncmp(req->reason, by, n) == 0 && req->reason[n] == ':')
 		return;
 	memcpy(copy, req->reason, len + 1);
-	snprintf(req->reason, sizeof(req->reason), "%s: %s", by, copy);
+	size_t w = n + 2 < sizeof(req->reason) ? n + 2 : 0;
+	if (w == 0)
+		return;
+	memcpy(req->reason, by, n);
+	memcpy(req->reason + n, ": ", 2);
+	len = CQ_MIN(len, sizeof(req->reason) - 1 - w);
+	memcpy(req->reason + w, copy, len);
+	req->reason[w + len] = '\0';
 }
 
 /* One line per refusal, with the client id and the reason. */
@@ -267,9 +276,10 @@ advance(cq_auth_request_t *req)
 
 	while (req->next < c->n) {
 		size_t i = req->next++;
-		cq_auth_verdict_t (*op)(void *, cq_auth_request_t *) =
-			req->cmd == CQ_AUTHP_CMD_AUTH ? c->ops[i]->authenticate
-						      : c->ops[i]->acl;
+		cq_auth_verdict_t (*op)(void *,
+			cq_auth_request_t *) = req->cmd == CQ_AUTHP_CMD_AUTH
+			? c->ops[i]->authenticate
+			: c->ops[i]->acl;
 		if (op == NULL)
 			continue;
 		req->in_op = true;
@@ -355,8 +365,8 @@ pw_done(cq_pool_job_t *job)
 	else if (j->ok)
 		v = cq_auth_request_ok(req, CQ_AUTH_TTL_DEFAULT);
 	else
-		v = cq_auth_request_fail(req, CQ_AUTHP_CODE_BAD_CREDENTIALS,
-			"wrong password");
+		v = cq_auth_request_fail(
+			req, CQ_AUTHP_CODE_BAD_CREDENTIALS, "wrong password");
 	free(j);
 	cq_auth_request_resume(req, v);
 }
@@ -374,8 +384,8 @@ cq_auth_check_password(const cq_auth_env_t *env, cq_auth_request_t *req,
 		if (cq_password_verify(scheme, stored, stored_len, req->pass,
 			    req->pass_len, key, key_len))
 			return cq_auth_request_ok(req, CQ_AUTH_TTL_DEFAULT);
-		return cq_auth_request_fail(req, CQ_AUTHP_CODE_BAD_CREDENTIALS,
-			"wrong password");
+		return cq_auth_request_fail(
+			req, CQ_AUTHP_CODE_BAD_CREDENTIALS, "wrong password");
 	}
 	pw_job_t *j = malloc(sizeof(*j) + stored_len + key_len + 2);
 	if (j == NULL)

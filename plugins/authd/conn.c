@@ -75,8 +75,8 @@ send_buf(cq_authd_conn_t *c)
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 
 	if (cq_buf_used(&c->line) > 0 &&
-		evbuffer_add(out, cq_buf_head(&c->line),
-			cq_buf_used(&c->line)) < 0)
+		evbuffer_add(
+			out, cq_buf_head(&c->line), cq_buf_used(&c->line)) < 0)
 		cq_log(CQ_LOG_ERR, ENOMEM, "authd connection %llu: reply lost",
 			(unsigned long long)c->id);
 	cq_buf_reset(&c->line);
@@ -115,8 +115,8 @@ put_head(cq_authd_conn_t *c, const char *cmd, uint32_t id)
 }
 
 static void
-send_fail(cq_authd_conn_t *c, uint32_t id, const char *code,
-	const char *reason, int32_t ttl)
+send_fail(cq_authd_conn_t *c, uint32_t id, const char *code, const char *reason,
+	int32_t ttl)
 {
 	put_head(c, "FAIL", id);
 	cq_authp_put_pair(&c->line, "code", code, strlen(code));
@@ -142,8 +142,7 @@ static void
 send_invalidate(cq_authd_conn_t *c)
 {
 	cq_authp_put_raw(&c->line, "INVALIDATE\t");
-	cq_authp_put_escaped(
-		&c->line, c->srv->serial, strlen(c->srv->serial));
+	cq_authp_put_escaped(&c->line, c->srv->serial, strlen(c->srv->serial));
 	cq_authp_put_raw(&c->line, "\n");
 	send_buf(c);
 }
@@ -252,12 +251,12 @@ normalise_topic(areq_t *r)
 				CQ_TOPIC_OK
 			? NULL
 			: "topic= is not a valid topic name";
-	if (cq_topic_filter_check(q->topic, q->topic_len, 0,
-		    CQ_TOPIC_SHARED) != CQ_TOPIC_OK)
+	if (cq_topic_filter_check(q->topic, q->topic_len, 0, CQ_TOPIC_SHARED) !=
+		CQ_TOPIC_OK)
 		return "topic= is not a valid topic filter";
 	if (cq_topic_is_shared(q->topic, q->topic_len) &&
-		cq_topic_share_split(q->topic, q->topic_len, &group,
-			&filter) == CQ_TOPIC_OK) {
+		cq_topic_share_split(q->topic, q->topic_len, &group, &filter) ==
+			CQ_TOPIC_OK) {
 		q->topic = (const char *)filter.ptr;
 		q->topic_len = filter.len;
 	}
@@ -342,8 +341,8 @@ process_input(cq_authd_conn_t *c)
 
 	while (!c->closing && !c->throttled) {
 		size_t eol_len;
-		struct evbuffer_ptr p =
-			evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+		struct evbuffer_ptr p = evbuffer_search_eol(
+			in, NULL, &eol_len, EVBUFFER_EOL_LF);
 		if (p.pos < 0) {
 			if (evbuffer_get_length(in) >= CQ_AUTHP_LINE_MAX)
 				protocol_error(c, "line too long");

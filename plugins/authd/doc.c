@@ -155,7 +155,8 @@ static int
 open_node(builder_t *b, cq_doc_type_t type, yaml_mark_t m)
 {
 	if (b->depth == b->max_depth)
-		return fail(b, m, "nested deeper than %zu levels", b->max_depth);
+		return fail(
+			b, m, "nested deeper than %zu levels", b->max_depth);
 	cq_doc_node_t *n = new_node(b, type, m);
 	if (n == NULL)
 		return fail(b, m, "out of memory");
@@ -217,8 +218,8 @@ step(builder_t *b, const yaml_event_t *ev)
 		return fail(b, ev->start_mark, "aliases are not supported");
 	case YAML_SCALAR_EVENT:
 		if (ev->data.scalar.anchor != NULL)
-			return fail(b, ev->start_mark,
-				"anchors are not supported");
+			return fail(
+				b, ev->start_mark, "anchors are not supported");
 		return scalar(b, ev);
 	case YAML_SEQUENCE_START_EVENT:
 	case YAML_MAPPING_START_EVENT:
@@ -261,10 +262,11 @@ build(builder_t *b, const char *text, size_t len)
 }
 
 cq_doc_t *
-cq_doc_parse(const char *name, const char *text, size_t len,
-	unsigned max_depth, char **error_r)
+cq_doc_parse(const char *name, const char *text, size_t len, unsigned max_depth,
+	char **error_r)
 {
-	builder_t b = {.name = name, .error_r = error_r, .max_depth = max_depth};
+	builder_t b = {
+		.name = name, .error_r = error_r, .max_depth = max_depth};
 	int rc = -1;
 
 	*error_r = NULL;

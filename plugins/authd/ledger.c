@@ -87,8 +87,8 @@ fail(lparse_t *p, const cq_doc_node_t *n, const char *fmt, ...)
 
 /* A scalar as a string (null is ""). */
 static int
-string_of(lparse_t *p, const cq_doc_node_t *n, const char *what,
-	const char **s_r)
+string_of(
+	lparse_t *p, const cq_doc_node_t *n, const char *what, const char **s_r)
 {
 	if (n == NULL) {
 		*s_r = "";
@@ -120,8 +120,7 @@ only_keys(lparse_t *p, const cq_doc_node_t *n, const char *const *keys,
 }
 
 static int
-parse_filters(lparse_t *p, const cq_doc_node_t *n, lfilter_t **f_r,
-	size_t *n_r)
+parse_filters(lparse_t *p, const cq_doc_node_t *n, lfilter_t **f_r, size_t *n_r)
 {
 	*f_r = NULL;
 	*n_r = 0;
@@ -132,7 +131,8 @@ parse_filters(lparse_t *p, const cq_doc_node_t *n, lfilter_t **f_r,
 	if ((*f_r = calloc(n->n, sizeof(**f_r))) == NULL && n->n > 0)
 		return fail(p, n, "out of memory");
 	for (size_t i = 0; i < n->n; i++) {
-		const cq_doc_node_t *k = n->items[2 * i], *v = n->items[2 * i + 1];
+		const cq_doc_node_t *k = n->items[2 * i],
+				    *v = n->items[2 * i + 1];
 		lfilter_t *f = &(*f_r)[i];
 		if (cq_topic_filter_check(k->text, k->len, 0, 0) != CQ_TOPIC_OK)
 			return fail(p, k, "\"%.60s\" is not a topic filter",
@@ -161,8 +161,8 @@ parse_bool(lparse_t *p, const cq_doc_node_t *n, const char *what, bool *v_r)
 }
 
 static int
-parse_user(lparse_t *p, const cq_doc_node_t *k, const cq_doc_node_t *v,
-	luser_t *u)
+parse_user(
+	lparse_t *p, const cq_doc_node_t *k, const cq_doc_node_t *v, luser_t *u)
 {
 	static const char *const keys[] = {
 		"username", "password", "acl", "disallow", NULL};
@@ -441,8 +441,8 @@ find_user(const cq_ledger_t *l, const char *name)
 
 /* A rule's password: a pattern when stored plain, else a stored hash. */
 static bool
-rule_password_ok(const char *stored, const cq_auth_request_t *req,
-	int scheme, const char *key)
+rule_password_ok(const char *stored, const cq_auth_request_t *req, int scheme,
+	const char *key)
 {
 	size_t klen = key != NULL ? strlen(key) : 0;
 

@@ -211,8 +211,8 @@ hash_bcrypt(const void *pass, size_t pass_len, char *out, size_t size)
 }
 
 int
-cq_password_hash(int scheme, const void *pass, size_t pass_len,
-	const char *key, size_t key_len, char *out, size_t size)
+cq_password_hash(int scheme, const void *pass, size_t pass_len, const char *key,
+	size_t key_len, char *out, size_t size)
 {
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned n;

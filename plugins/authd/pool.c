@@ -167,8 +167,8 @@ cq_pool_new(struct event_base *base, const char *name, unsigned threads,
 {
 	cq_pool_t *p = calloc(1, sizeof(*p));
 
-	if (p == NULL || (p->threads = calloc(threads, sizeof(pthread_t))) ==
-			NULL) {
+	if (p == NULL ||
+		(p->threads = calloc(threads, sizeof(pthread_t))) == NULL) {
 		free(p);
 		cq_log(CQ_LOG_ERR, ENOMEM, "pool %s", name);
 		return NULL;
@@ -184,8 +184,8 @@ cq_pool_new(struct event_base *base, const char *name, unsigned threads,
 	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (p->efd < 0)
 		cq_log(CQ_LOG_ERR, errno, "eventfd() for pool %s", name);
-	else if ((p->ev = event_new(base, p->efd, EV_READ | EV_PERSIST,
-			  on_wake, p)) == NULL ||
+	else if ((p->ev = event_new(base, p->efd, EV_READ | EV_PERSIST, on_wake,
+			  p)) == NULL ||
 		event_add(p->ev, NULL) < 0)
 		cq_log(CQ_LOG_ERR, 0, "event_add() for pool %s failed", name);
 	else if (start_threads(p) == 0)

@@ -59,9 +59,8 @@ typedef struct cq_sql_driver {
 } cq_sql_driver_t;
 
 /* The backend ops of a driver, for its ops table. */
-int cq_sql_init(const cq_sql_driver_t *driver,
-	const cq_config_auth_sql_t *conf, const cq_auth_env_t *env,
-	void **state_r, char **error_r);
+int cq_sql_init(const cq_sql_driver_t *driver, const cq_config_auth_sql_t *conf,
+	const cq_auth_env_t *env, void **state_r, char **error_r);
 cq_auth_verdict_t cq_sql_authenticate(void *state, cq_auth_request_t *req);
 cq_auth_verdict_t cq_sql_acl(void *state, cq_auth_request_t *req);
 void cq_sql_close(void *state);

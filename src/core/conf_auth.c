@@ -75,10 +75,10 @@ check_hash_key(cq_cfg_check_t *ck, uint8_t scheme, const char *key)
 	return 0;
 }
 
-#define HASH_ROWS(T)                                                        \
+#define HASH_ROWS(T)                                                           \
 	{.name = "password_hash",                                              \
 		.type = CQ_CFG_INT,                                            \
-		CQ_CFG_AT(T, password_hash),                                \
+		CQ_CFG_AT(T, password_hash),                                   \
 		.def = "0",                                                    \
 		LIVE,                                                          \
 		.min = 0,                                                      \
@@ -87,22 +87,21 @@ check_hash_key(cq_cfg_check_t *ck, uint8_t scheme, const char *key)
 		       "4 sha256, 5 sha512, 6-8 hmac-sha1/256/512"},           \
 	{                                                                      \
 		.name = "hash_key", .type = CQ_CFG_STRING,                     \
-		CQ_CFG_AT(T, hash_key), .def = "", LIVE, .min = 0,          \
+		CQ_CFG_AT(T, hash_key), .def = "", LIVE, .min = 0,             \
 		.max = 1024, .doc = "HMAC key of password_hash 6 to 8"         \
 	}
 
-#define LOOKUP_ROWS(T)                                                      \
+#define LOOKUP_ROWS(T)                                                         \
 	{.name = "auth_by",                                                    \
 		.type = CQ_CFG_ENUM,                                           \
-		CQ_CFG_AT(T, auth_by),                                      \
+		CQ_CFG_AT(T, auth_by),                                         \
 		.def = "username",                                             \
 		LIVE,                                                          \
 		.names = lookup_names,                                         \
 		.doc = "look credentials up by username or client id"},        \
 	{                                                                      \
-		.name = "acl_by", .type = CQ_CFG_ENUM,                         \
-		CQ_CFG_AT(T, acl_by), .def = "username", LIVE,              \
-		.names = lookup_names,                                         \
+		.name = "acl_by", .type = CQ_CFG_ENUM, CQ_CFG_AT(T, acl_by),   \
+		.def = "username", LIVE, .names = lookup_names,                \
 		.doc = "look ACL rows up by username or client id"             \
 	}
 
@@ -145,8 +144,8 @@ check_redis(cq_cfg_check_t *ck)
 	const cq_config_auth_redis_t *r = ck->obj;
 
 	if (!r->address.is_path && r->address.host[0] == '\0')
-		return cq_cfg_fail(ck, "address",
-			"needs a host, like 127.0.0.1:6379");
+		return cq_cfg_fail(
+			ck, "address", "needs a host, like 127.0.0.1:6379");
 	return check_hash_key(ck, r->password_hash, r->hash_key);
 }
 
@@ -246,8 +245,8 @@ check_sql(cq_cfg_check_t *ck)
 			.min = 1,                                              \
 			.max = 65535,                                          \
 			.doc = "server port"},                                 \
-		SQL_STRING_ROW("database", database, "comqtt", 256,            \
-			"database name"),                                      \
+		SQL_STRING_ROW(                                                \
+			"database", database, "comqtt", 256, "database name"), \
 		SQL_STRING_ROW("user", user, "comqtt", 256, "login name"),     \
 		SQL_STRING_ROW("password", password, "", 1024,                 \
 			"login password; \"\" = none"),                        \
@@ -259,15 +258,16 @@ check_sql(cq_cfg_check_t *ck)
 			.min = 1,                                              \
 			.max = 64,                                             \
 			.doc = "connections, each served by its own thread"},  \
-		SQL_NAME_ROW("auth_table", auth_table, users,                  \
-			"table of users"),                                     \
+		SQL_NAME_ROW(                                                  \
+			"auth_table", auth_table, users, "table of users"),    \
 		SQL_NAME_ROW("user_column", user_column, "username",           \
 			"column of the user name (or client id)"),             \
 		SQL_NAME_ROW("password_column", password_column, "password",   \
 			"column of the stored password"),                      \
 		SQL_NAME_ROW("allow_column", allow_column, "allow",            \
 			"column that is 0 for a disabled user"),               \
-		SQL_NAME_ROW("acl_table", acl_table, acls, "table of ACL rows"), \
+		SQL_NAME_ROW(                                                  \
+			"acl_table", acl_table, acls, "table of ACL rows"),    \
 		SQL_NAME_ROW("acl_user_column", acl_user_column, "username",   \
 			"column of the ACL row's user (or client id)"),        \
 		SQL_NAME_ROW("topic_column", topic_column, "topic",            \
@@ -286,8 +286,8 @@ static const cq_cfg_key_t postgres_keys[] = {
 
 static const cq_cfg_key_t mysql_keys[] = {
 	SQL_ROWS("3306", "auth", "acl"),
-	SQL_STRING_ROW("charset", charset, "utf8mb4", 32,
-		"connection character set"),
+	SQL_STRING_ROW(
+		"charset", charset, "utf8mb4", 32, "connection character set"),
 };
 
 static const cq_cfg_table_t postgres_table = {

@@ -41,6 +41,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "authc/client.h"
 #include "core/conf.h"
 #include "core/log.h"
 #include "master/daemon.h"
@@ -67,21 +68,6 @@ now_ms(int clock)
 	struct timespec ts;
 	clock_gettime(clock, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-int
-cq_authd_socket_path(const cq_config_t *cfg, char *buf, size_t size)
-{
-	int n;
-
-	if (cfg->auth.socket[0] != '\0')
-		n = snprintf(buf, size, "%s", cfg->auth.socket);
-	else
-		n = snprintf(buf, size, "%s/authd.sock", cfg->data_dir);
-	return n < 0 || (size_t)n >= size ||
-			(size_t)n >= sizeof(((struct sockaddr_un *)0)->sun_path)
-		? -1
-		: 0;
 }
 
 /* The configuration as the command line names it, on the heap. */
@@ -412,7 +398,7 @@ start(authd_t *a)
 		cq_log_set_level(cfg->log.level);
 		cq_log_open(cfg->log.file); /* on failure: stderr, logged */
 	}
-	if (cq_authd_socket_path(cfg, a->socket_path, sizeof(a->socket_path)) <
+	if (cq_authc_socket_path(cfg, a->socket_path, sizeof(a->socket_path)) <
 		0) {
 		cq_log(CQ_LOG_ERR, 0, "authd: the socket path is too long");
 		cq_config_free(cfg);
@@ -527,7 +513,7 @@ cq_authd_check(const char *config_path, char **error_r)
 
 	if (cfg == NULL)
 		return -1;
-	if (cq_authd_socket_path(cfg, a.socket_path, sizeof(a.socket_path)) <
+	if (cq_authc_socket_path(cfg, a.socket_path, sizeof(a.socket_path)) <
 		0) {
 		cq_config_free(cfg);
 		free(cfg);

@@ -39,11 +39,6 @@ int cq_authd_run(const cq_authd_args_t *args);
  * 'arg' is a cq_authd_args_t. */
 int cq_authd_child_main(struct cq_child *child, void *arg);
 
-/* The socket path auth.socket gives ("" = <data_dir>/authd.sock) into
- * buf; -1 if it does not fit a sockaddr_un. */
-struct cq_config;
-int cq_authd_socket_path(const struct cq_config *cfg, char *buf, size_t size);
-
 /* Check the configuration and build (without serving) the backend chain,
  * so that rules files and backend settings are checked too.  0, or -1
  * with *error_r (malloc'd). */

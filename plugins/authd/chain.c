@@ -93,13 +93,11 @@ chain_unref(cq_auth_chain_t *c)
 }
 
 static int
-init_backends(cq_auth_chain_t *c, char **error_r)
+init_backends(cq_auth_chain_t *c, const cq_auth_backend_t *const *ops, size_t n,
+	char **error_r)
 {
-	const cq_config_auth_t *a = &c->cfg->auth;
-
-	for (size_t i = 0; i < a->backends.n && i < CHAIN_MAX; i++) {
-		const cq_auth_backend_t *b = cq_auth_backend_find(
-			a->backends.items[i]);
+	for (size_t i = 0; i < n && i < CHAIN_MAX; i++) {
+		const cq_auth_backend_t *b = ops[i];
 		char *why = NULL;
 		if (b == NULL || b->abi_version != CQ_AUTH_BACKEND_ABI) {
 			*error_r = strdup("unknown backend or ABI mismatch");
@@ -120,8 +118,9 @@ init_backends(cq_auth_chain_t *c, char **error_r)
 }
 
 cq_auth_chain_t *
-cq_auth_chain_new(struct event_base *base, cq_config_t *cfg,
-	const char *config_dir, char **error_r)
+cq_auth_chain_new_ops(struct event_base *base, cq_config_t *cfg,
+	const char *config_dir, const cq_auth_backend_t *const *ops, size_t n,
+	char **error_r)
 {
 	cq_auth_chain_t *c = calloc(1, sizeof(*c));
 
@@ -146,13 +145,25 @@ cq_auth_chain_new(struct event_base *base, cq_config_t *cfg,
 		chain_close(c);
 		return NULL;
 	}
-	if (init_backends(c, error_r) < 0) {
+	if (init_backends(c, ops, n, error_r) < 0) {
 		if (*error_r == NULL)
 			*error_r = strdup("out of memory");
 		chain_close(c);
 		return NULL;
 	}
 	return c;
+}
+
+cq_auth_chain_t *
+cq_auth_chain_new(struct event_base *base, cq_config_t *cfg,
+	const char *config_dir, char **error_r)
+{
+	const cq_auth_backend_t *ops[CHAIN_MAX] = {NULL};
+	size_t n = CQ_MIN(cfg->auth.backends.n, (size_t)CHAIN_MAX);
+
+	for (size_t i = 0; i < n; i++)
+		ops[i] = cq_auth_backend_find(cfg->auth.backends.items[i]);
+	return cq_auth_chain_new_ops(base, cfg, config_dir, ops, n, error_r);
 }
 
 void

@@ -38,6 +38,12 @@ const cq_auth_backend_t *cq_auth_backend_find(const char *name);
 cq_auth_chain_t *cq_auth_chain_new(struct event_base *base, cq_config_t *cfg,
 	const char *config_dir, char **error_r);
 
+/* The same with the backends given (tests, embedders): ops[0..n-1]
+ * instead of auth.backends; at most 6. */
+cq_auth_chain_t *cq_auth_chain_new_ops(struct event_base *base,
+	cq_config_t *cfg, const char *config_dir,
+	const cq_auth_backend_t *const *ops, size_t n, char **error_r);
+
 /* Stop using the chain; it closes once no request runs in it. */
 void cq_auth_chain_retire(cq_auth_chain_t *chain);
 

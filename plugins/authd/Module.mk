@@ -28,3 +28,7 @@ comqtt-authd_SRCS = plugins/authd/main.c
 comqtt-authd_LIBS = $(AUTHD_LIBS) $(JEMALLOC_LIBS)
 
 UNIT_EXTRA_LIBS += $(AUTHD_LIBS)
+
+UNIT_TESTS += \
+	t/unit/check_auth_ledger.c \
+	t/unit/check_auth_password.c

@@ -4,3 +4,4 @@ LIB_SRCS += \
 	src/authc/check.c \
 	src/authc/client.c \
 	src/authc/protocol.c
+UNIT_TESTS += t/unit/check_auth_protocol.c

@@ -188,7 +188,7 @@ parse_decimal(
 	uint64_t v = 0;
 
 	*over_r = false;
-	if (len == 0 || len > 20 || (len > 1 && s[0] == '0'))
+	if (len == 0 || (len > 1 && s[0] == '0'))
 		return -1;
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] < '0' || s[i] > '9')

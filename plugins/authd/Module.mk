@@ -30,5 +30,6 @@ comqtt-authd_LIBS = $(AUTHD_LIBS) $(JEMALLOC_LIBS)
 UNIT_EXTRA_LIBS += $(AUTHD_LIBS)
 
 UNIT_TESTS += \
+	t/unit/check_auth_chain.c \
 	t/unit/check_auth_ledger.c \
 	t/unit/check_auth_password.c

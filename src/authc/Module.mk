@@ -5,3 +5,4 @@ LIB_SRCS += \
 	src/authc/client.c \
 	src/authc/protocol.c
 UNIT_TESTS += t/unit/check_auth_protocol.c
+UNIT_TESTS += t/unit/check_auth_client.c

@@ -118,8 +118,9 @@ on_answer(const cq_authc_result_t *res, void *arg)
 	cctx_t *x = arg;
 	cq_authc_result_t stale;
 
-	if (!res->cancelled && (res->status == CQ_AUTHC_ALLOW ||
-				       res->status == CQ_AUTHC_DENY)) {
+	if (!res->cancelled &&
+		(res->status == CQ_AUTHC_ALLOW ||
+			res->status == CQ_AUTHC_DENY)) {
 		if (res->ttl > 0 && x->epoch == cq_authcache_epoch())
 			cq_authcache_put(&x->key, encode(res), res->ttl * 1000u,
 				cq_authcache_now());
@@ -241,11 +242,13 @@ cq_authc_check_auth(cq_authc_t *c, const cq_authc_auth_req_t *r,
 	cctx_t *x;
 
 	if (!cache_usable(c) || cred_hash(r, id) < 0)
-		return cq_authc_send_auth(c, r, cb, arg, false, handle_r, res_r);
+		return cq_authc_send_auth(
+			c, r, cb, arg, false, handle_r, res_r);
 	if (lookup(c, &key, &stale, res_r) == 0)
 		return 0;
 	if ((x = ctx_new(cb, arg, &key, stale)) == NULL)
-		return cq_authc_send_auth(c, r, cb, arg, false, handle_r, res_r);
+		return cq_authc_send_auth(
+			c, r, cb, arg, false, handle_r, res_r);
 	int rc = cq_authc_send_auth(c, r, on_answer, x, true, handle_r, res_r);
 	if (rc == 0)
 		free(x);
@@ -255,9 +258,8 @@ cq_authc_check_auth(cq_authc_t *c, const cq_authc_auth_req_t *r,
 /* ---- ACL ------------------------------------------------------------- */
 
 int
-cq_authc_check_acl(cq_authc_t *c, const cq_authc_acl_req_t *r,
-	cq_authc_fn *cb, void *arg, uint32_t *handle_r,
-	cq_authc_result_t *res_r)
+cq_authc_check_acl(cq_authc_t *c, const cq_authc_acl_req_t *r, cq_authc_fn *cb,
+	void *arg, uint32_t *handle_r, cq_authc_result_t *res_r)
 {
 	size_t ipl = ip_len(r->addr);
 	size_t idl = r->client_len + 2 + r->user_len + 1 + ipl;

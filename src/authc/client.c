@@ -105,8 +105,8 @@ now_ms(void)
 const char *
 cq_authc_status_name(cq_authc_status_t status)
 {
-	static const char *const names[] = {"allow", "deny", "unavailable",
-		"timeout", "busy", "invalid"};
+	static const char *const names[] = {
+		"allow", "deny", "unavailable", "timeout", "busy", "invalid"};
 	return (unsigned)status < sizeof(names) / sizeof(names[0])
 		? names[status]
 		: "?";
@@ -148,7 +148,8 @@ cq_authc_options_from_config(cq_authc_options_t *o, const cq_config_t *cfg)
 	o->max_inflight = cfg->auth.max_inflight;
 	o->max_stale_ms = cfg->auth.max_stale * 1000u;
 	o->use_cache = true;
-	return cq_authc_socket_path(cfg, o->socket_path, sizeof(o->socket_path));
+	return cq_authc_socket_path(
+		cfg, o->socket_path, sizeof(o->socket_path));
 }
 
 /* ---- deadlines ------------------------------------------------------ */
@@ -205,8 +206,8 @@ arm_timer(cq_authc_t *c)
 		return;
 	}
 	uint64_t now = now_ms(), wait = when > now ? when - now : 0;
-	struct timeval tv = {(time_t)(wait / 1000),
-		(suseconds_t)(wait % 1000) * 1000};
+	struct timeval tv = {
+		(time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000};
 	evtimer_add(c->deadline_timer, &tv);
 }
 
@@ -358,7 +359,8 @@ handle_line(cq_authc_t *c, char *line, size_t len)
 	if (c->state == ST_HANDSHAKE) {
 		if (r.cmd != CQ_AUTHP_CMD_VERSION ||
 			r.major != CQ_AUTHP_VERSION_MAJOR) {
-			connection_lost(c, r.cmd == CQ_AUTHP_CMD_VERSION
+			connection_lost(c,
+				r.cmd == CQ_AUTHP_CMD_VERSION
 					? "authd speaks another major version"
 					: "authd did not start with VERSION");
 			return -1;
@@ -398,11 +400,12 @@ on_read(struct bufferevent *bev, void *arg)
 
 	for (;;) {
 		size_t eol_len;
-		struct evbuffer_ptr p =
-			evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+		struct evbuffer_ptr p = evbuffer_search_eol(
+			in, NULL, &eol_len, EVBUFFER_EOL_LF);
 		if (p.pos < 0) {
 			if (evbuffer_get_length(in) >= CQ_AUTHP_LINE_MAX)
-				connection_lost(c, "a line from authd too long");
+				connection_lost(
+					c, "a line from authd too long");
 			return;
 		}
 		size_t len = (size_t)p.pos;
@@ -421,8 +424,9 @@ static void
 on_event(struct bufferevent *bev, short what, void *arg)
 {
 	(void)bev;
-	connection_lost(arg, what & BEV_EVENT_EOF ? "authd closed the connection"
-						  : "the connection to authd failed");
+	connection_lost(arg,
+		what & BEV_EVENT_EOF ? "authd closed the connection"
+				     : "the connection to authd failed");
 }
 
 /* ---- connecting ------------------------------------------------------ */
@@ -454,8 +458,7 @@ try_connect(cq_authc_t *c)
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", c->opts.socket_path);
 	/* A Unix socket connects at once or not at all (EAGAIN: authd's
 	 * backlog is full -- try again later like any failure). */
-	if (fd < 0 ||
-		connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
 		(c->bev = bufferevent_socket_new(
 			 c->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		int err = errno;
@@ -514,8 +517,9 @@ cq_authc_new(struct event_base *base, const cq_authc_options_t *o)
 
 	while ((1u << bits) < o->max_inflight && bits < 16)
 		bits++;
-	if (c == NULL || (c->slots = calloc((size_t)1 << bits,
-				  sizeof(*c->slots))) == NULL) {
+	if (c == NULL ||
+		(c->slots = calloc((size_t)1 << bits, sizeof(*c->slots))) ==
+			NULL) {
 		free(c);
 		cq_log(CQ_LOG_ERR, ENOMEM, "authd client");
 		return NULL;
@@ -595,9 +599,8 @@ cq_authc_get_options(const cq_authc_t *c)
 
 /* Answer at once with a refusal the library makes. */
 static int
-refuse_now(cq_authc_result_t *res, cq_authc_status_t status,
-	const char *reason, const char *what, const char *client,
-	size_t client_len)
+refuse_now(cq_authc_result_t *res, cq_authc_status_t status, const char *reason,
+	const char *what, const char *client, size_t client_len)
 {
 	memset(res, 0, sizeof(*res));
 	res->status = status;
@@ -641,8 +644,8 @@ begin(cq_authc_t *c, const char *cmd, const char *client, size_t client_len,
 	pend_t *p;
 
 	if (c->state == ST_DOWN) {
-		refuse_now(res_r, CQ_AUTHC_UNAVAILABLE, "authd is not connected",
-			what, client, client_len);
+		refuse_now(res_r, CQ_AUTHC_UNAVAILABLE,
+			"authd is not connected", what, client, client_len);
 		return NULL;
 	}
 	if ((p = slot_take(c)) == NULL) {
@@ -686,13 +689,14 @@ put_b64(cq_buf_t *b, const void *pass, size_t len)
 	if (cq_buf_append(b, "\tpass=", 6) < 0 ||
 		cq_buf_reserve(b, CQ_AUTHP_B64_LEN(len)) < 0)
 		return -1;
-	cq_buf_commit(b, cq_authp_b64_encode((char *)cq_buf_tail(b), pass, len));
+	cq_buf_commit(
+		b, cq_authp_b64_encode((char *)cq_buf_tail(b), pass, len));
 	return 0;
 }
 
 int
-cq_authc_send_auth(cq_authc_t *c, const cq_authc_auth_req_t *r,
-	cq_authc_fn *cb, void *arg, bool always_call, uint32_t *handle_r,
+cq_authc_send_auth(cq_authc_t *c, const cq_authc_auth_req_t *r, cq_authc_fn *cb,
+	void *arg, bool always_call, uint32_t *handle_r,
 	cq_authc_result_t *res_r)
 {
 	pend_t *p = begin(c, "AUTH", r->client, r->client_len, res_r);
@@ -706,7 +710,8 @@ cq_authc_send_auth(cq_authc_t *c, const cq_authc_auth_req_t *r,
 	if (r->pass != NULL)
 		rc |= put_b64(b, r->pass, r->pass_len);
 	rc |= cq_authp_put_pair(b, "addr", r->addr, strlen(r->addr));
-	rc |= cq_authp_put_pair(b, "listener", r->listener, strlen(r->listener));
+	rc |= cq_authp_put_pair(
+		b, "listener", r->listener, strlen(r->listener));
 	if (r->cert != NULL)
 		rc |= cq_authp_put_pair(b, "cert", r->cert, strlen(r->cert));
 	if (finish_line(c, p, rc, "AUTH", r->client, r->client_len, res_r) < 0)

@@ -50,6 +50,7 @@
 #include <stdint.h>
 
 #include "authc/auth-protocol.h"
+#include "core/defs.h" /* CQ_AGAIN */
 
 struct event_base;
 struct cq_config;
@@ -164,9 +165,8 @@ int cq_authc_check_acl(cq_authc_t *c, const cq_authc_acl_req_t *r,
 	cq_authc_result_t *res_r);
 
 /* The same without the cache: always authd (or an immediate refusal). */
-int cq_authc_auth(cq_authc_t *c, const cq_authc_auth_req_t *r,
-	cq_authc_fn *cb, void *arg, uint32_t *handle_r,
-	cq_authc_result_t *res_r);
+int cq_authc_auth(cq_authc_t *c, const cq_authc_auth_req_t *r, cq_authc_fn *cb,
+	void *arg, uint32_t *handle_r, cq_authc_result_t *res_r);
 int cq_authc_acl(cq_authc_t *c, const cq_authc_acl_req_t *r, cq_authc_fn *cb,
 	void *arg, uint32_t *handle_r, cq_authc_result_t *res_r);
 

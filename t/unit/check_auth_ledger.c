@@ -13,35 +13,34 @@
 #include "plugins/authd/password.h"
 #include "t/unit/unit.h"
 
-static const char rules[] =
-	"users:\n"
-	"  alice:\n"
-	"    password: wonderland\n"
-	"    acl:\n"
-	"      \"alice/secret\": 0\n"
-	"      \"alice/#\": readwrite\n"
-	"  mallory:\n"
-	"    password: evil\n"
-	"    disallow: true\n"
-	"auth:\n"
-	"  - remote: \"10.*\"\n"
-	"    allow: false\n"
-	"  - client: \"sensor-*\"\n"
-	"    username: \"\"\n"
-	"    password: \"\"\n"
-	"    allow: true\n"
-	"  - username: dev\n"
-	"    password: devpw\n"
-	"    allow: true\n"
-	"acl:\n"
-	"  - client: \"sensor-*\"\n"
-	"    filters:\n"
-	"      \"sensors/+/data\": 2\n"
-	"      \"cmd/#\": 1\n"
-	"  - username: dev\n"
-	"  - remote: \"127.0.0.1:*\"\n"
-	"    filters:\n"
-	"      \"local/#\": 3\n";
+static const char rules[] = "users:\n"
+			    "  alice:\n"
+			    "    password: wonderland\n"
+			    "    acl:\n"
+			    "      \"alice/secret\": 0\n"
+			    "      \"alice/#\": readwrite\n"
+			    "  mallory:\n"
+			    "    password: evil\n"
+			    "    disallow: true\n"
+			    "auth:\n"
+			    "  - remote: \"10.*\"\n"
+			    "    allow: false\n"
+			    "  - client: \"sensor-*\"\n"
+			    "    username: \"\"\n"
+			    "    password: \"\"\n"
+			    "    allow: true\n"
+			    "  - username: dev\n"
+			    "    password: devpw\n"
+			    "    allow: true\n"
+			    "acl:\n"
+			    "  - client: \"sensor-*\"\n"
+			    "    filters:\n"
+			    "      \"sensors/+/data\": 2\n"
+			    "      \"cmd/#\": 1\n"
+			    "  - username: dev\n"
+			    "  - remote: \"127.0.0.1:*\"\n"
+			    "    filters:\n"
+			    "      \"local/#\": 3\n";
 
 static cq_auth_request_t
 req_auth(const char *client, const char *user, const char *pass,
@@ -127,25 +126,25 @@ START_TEST(auth_decisions)
 	ck_assert_uint_eq(cq_ledger_auth_rules(l), 3);
 	ck_assert_uint_eq(cq_ledger_acl_rules(l), 3);
 	/* users: a matching password decides. */
-	ck_assert_int_eq(auth(l, "c", "alice", "wonderland", "1.2.3.4:1",
-				 &code),
+	ck_assert_int_eq(
+		auth(l, "c", "alice", "wonderland", "1.2.3.4:1", &code),
 		CQ_AUTH_OK);
 	ck_assert_int_eq(auth(l, "c", "mallory", "evil", "1.2.3.4:1", &code),
 		CQ_AUTH_FAIL);
 	ck_assert_str_eq(code, CQ_AUTHP_CODE_NOT_AUTHORIZED);
 	/* A wrong password falls through to the rules: none match. */
-	ck_assert_int_eq(
-		auth(l, "c", "alice", "nope", "1.2.3.4:1", &code), CQ_AUTH_NEXT);
+	ck_assert_int_eq(auth(l, "c", "alice", "nope", "1.2.3.4:1", &code),
+		CQ_AUTH_NEXT);
 	/* First matching rule wins: the 10.* refusal comes first. */
 	ck_assert_int_eq(auth(l, "sensor-1", NULL, NULL, "10.0.0.1:9", &code),
 		CQ_AUTH_FAIL);
 	ck_assert_int_eq(auth(l, "sensor-1", NULL, NULL, "11.0.0.1:9", &code),
 		CQ_AUTH_OK);
-	ck_assert_int_eq(auth(l, "dev-box", "dev", "devpw", "11.0.0.1:9",
-				 &code),
+	ck_assert_int_eq(
+		auth(l, "dev-box", "dev", "devpw", "11.0.0.1:9", &code),
 		CQ_AUTH_OK);
-	ck_assert_int_eq(auth(l, "dev-box", "dev", "devPW", "11.0.0.1:9",
-				 &code),
+	ck_assert_int_eq(
+		auth(l, "dev-box", "dev", "devPW", "11.0.0.1:9", &code),
 		CQ_AUTH_NEXT);
 	cq_ledger_free(l);
 }
@@ -160,26 +159,25 @@ START_TEST(acl_decisions)
 		CQ_AUTH_FAIL);
 	ck_assert_int_eq(acl(l, "c", "alice", "alice/inbox", 'w', "1.1.1.1:1"),
 		CQ_AUTH_OK);
-	ck_assert_int_eq(acl(l, "c", "alice", "alice/#", 's', "1.1.1.1:1"),
-		CQ_AUTH_OK);
+	ck_assert_int_eq(
+		acl(l, "c", "alice", "alice/#", 's', "1.1.1.1:1"), CQ_AUTH_OK);
 	/* Rules: the first filter that applies decides. */
 	ck_assert_int_eq(acl(l, "sensor-7", NULL, "sensors/7/data", 'w', ""),
 		CQ_AUTH_OK);
 	ck_assert_int_eq(acl(l, "sensor-7", NULL, "sensors/7/data", 'r', ""),
 		CQ_AUTH_FAIL);
-	ck_assert_int_eq(acl(l, "sensor-7", NULL, "cmd/reboot", 's', ""),
-		CQ_AUTH_OK);
-	ck_assert_int_eq(acl(l, "sensor-7", NULL, "cmd/reboot", 'w', ""),
-		CQ_AUTH_FAIL);
+	ck_assert_int_eq(
+		acl(l, "sensor-7", NULL, "cmd/reboot", 's', ""), CQ_AUTH_OK);
+	ck_assert_int_eq(
+		acl(l, "sensor-7", NULL, "cmd/reboot", 'w', ""), CQ_AUTH_FAIL);
 	/* No filter of the first matching rule applies: the next rule. */
-	ck_assert_int_eq(acl(l, "sensor-7", NULL, "local/x", 'w',
-				 "127.0.0.1:4"),
+	ck_assert_int_eq(
+		acl(l, "sensor-7", NULL, "local/x", 'w', "127.0.0.1:4"),
 		CQ_AUTH_OK);
 	/* A rule without filters allows everything. */
 	ck_assert_int_eq(acl(l, "x", "dev", "any/thing", 'w', ""), CQ_AUTH_OK);
 	/* Nothing applies: the next backend decides. */
-	ck_assert_int_eq(
-		acl(l, "x", "nobody", "any/thing", 'w', "9.9.9.9:9"),
+	ck_assert_int_eq(acl(l, "x", "nobody", "any/thing", 'w', "9.9.9.9:9"),
 		CQ_AUTH_NEXT);
 	cq_ledger_free(l);
 }
@@ -194,8 +192,8 @@ START_TEST(json_form)
 	cq_ledger_t *l = load(json);
 	const char *code;
 
-	ck_assert_int_eq(auth(l, "c", "bob", "pw", "1.1.1.1:1", &code),
-		CQ_AUTH_OK);
+	ck_assert_int_eq(
+		auth(l, "c", "bob", "pw", "1.1.1.1:1", &code), CQ_AUTH_OK);
 	ck_assert_int_eq(acl(l, "c", "bob", "bob/x", 'w', ""), CQ_AUTH_OK);
 	ck_assert_int_eq(acl(l, "c", "eve", "pub/x", 'r', ""), CQ_AUTH_OK);
 	ck_assert_int_eq(acl(l, "c", "eve", "pub/x", 'w', ""), CQ_AUTH_FAIL);
@@ -212,11 +210,11 @@ START_TEST(hashed_passwords)
 	cq_ledger_t *l = cq_ledger_parse("t", text, strlen(text), &err);
 	cq_auth_request_t r = req_auth("c", "u", "password", "1.1.1.1:1");
 	ck_assert_ptr_nonnull(l);
-	ck_assert_int_eq(cq_ledger_auth(l, &r, CQ_PASSWORD_SHA256, NULL),
-		CQ_AUTH_OK);
+	ck_assert_int_eq(
+		cq_ledger_auth(l, &r, CQ_PASSWORD_SHA256, NULL), CQ_AUTH_OK);
 	r = req_auth("c", "u", "passwor", "1.1.1.1:1");
-	ck_assert_int_eq(cq_ledger_auth(l, &r, CQ_PASSWORD_SHA256, NULL),
-		CQ_AUTH_NEXT);
+	ck_assert_int_eq(
+		cq_ledger_auth(l, &r, CQ_PASSWORD_SHA256, NULL), CQ_AUTH_NEXT);
 	cq_ledger_free(l);
 }
 END_TEST
@@ -285,9 +283,9 @@ START_TEST(filter_covers)
 		{"a/", "a/+", false},
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
-		ck_assert_msg(cq_acl_filter_covers(v[i].rule, strlen(v[i].rule),
-				      v[i].sub, strlen(v[i].sub)) ==
-				v[i].covers,
+		ck_assert_msg(
+			cq_acl_filter_covers(v[i].rule, strlen(v[i].rule),
+				v[i].sub, strlen(v[i].sub)) == v[i].covers,
 			"%s covers %s", v[i].rule, v[i].sub);
 }
 END_TEST

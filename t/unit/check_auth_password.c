@@ -28,8 +28,9 @@ START_TEST(digest_vectors)
 	} v[] = {
 		{CQ_PASSWORD_MD5, "5f4dcc3b5aa765d61d8327deb882cf99"},
 		{CQ_PASSWORD_SHA1, "5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8"},
-		{CQ_PASSWORD_SHA256, "5e884898da28047151d0e56f8dc6292773603d0d"
-				     "6aabbdd62a11ef721d1542d8"},
+		{CQ_PASSWORD_SHA256,
+			"5e884898da28047151d0e56f8dc6292773603d0d"
+			"6aabbdd62a11ef721d1542d8"},
 		{CQ_PASSWORD_SHA512,
 			"b109f3bbbc244eb82441917ed06d618b9008dd09b3befd1b5e07"
 			"394c706a8bb980b1d7785e5976ec049b46df5f1326af5a2ea6d1"
@@ -148,8 +149,8 @@ START_TEST(unknown_scheme)
 	char out[CQ_PASSWORD_HASH_MAX];
 	ck_assert(!verify(9, "x", "x", NULL));
 	ck_assert(!verify(-1, "x", "x", NULL));
-	ck_assert_int_lt(cq_password_hash(9, "x", 1, NULL, 0, out, sizeof(out)),
-		0);
+	ck_assert_int_lt(
+		cq_password_hash(9, "x", 1, NULL, 0, out, sizeof(out)), 0);
 	ck_assert_str_eq(cq_password_scheme_name(9), "?");
 	ck_assert_str_eq(cq_password_scheme_name(7), "hmac-sha256");
 }

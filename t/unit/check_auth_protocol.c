@@ -57,8 +57,8 @@ START_TEST(split_refuses_hostile_bytes)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err = NULL;
-		ck_assert_msg(split(bad[i], &l, &buf, &err) < 0, "accepted %zu",
-			i);
+		ck_assert_msg(
+			split(bad[i], &l, &buf, &err) < 0, "accepted %zu", i);
 		ck_assert_ptr_nonnull(err);
 		free(buf);
 	}
@@ -291,17 +291,16 @@ START_TEST(replies)
 	ck_assert(r.has_ttl);
 	ck_assert_uint_eq(r.ttl, 30);
 	free(buf);
-	ck_assert_int_eq(parse_rep("FAIL\t6\tcode=not_authorized\treason=no",
-				 &r, &buf),
+	ck_assert_int_eq(
+		parse_rep("FAIL\t6\tcode=not_authorized\treason=no", &r, &buf),
 		0);
 	ck_assert_str_eq(r.code, "not_authorized");
 	ck_assert_str_eq(r.reason, "no");
 	ck_assert(!r.has_ttl);
 	free(buf);
 	/* A huge ttl is clamped, not refused. */
-	ck_assert_int_eq(parse_rep("OK\t1\tttl=99999999999999999999999", &r,
-				 &buf),
-		0);
+	ck_assert_int_eq(
+		parse_rep("OK\t1\tttl=99999999999999999999999", &r, &buf), 0);
 	ck_assert_uint_eq(r.ttl, CQ_AUTHP_TTL_MAX);
 	free(buf);
 	ck_assert_int_eq(parse_rep("INVALIDATE\tabc-1", &r, &buf), 0);
@@ -329,19 +328,19 @@ START_TEST(base64)
 {
 	static const char *const plain[] = {
 		"", "f", "fo", "foo", "foob", "fooba", "foobar"};
-	static const char *const enc[] = {"", "Zg==", "Zm8=", "Zm9v",
-		"Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+	static const char *const enc[] = {
+		"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
 	char out[16];
 	unsigned char dec[16];
 	size_t n;
 
 	for (int i = 0; i < 7; i++) {
-		ck_assert_uint_eq(cq_authp_b64_encode(out, plain[i],
-					  strlen(plain[i])),
+		ck_assert_uint_eq(
+			cq_authp_b64_encode(out, plain[i], strlen(plain[i])),
 			strlen(enc[i]));
 		ck_assert_str_eq(out, enc[i]);
-		ck_assert_int_eq(cq_authp_b64_decode(dec, &n, enc[i],
-					 strlen(enc[i])),
+		ck_assert_int_eq(
+			cq_authp_b64_decode(dec, &n, enc[i], strlen(enc[i])),
 			0);
 		ck_assert_uint_eq(n, strlen(plain[i]));
 		ck_assert_mem_eq(dec, plain[i], n);

@@ -1,0 +1,555 @@
+"""authd.py — helpers for the comqtt-authd integration tests (t/4NN_auth_*).
+
+Authd       starts `comqtt-authd -c` on a generated comqtt.yml in a temp
+            dir, speaks the line protocol (AuthClient), checks its log.
+AuthClient  one connection to authd's socket: handshake, requests with
+            ids, raw lines, replies matched by id.
+Postgres / MariaDB / Redis
+            a real server started by the test on 127.0.0.1 as
+            test-servers.md describes, with bounded waits; each can stop
+            and start again (restart mid-test).  skip_unless_installed()
+            skips a test only when the server's binaries are missing
+            (`make deps` installs them).
+HttpAuthServer
+            a small HTTP auth service in a thread (standard library).
+Every wait is bounded; every process started here is stopped by its
+cleanup.
+"""
+import base64
+import http.server
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.parse
+
+from cqtest import BAD_LOG, TempDir, binary, free_port, run
+
+PG_BIN = "/usr/lib/postgresql/15/bin"
+
+
+def b64(s):
+    if isinstance(s, str):
+        s = s.encode()
+    return base64.b64encode(s).decode()
+
+
+def escape(v):
+    return (v.replace("\\", "\\\\").replace("\t", "\\t")
+            .replace("\n", "\\n").replace("\r", "\\r"))
+
+
+def unescape(v):
+    out, i = [], 0
+    while i < len(v):
+        if v[i] == "\\" and i + 1 < len(v):
+            out.append({"t": "\t", "n": "\n", "r": "\r",
+                        "\\": "\\"}[v[i + 1]])
+            i += 2
+        else:
+            out.append(v[i])
+            i += 1
+    return "".join(out)
+
+
+def wait_for(cond, timeout=10.0, interval=0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(interval)
+    return cond()
+
+
+def hash_password(scheme, password, key=None):
+    """The stored form of a password, from `comqtt-authd --hash`."""
+    args = [binary("comqtt-authd"), "--hash", str(scheme)]
+    if key is not None:
+        args += ["--key", key]
+    r = subprocess.run(args, input=password + "\n", capture_output=True,
+                       text=True, timeout=30)
+    if r.returncode != 0:
+        raise RuntimeError("--hash %d failed: %s" % (scheme, r.stderr))
+    return r.stdout.strip()
+
+
+class Reply:
+    def __init__(self, line):
+        self.line = line
+        f = line.split("\t")
+        self.cmd = f[0]
+        self.id = int(f[1]) if self.cmd in ("OK", "FAIL") else None
+        self.arg = unescape(f[1]) if len(f) > 1 else ""
+        self.kv = {}
+        for x in f[2:]:
+            k, _, v = x.partition("=")
+            self.kv[k] = unescape(v)
+
+    @property
+    def ok(self):
+        return self.cmd == "OK"
+
+    @property
+    def code(self):
+        return self.kv.get("code")
+
+    def __repr__(self):
+        return repr(self.line)
+
+
+class AuthClient:
+    """One protocol connection.  Greeting: VERSION and INVALIDATE."""
+
+    def __init__(self, path, handshake=True, timeout=10.0):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.buf = b""
+        self.pending = {}
+        self.next_id = 1
+        self.version = self.invalidate = None
+        if handshake:
+            self.send_raw("VERSION\t1\t0\n")
+            self.version = self.read_line()
+            self.invalidate = self.read_line()
+
+    def close(self):
+        self.sock.close()
+
+    def send_raw(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def read_line(self):
+        """One line from authd, or None at EOF (timeout raises)."""
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line.decode()
+
+    def at_eof(self, timeout=10.0):
+        """True when authd closed the connection (after any lines)."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except (socket.timeout, ConnectionResetError):
+            return False
+
+    def request(self, cmd, **fields):
+        """Send one request; returns its id."""
+        rid = self.next_id
+        self.next_id += 1
+        parts = [cmd, str(rid)]
+        for k, v in fields.items():
+            if v is not None:
+                parts.append("%s=%s" % (k, escape(v)))
+        self.send_raw("\t".join(parts) + "\n")
+        return rid
+
+    def reply(self, rid):
+        """The reply to rid (others that come first are kept)."""
+        while rid not in self.pending:
+            line = self.read_line()
+            if line is None:
+                raise EOFError("authd closed the connection")
+            r = Reply(line)
+            if r.id is None:
+                self.pending.setdefault(r.cmd, []).append(r)
+                continue
+            self.pending[r.id] = r
+        return self.pending.pop(rid)
+
+    def auth(self, client, user, password, addr="127.0.0.1:5000",
+             listener="tcp", cert=None):
+        fields = {"client": client}
+        if user is not None:
+            fields["user"] = user
+        if password is not None:
+            fields["pass"] = b64(password)
+        fields["addr"] = addr
+        fields["listener"] = listener
+        if cert is not None:
+            fields["cert"] = cert
+        rid = self.request("AUTH", **fields)
+        return self.reply(rid)
+
+    def acl(self, client, user, topic, access, addr=None):
+        fields = {"client": client}
+        if user is not None:
+            fields["user"] = user
+        fields["topic"] = topic
+        fields["access"] = access
+        if addr is not None:
+            fields["addr"] = addr
+        return self.reply(self.request("ACL", **fields))
+
+
+class Authd:
+    """comqtt-authd under test.  auth: YAML of the auth section's body
+    (indented by the caller or not: it is indented here); files: extra
+    files {name: text} written beside comqtt.yml."""
+
+    def __init__(self, t, auth="", files=None, top="", start=True):
+        self.t = t
+        self.dir = TempDir(prefix="cqauthd-")
+        os.chmod(self.dir.path, 0o755)
+        self.socket = os.path.join(self.dir.path, "authd.sock")
+        self.log = os.path.join(self.dir.path, "authd.log")
+        for name, text in (files or {}).items():
+            self.dir.file(name, text)
+        self.write_config(auth, top)
+        self.proc = None
+        self._logf = None
+        t.cleanup(self.cleanup)
+        if start:
+            self.start()
+
+    def write_config(self, auth, top=""):
+        body = "\n".join("  " + ln for ln in auth.strip("\n").splitlines())
+        self.conf = self.dir.file("comqtt.yml", (
+            "data_dir: %s\n%s\nlog:\n  level: debug\n"
+            "auth:\n  enabled: true\n  socket: %s\n%s\n")
+            % (self.dir.path, top, self.socket, body))
+
+    def start(self, wait=True):
+        self._logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            [binary("comqtt-authd"), "-c", self.conf],
+            stdout=self._logf, stderr=subprocess.STDOUT, cwd=self.dir.path)
+        if wait and not wait_for(lambda: self.ready() or
+                                 self.proc.poll() is not None, 30):
+            raise RuntimeError("authd did not start:\n" + self.log_text())
+        if wait and self.proc.poll() is not None:
+            raise RuntimeError("authd exited %d:\n%s"
+                               % (self.proc.returncode, self.log_text()))
+        return self
+
+    def ready(self):
+        return "authd ready on" in self.log_text()
+
+    def client(self, **kw):
+        return AuthClient(self.socket, **kw)
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def reload(self, auth=None, top=""):
+        """SIGHUP (after rewriting the config); waits for the log line."""
+        if auth is not None:
+            self.write_config(auth, top)
+        n = self.log_text().count("authd: reload")
+        self.signal(signal.SIGHUP)
+        return wait_for(lambda: self.log_text().count("authd: reload") > n,
+                        15)
+
+    def kill(self):
+        """SIGKILL, as a crash; the socket file stays behind."""
+        self.proc.kill()
+        self.proc.wait(15)
+        self.proc = None
+        self._logf.close()
+
+    def stop(self, timeout=20):
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        rc = self.proc.returncode
+        self.proc = None
+        self._logf.close()
+        return rc
+
+    def cleanup(self):
+        rc = self.stop()
+        if rc is not None:
+            self.t.ok(rc == 0, "authd stopped cleanly (exit %d)" % rc)
+        self.check_log()
+        self.dir.remove()
+
+    def log_text(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def check_log(self):
+        bad = [ln for ln in self.log_text().splitlines() if BAD_LOG.search(ln)]
+        self.t.ok(not bad, "authd log has no crit/alert line or sanitizer "
+                  "report")
+        for ln in bad[:20]:
+            self.t.diag(ln)
+
+
+def skip_unless_installed(t, *paths):
+    missing = [p for p in paths if shutil.which(p) is None and
+               not os.access(p, os.X_OK)]
+    if missing:
+        t.skip_all("not installed (make deps installs it): " +
+                   ", ".join(missing))
+
+
+def _as_root():
+    return os.geteuid() == 0
+
+
+class Postgres:
+    """PostgreSQL 15 on 127.0.0.1:<free port>, trust auth, as test-servers.md
+    says (as root: run as the postgres user)."""
+
+    BINARIES = (PG_BIN + "/initdb", PG_BIN + "/postgres", "psql")
+
+    def __init__(self, t):
+        self.t = t
+        self.dir = TempDir(prefix="cqpg-")
+        os.chmod(self.dir.path, 0o755)
+        self.port = free_port()
+        self.data = os.path.join(self.dir.path, "data")
+        self.proc = None
+        if _as_root():
+            shutil.chown(self.dir.path, "postgres", "postgres")
+        t.cleanup(self.cleanup)
+        r = run(self._as_pg([PG_BIN + "/initdb", "-D", self.data, "-U",
+                             "postgres", "-A", "trust", "--no-sync", "-E",
+                             "UTF8", "--locale=C.UTF-8"]), timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError("initdb failed: " + r.stderr)
+        self.start()
+
+    def _as_pg(self, args):
+        if not _as_root():
+            return args
+        return ["setpriv", "--reuid=postgres", "--regid=postgres",
+                "--init-groups"] + args
+
+    def start(self):
+        self.log = open(os.path.join(self.dir.path, "pg.log"), "ab")
+        self.proc = subprocess.Popen(self._as_pg(
+            [PG_BIN + "/postgres", "-D", self.data, "-p", str(self.port),
+             "-k", self.dir.path, "-c", "listen_addresses=127.0.0.1",
+             "-c", "fsync=off"]), stdout=self.log, stderr=subprocess.STDOUT)
+        if not wait_for(lambda: run(["pg_isready", "-q", "-h", "127.0.0.1",
+                                     "-p", str(self.port)]).returncode == 0,
+                        60, 0.05):
+            raise RuntimeError("postgres did not start")
+
+    def stop(self):
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGINT)  # fast shutdown
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+        self.log.close()
+
+    def sql(self, text, db="postgres"):
+        r = run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h",
+                 "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d",
+                 db, "-c", text], timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("psql failed: %s\n%s" % (text, r.stderr))
+        return r.stdout
+
+    def cleanup(self):
+        self.stop()
+        self.dir.remove()
+
+
+class MariaDB:
+    """MariaDB on 127.0.0.1:<free port>, root with a normal password-less
+    login over TCP (test-servers.md)."""
+
+    BINARIES = ("mariadb-install-db", "mariadbd", "mariadb", "mariadb-admin")
+
+    def __init__(self, t):
+        self.t = t
+        self.dir = TempDir(prefix="cqmy-")
+        self.port = free_port()
+        self.data = os.path.join(self.dir.path, "data")
+        self.proc = None
+        t.cleanup(self.cleanup)
+        args = ["mariadb-install-db", "--no-defaults", "--datadir=" +
+                self.data, "--auth-root-authentication-method=normal",
+                "--skip-test-db"]
+        if _as_root():
+            args.append("--user=root")
+        r = run(args, timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError("mariadb-install-db failed: " + r.stderr)
+        self.start()
+
+    def start(self):
+        self.log = open(os.path.join(self.dir.path, "out.log"), "ab")
+        args = ["mariadbd", "--no-defaults", "--datadir=" + self.data,
+                "--socket=" + os.path.join(self.dir.path, "my.sock"),
+                "--port=%d" % self.port, "--bind-address=127.0.0.1",
+                "--pid-file=" + os.path.join(self.dir.path, "my.pid"),
+                "--log-error=" + os.path.join(self.dir.path, "err.log"),
+                "--skip-log-bin", "--innodb-buffer-pool-size=32M"]
+        if _as_root():
+            args.append("--user=root")
+        self.proc = subprocess.Popen(args, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        if not wait_for(lambda: run(["mariadb-admin", "--no-defaults",
+                                     "-h127.0.0.1", "-P%d" % self.port,
+                                     "-uroot", "ping"]).returncode == 0,
+                        60, 0.05):
+            raise RuntimeError("mariadbd did not start")
+
+    def stop(self):
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+        self.log.close()
+
+    def sql(self, text, db=None):
+        args = ["mariadb", "--no-defaults", "-h127.0.0.1",
+                "-P%d" % self.port, "-uroot", "-e", text]
+        if db:
+            args.insert(-2, db)
+        r = run(args, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("mariadb failed: %s\n%s" % (text, r.stderr))
+        return r.stdout
+
+    def cleanup(self):
+        self.stop()
+        self.dir.remove()
+
+
+class Redis:
+    BINARIES = ("redis-server", "redis-cli")
+
+    def __init__(self, t):
+        self.t = t
+        self.dir = TempDir(prefix="cqredis-")
+        self.port = free_port()
+        self.proc = None
+        t.cleanup(self.cleanup)
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", self.dir.path,
+             "--logfile", os.path.join(self.dir.path, "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_for(lambda: "PONG" in run(
+                ["redis-cli", "-p", str(self.port), "ping"]).stdout, 30,
+                0.05):
+            raise RuntimeError("redis did not start")
+
+    def stop(self):
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def cmd(self, *args):
+        r = run(["redis-cli", "-p", str(self.port)] + list(args))
+        if r.returncode != 0:
+            raise RuntimeError("redis-cli failed: %s" % r.stderr)
+        return r.stdout
+
+    def cleanup(self):
+        self.stop()
+        self.dir.remove()
+
+
+class HttpAuthServer:
+    """An HTTP auth service in a thread.  handler(path, fields) returns
+    (status, body); fields are the request's fields whatever the method
+    and body type.  Records every request in .requests."""
+
+    def __init__(self, t, handler):
+        self.handler = handler
+        self.requests = []
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _fields(self):
+                url = urllib.parse.urlsplit(self.path)
+                fields = dict(urllib.parse.parse_qsl(url.query))
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                ctype = self.headers.get("Content-Type", "")
+                if body and "json" in ctype:
+                    fields.update(json.loads(body))
+                elif body:
+                    fields.update(urllib.parse.parse_qsl(body.decode()))
+                return url.path, fields, ctype
+
+            def _answer(self):
+                path, fields, ctype = self._fields()
+                outer.requests.append((self.command, path, fields, ctype))
+                status, body = outer.handler(path, fields)
+                data = body.encode() if isinstance(body, str) else body
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = _answer
+            do_POST = _answer
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+        t.cleanup(self.stop)
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def stop(self):
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+def refusal_logged(authd, client, code):
+    pat = re.compile(r'(AUTH|ACL) refused: client "%s".*: %s'
+                     % (re.escape(client), re.escape(code)))
+    return wait_for(lambda: pat.search(authd.log_text()), 5)

@@ -146,7 +146,9 @@ class AuthClient:
                 if not chunk:
                     return True
                 self.buf += chunk
-        except (socket.timeout, ConnectionResetError):
+        except ConnectionResetError:
+            return True  # closed with our data unread
+        except socket.timeout:
             return False
 
     def request(self, cmd, **fields):
@@ -226,6 +228,7 @@ class Authd:
             % (self.dir.path, top, self.socket, body))
 
     def start(self, wait=True):
+        self._ready_before = self.log_text().count("authd ready on")
         self._logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
             [binary("comqtt-authd"), "-c", self.conf],
@@ -239,7 +242,7 @@ class Authd:
         return self
 
     def ready(self):
-        return "authd ready on" in self.log_text()
+        return self.log_text().count("authd ready on") > self._ready_before
 
     def client(self, **kw):
         return AuthClient(self.socket, **kw)
@@ -497,6 +500,7 @@ class HttpAuthServer:
     def __init__(self, t, handler):
         self.handler = handler
         self.requests = []
+        self.peer_ports = set()  # one per TCP connection authd opened
         outer = self
 
         class H(http.server.BaseHTTPRequestHandler):
@@ -516,7 +520,11 @@ class HttpAuthServer:
 
             def _answer(self):
                 path, fields, ctype = self._fields()
+                if outer.server is None:  # stopped: a kept-alive
+                    self.close_connection = True  # connection dies
+                    return
                 outer.requests.append((self.command, path, fields, ctype))
+                outer.peer_ports.add(self.client_address[1])
                 status, body = outer.handler(path, fields)
                 data = body.encode() if isinstance(body, str) else body
                 self.send_response(status)

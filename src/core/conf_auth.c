@@ -119,7 +119,7 @@ static const cq_cfg_key_t ledger_keys[] = {
 	{.name = "file",
 		.type = CQ_CFG_PATH,
 		LEDGER(file),
-		.def = "auth-ledger.yml",
+		.def = "ledger.yml",
 		LIVE,
 		.min = 1,
 		.max = PATH_LEN_MAX,

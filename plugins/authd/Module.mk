@@ -33,3 +33,4 @@ UNIT_TESTS += \
 	t/unit/check_auth_chain.c \
 	t/unit/check_auth_ledger.c \
 	t/unit/check_auth_password.c
+MAN_PAGES += man/comqtt-authd.8

@@ -561,3 +561,208 @@ def refusal_logged(authd, client, code):
     pat = re.compile(r'(AUTH|ACL) refused: client "%s".*: %s'
                      % (re.escape(client), re.escape(code)))
     return wait_for(lambda: pat.search(authd.log_text()), 5)
+
+
+# ---- the broker with authd (t/41N_auth_broker_*) ---------------------------
+
+def broker_has_auth():
+    """The capability check of the broker-level auth tests: comqttd asks
+    authd once its workers call the client library's cache layer, i.e.
+    once the comqttd binary contains cq_authc_check_auth (the call the
+    worker wiring makes).  Until then these tests skip; from then on they
+    must pass."""
+    r = run(["nm", binary("comqttd")])
+    return r.returncode == 0 and re.search(r" T cq_authc_check_auth$",
+                                           r.stdout, re.M) is not None
+
+
+class AuthBroker:
+    """comqttd with auth enabled and a ledger; its log in <dir>/comqttd.log
+    (authd, forked by the master, logs there too)."""
+
+    def __init__(self, t, ledger, auth="", workers=2):
+        self.t = t
+        self.dir = TempDir(prefix="cqabroker-")
+        self.port = free_port()
+        self.socket = os.path.join(self.dir.path, "authd.sock")
+        self.log = os.path.join(self.dir.path, "comqttd.log")
+        self.ledger = self.dir.file("ledger.yml", ledger)
+        body = "\n".join("  " + ln for ln in auth.strip("\n").splitlines())
+        self.conf = self.dir.file("comqtt.yml", (
+            "workers: %d\ndata_dir: %s\nlog:\n  file: %s\n  level: info\n"
+            "listeners:\n  - name: tcp\n    address: \"127.0.0.1:%d\"\n"
+            "auth:\n  enabled: true\n  socket: %s\n  backends: [ledger]\n"
+            "  ledger:\n    file: ledger.yml\n%s\n")
+            % (workers, self.dir.path, self.log, self.port, self.socket,
+               body))
+        self.proc = subprocess.Popen(
+            [binary("comqttd"), "-c", self.conf], stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT, cwd=self.dir.path)
+        t.cleanup(self.stop)
+        ok = wait_for(lambda: os.path.exists(self.socket) and
+                      _port_open(self.port), 30)
+        if not ok:
+            raise RuntimeError("comqttd with authd did not start:\n" +
+                               self.log_text())
+
+    def log_text(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def authd_pid(self):
+        m = re.findall(r"comqttd\[(\d+)\] authd: notice: authd ready on",
+                       self.log_text())
+        return int(m[-1]) if m else None
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        bad = [ln for ln in self.log_text().splitlines()
+               if BAD_LOG.search(ln)]
+        self.t.ok(not bad, "broker log has no crit/alert line or sanitizer "
+                  "report")
+        for ln in bad[:20]:
+            self.t.diag(ln)
+        self.dir.remove()
+
+
+def _port_open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def _varint(n):
+    out = bytearray()
+    while True:
+        b = n % 128
+        n //= 128
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _str(s):
+    b = s.encode() if isinstance(s, str) else s
+    return len(b).to_bytes(2, "big") + b
+
+
+class Mqtt:
+    """A raw MQTT 3.1.1 or 5 client, enough to see CONNACK, SUBACK and
+    PUBACK codes exactly."""
+
+    def __init__(self, port, version=4):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.v = version
+        self.buf = b""
+
+    def close(self):
+        self.sock.close()
+
+    def _send(self, kind, body):
+        self.sock.sendall(bytes([kind]) + _varint(len(body)) + body)
+
+    def _props(self):
+        return b"\x00" if self.v == 5 else b""
+
+    def packet(self):
+        """(type byte, body) or None at EOF."""
+        while True:
+            if len(self.buf) >= 2:
+                n, mult, i = 0, 1, 1
+                while i < len(self.buf) and i < 5:
+                    n += (self.buf[i] & 0x7F) * mult
+                    mult *= 128
+                    if not self.buf[i] & 0x80:
+                        break
+                    i += 1
+                if i < len(self.buf) and len(self.buf) >= i + 1 + n:
+                    p = (self.buf[0], self.buf[i + 1:i + 1 + n])
+                    self.buf = self.buf[i + 1 + n:]
+                    return p
+            try:
+                chunk = self.sock.recv(65536)
+            except ConnectionResetError:
+                chunk = b""
+            if not chunk:
+                return None
+            self.buf += chunk
+
+    def connect(self, client, user=None, password=None):
+        """The CONNACK code (v3: return code, v5: reason code), or None
+        if the broker closed without one."""
+        flags = 0x02 | (0x80 if user is not None else 0) | \
+            (0x40 if password is not None else 0)
+        body = _str("MQTT") + bytes([self.v, flags]) + (30).to_bytes(2,
+                                                                   "big")
+        body += self._props() + _str(client)
+        if user is not None:
+            body += _str(user)
+        if password is not None:
+            body += _str(password)
+        self._send(0x10, body)
+        p = self.packet()
+        return p[1][1] if p and p[0] == 0x20 else None
+
+    def subscribe(self, topic, qos=1, pid=1):
+        self._send(0x82, pid.to_bytes(2, "big") + self._props() +
+                   _str(topic) + bytes([qos]))
+        p = self.packet()
+        while p and p[0] != 0x90:
+            p = self.packet()
+        if p is None:
+            return None
+        return p[1][2 + (1 if self.v == 5 else 0):][0]
+
+    def publish(self, topic, payload, qos=1, pid=2):
+        """QoS 1: the PUBACK reason code (v3: 0), or None."""
+        body = _str(topic) + (pid.to_bytes(2, "big") if qos else b"") + \
+            self._props() + payload
+        self._send(0x30 | (qos << 1), body)
+        if not qos:
+            return 0
+        p = self.packet()
+        while p and p[0] != 0x40:
+            p = self.packet()
+        if p is None:
+            return None
+        return p[1][2] if len(p[1]) > 2 else 0
+
+    def message(self, timeout=3.0):
+        """The next PUBLISH's (topic, payload), or None within timeout."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                p = self.packet()
+                if p is None:
+                    return None
+                if p[0] & 0xF0 == 0x30:
+                    b = p[1]
+                    n = int.from_bytes(b[:2], "big")
+                    topic = b[2:2 + n].decode()
+                    rest = b[2 + n:]
+                    if p[0] & 0x06:
+                        pid = rest[:2]
+                        rest = rest[2:]
+                        self._send(0x40, pid)
+                    if self.v == 5:
+                        plen = rest[0]
+                        rest = rest[1 + plen:]
+                    return topic, rest
+        except socket.timeout:
+            return None
+        finally:
+            self.sock.settimeout(10)

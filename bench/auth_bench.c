@@ -127,8 +127,12 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	bench_t b = {.total = 100000, .window = 256, .clients = 1000,
-		.user = "bench", .pass = "bench", .topic = "bench"};
+	bench_t b = {.total = 100000,
+		.window = 256,
+		.clients = 1000,
+		.user = "bench",
+		.pass = "bench",
+		.topic = "bench"};
 	cq_authc_options_t o = {.auth_timeout_ms = 30000,
 		.acl_timeout_ms = 30000,
 		.max_inflight = 4096};

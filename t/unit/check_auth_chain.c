@@ -157,7 +157,8 @@ chain_of(const cq_auth_backend_t *const *ops, size_t n, bool allow_no_match)
 	cfg->auth.deny_ttl = 5;
 	cfg->auth.acl_no_match = allow_no_match ? CQ_AUTH_NO_MATCH_ALLOW
 						: CQ_AUTH_NO_MATCH_DENY;
-	cq_auth_chain_t *c = cq_auth_chain_new_ops(base, cfg, ".", ops, n, &err);
+	cq_auth_chain_t *c = cq_auth_chain_new_ops(
+		base, cfg, ".", ops, n, &err);
 	ck_assert_msg(c != NULL, "chain: %s", err);
 	return c;
 }

@@ -125,8 +125,8 @@ fake_stop(void)
 	unlink(sock);
 }
 
-static void
-fake_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fake_send(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
 static void
 fake_send(const char *fmt, ...)
 {
@@ -323,8 +323,8 @@ START_TEST(deadline_times_out)
 		.pass_len = 2,
 		.addr = "127.0.0.1:9",
 		.listener = "tcp"};
-	ck_assert_int_eq(cq_authc_auth(c, &r, on_result, &g, &h, &g.res),
-		CQ_AGAIN);
+	ck_assert_int_eq(
+		cq_authc_auth(c, &r, on_result, &g, &h, &g.res), CQ_AGAIN);
 	ck_assert(spin(has_questions, &want));
 	ck_assert(spin(was_called, &g));
 	ck_assert_int_eq(g.res.status, CQ_AUTHC_TIMEOUT);
@@ -541,7 +541,8 @@ END_TEST
 
 START_TEST(connack_codes)
 {
-	cq_authc_result_t r = {.status = CQ_AUTHC_DENY, .bad_credentials = true};
+	cq_authc_result_t r = {
+		.status = CQ_AUTHC_DENY, .bad_credentials = true};
 	ck_assert_int_eq(cq_authc_connack_code(&r, 5), 0x86);
 	ck_assert_int_eq(cq_authc_connack_code(&r, 4), 0x04);
 	r.bad_credentials = false;

@@ -116,22 +116,24 @@ t.ok("protocol error: line too long" in a.log_text(),
      "the protocol error is logged")
 
 # The handshake: VERSION first, same major.
-v = a.client(handshake=False)
-v.read_line()
-v.read_line()
-v.send_raw("VERSION\t2\t0\n")
+
+
+def greeted_then(first_line):
+    """A connection that reads authd's greeting, then sends first_line."""
+    v = a.client(handshake=False)
+    v.read_line()
+    v.read_line()
+    v.send_raw(first_line)
+    return v
+
+
+v = greeted_then("VERSION\t2\t0\n")
 t.ok(v.read_line().startswith("ERROR") and v.at_eof(),
      "a client of major version 2 is refused")
-v = a.client(handshake=False)
-v.read_line()
-v.read_line()
-v.send_raw("AUTH\t1\tclient=a\taddr=1.2.3.4:5\tlistener=l\n")
+v = greeted_then("AUTH\t1\tclient=a\taddr=1.2.3.4:5\tlistener=l\n")
 t.ok(v.read_line().startswith("ERROR") and v.at_eof(),
      "a request before VERSION is refused")
-v = a.client(handshake=False)
-v.read_line()
-v.read_line()
-v.send_raw("VERSION\t1\t9\n")
+v = greeted_then("VERSION\t1\t9\n")
 r = v.reply(v.request("AUTH", client="a", user="alice", **{"pass": b64("secret")},
                       addr="1.1.1.1:1", listener="l"))
 t.ok(r.ok, "a newer minor version is fine")

@@ -45,6 +45,7 @@
 #include "core/conf.h"
 #include "core/log.h"
 #include "master/daemon.h"
+#include "plugins/authd/pool.h"
 #include "plugins/authd/server.h"
 
 typedef struct authd {
@@ -62,11 +63,12 @@ typedef struct authd {
 	int exit_status;
 } authd_t;
 
+/* Wall-clock milliseconds: the policy serial of this start. */
 static uint64_t
-now_ms(int clock)
+start_ms(void)
 {
 	struct timespec ts;
-	clock_gettime(clock, &ts);
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
@@ -294,7 +296,7 @@ stop(authd_t *a, const char *why)
 	a->listener = NULL;
 	remove_socket(a);
 	cq_authd_conn_close_all(&a->srv);
-	a->drain_deadline_ms = now_ms(CLOCK_MONOTONIC) +
+	a->drain_deadline_ms = cq_pool_now_ms() +
 		cq_auth_chain_config(a->srv.chain)->auth.backend_timeout_ms +
 		1000;
 	event_del(a->sig_ev);
@@ -313,7 +315,7 @@ drain_check(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (cq_auth_chain_running(a->srv.chain) == 0 ||
-		now_ms(CLOCK_MONOTONIC) >= a->drain_deadline_ms)
+		cq_pool_now_ms() >= a->drain_deadline_ms)
 		event_base_loopbreak(a->srv.base);
 }
 
@@ -474,7 +476,7 @@ cq_authd_run(const cq_authd_args_t *args)
 	authd_t a = {.args = args, .sig_fd = -1};
 
 	cq_log_set_ident("authd");
-	a.start_ms = now_ms(CLOCK_REALTIME);
+	a.start_ms = start_ms();
 	new_serial(&a);
 	set_config_dir(&a);
 	if ((a.srv.base = event_base_new()) == NULL) {

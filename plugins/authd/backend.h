@@ -34,12 +34,12 @@
 
 #include "authc/auth-protocol.h"
 #include "core/conf.h"
+#include "plugins/authd/pool.h"
 
 /* Bumped when this interface changes incompatibly. */
 #define CQ_AUTH_BACKEND_ABI 1
 
 struct event_base;
-struct cq_pool;
 
 typedef enum cq_auth_verdict {
 	CQ_AUTH_OK = 0, /* allowed: the chain stops */
@@ -132,6 +132,27 @@ void cq_auth_request_resume(cq_auth_request_t *req, cq_auth_verdict_t v);
 cq_auth_verdict_t cq_auth_check_password(const cq_auth_env_t *env,
 	cq_auth_request_t *req, const char *stored, size_t stored_len,
 	int scheme, const char *key);
+
+/*
+ * A request answered on a pool thread (pool.h): embed cq_auth_job_t first
+ * in a malloc'd struct, submit it with a work function that stores its
+ * verdict in job->verdict (the request's answer fields may be set from
+ * that thread), and return DEFER.  authd then frees the struct and
+ * resumes the request on the loop thread; a job that waited longer than
+ * the pool allows is answered "unavailable" instead.
+ */
+typedef struct cq_auth_job {
+	cq_pool_job_t pool_job;
+	cq_auth_request_t *req;
+	cq_auth_verdict_t verdict;
+	uint32_t max_wait_ms; /* for the "waited too long" reason */
+} cq_auth_job_t;
+
+/* Queue 'job' on 'pool' for 'req' ('work' gets the cq_pool_job_t, which
+ * is the cq_auth_job_t).  Returns CQ_AUTH_DEFER. */
+cq_auth_verdict_t cq_auth_job_submit(struct cq_pool *pool, cq_auth_job_t *job,
+	cq_auth_request_t *req, void (*work)(cq_pool_job_t *job, void *ctx),
+	uint32_t max_wait_ms);
 
 /* The lookup key auth_by / acl_by name: the user name or the client id. */
 const char *cq_auth_request_key(

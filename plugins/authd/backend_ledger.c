@@ -27,13 +27,12 @@ typedef struct ledger_state {
 	cq_ledger_t *rules;
 	const cq_config_auth_ledger_t *conf;
 	cq_pool_t *pool;
+	uint32_t timeout_ms;
 } ledger_state_t;
 
 typedef struct ledger_job {
-	cq_pool_job_t job;
+	cq_auth_job_t base;
 	ledger_state_t *st;
-	cq_auth_request_t *req;
-	cq_auth_verdict_t verdict;
 } ledger_job_t;
 
 static int
@@ -58,6 +57,7 @@ ledger_init(const cq_auth_env_t *env, void **state_r, char **error_r)
 	}
 	st->conf = conf;
 	st->pool = env->crypto_pool;
+	st->timeout_ms = env->conf->backend_timeout_ms;
 	cq_log(CQ_LOG_INFO, 0,
 		"ledger %s: %zu users, %zu auth rules, %zu acl rules", path,
 		cq_ledger_users(st->rules), cq_ledger_auth_rules(st->rules),
@@ -71,22 +71,8 @@ job_work(cq_pool_job_t *job, void *ctx)
 {
 	ledger_job_t *j = (ledger_job_t *)job;
 	(void)ctx;
-	j->verdict = cq_ledger_auth(j->st->rules, j->req,
+	j->base.verdict = cq_ledger_auth(j->st->rules, j->base.req,
 		j->st->conf->password_hash, j->st->conf->hash_key);
-}
-
-static void
-job_done(cq_pool_job_t *job)
-{
-	ledger_job_t *j = (ledger_job_t *)job;
-	cq_auth_request_t *req = j->req;
-	cq_auth_verdict_t v = j->verdict;
-
-	if (job->expired)
-		v = cq_auth_request_fail(req, CQ_AUTHP_CODE_UNAVAILABLE,
-			"ledger: waited too long for a bcrypt thread");
-	free(j);
-	cq_auth_request_resume(req, v);
 }
 
 static cq_auth_verdict_t
@@ -101,12 +87,9 @@ ledger_authenticate(void *state, cq_auth_request_t *req)
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return cq_auth_request_fail(
 			req, CQ_AUTHP_CODE_UNAVAILABLE, "out of memory");
-	j->job.work = job_work;
-	j->job.done = job_done;
 	j->st = st;
-	j->req = req;
-	cq_pool_submit(st->pool, &j->job);
-	return CQ_AUTH_DEFER;
+	return cq_auth_job_submit(
+		st->pool, &j->base, req, job_work, st->timeout_ms);
 }
 
 static cq_auth_verdict_t

@@ -35,10 +35,8 @@ typedef struct sql_conn {
 } sql_conn_t;
 
 typedef struct sql_job {
-	cq_pool_job_t job;
+	cq_auth_job_t base;
 	sql_state_t *st;
-	cq_auth_request_t *req;
-	cq_auth_verdict_t verdict;
 	char key[]; /* the user name or client id looked up */
 } sql_job_t;
 
@@ -122,7 +120,7 @@ conn_drop(sql_conn_t *c)
 static cq_auth_verdict_t
 decide_user(sql_job_t *j, const cq_sql_user_t *u)
 {
-	cq_auth_request_t *req = j->req;
+	cq_auth_request_t *req = j->base.req;
 	const cq_config_auth_sql_t *conf = j->st->conf;
 
 	if (!u->allow)
@@ -167,17 +165,18 @@ attempt(sql_job_t *j, sql_conn_t *c, cq_auth_verdict_t *v_r)
 	size_t klen = strlen(j->key);
 	int rc = -1;
 
-	if (conn != NULL && j->req->cmd == CQ_AUTHP_CMD_AUTH) {
+	if (conn != NULL && j->base.req->cmd == CQ_AUTHP_CMD_AUTH) {
 		cq_sql_user_t u = {0};
 		rc = d->fetch_user(conn, j->key, klen, &u, err);
 		if (rc >= 0)
 			*v_r = rc == 0 ? CQ_AUTH_NEXT : decide_user(j, &u);
 		free(u.password);
 	} else if (conn != NULL) {
-		fold_arg_t f = {.req = j->req};
+		fold_arg_t f = {.req = j->base.req};
 		rc = d->fetch_acl(conn, j->key, klen, fold_row, &f, err);
 		if (rc >= 0)
-			*v_r = cq_acl_fold_verdict(&f.fold, j->req, d->name);
+			*v_r = cq_acl_fold_verdict(
+				&f.fold, j->base.req, d->name);
 	}
 	if (conn != NULL && rc >= 0) {
 		c->used = true;
@@ -187,7 +186,7 @@ attempt(sql_job_t *j, sql_conn_t *c, cq_auth_verdict_t *v_r)
 	if (conn != NULL)
 		conn_drop(c);
 	*v_r = cq_auth_request_fail(
-		j->req, CQ_AUTHP_CODE_UNAVAILABLE, "%s: %s", d->name, err);
+		j->base.req, CQ_AUTHP_CODE_UNAVAILABLE, "%s: %s", d->name, err);
 	return retry ? 0 : -1;
 }
 
@@ -198,30 +197,15 @@ job_work(cq_pool_job_t *job, void *ctx)
 	sql_conn_t *c = ctx;
 
 	if (c == NULL) {
-		j->verdict = cq_auth_request_fail(
-			j->req, CQ_AUTHP_CODE_UNAVAILABLE, "out of memory");
+		j->base.verdict = cq_auth_request_fail(j->base.req,
+			CQ_AUTHP_CODE_UNAVAILABLE, "out of memory");
 		return;
 	}
-	if (attempt(j, c, &j->verdict) == 0)
-		attempt(j, c, &j->verdict);
+	if (attempt(j, c, &j->base.verdict) == 0)
+		attempt(j, c, &j->base.verdict);
 }
 
 /* ---- on the loop thread ---------------------------------------------- */
-
-static void
-job_done(cq_pool_job_t *job)
-{
-	sql_job_t *j = (sql_job_t *)job;
-	cq_auth_request_t *req = j->req;
-	cq_auth_verdict_t v = j->verdict;
-
-	if (job->expired)
-		v = cq_auth_request_fail(req, CQ_AUTHP_CODE_UNAVAILABLE,
-			"%s: no connection free within %u ms",
-			j->st->driver->name, j->st->timeout_ms);
-	free(j);
-	cq_auth_request_resume(req, v);
-}
 
 static cq_auth_verdict_t
 submit(sql_state_t *st, cq_auth_request_t *req, cq_auth_lookup_t by)
@@ -233,14 +217,10 @@ submit(sql_state_t *st, cq_auth_request_t *req, cq_auth_lookup_t by)
 	if (j == NULL)
 		return cq_auth_request_fail(
 			req, CQ_AUTHP_CODE_UNAVAILABLE, "out of memory");
-	j->job.work = job_work;
-	j->job.done = job_done;
 	j->st = st;
-	j->req = req;
-	j->verdict = CQ_AUTH_NEXT;
 	memcpy(j->key, key, len + 1);
-	cq_pool_submit(st->pool, &j->job);
-	return CQ_AUTH_DEFER;
+	return cq_auth_job_submit(
+		st->pool, &j->base, req, job_work, st->timeout_ms);
 }
 
 cq_auth_verdict_t

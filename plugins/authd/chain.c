@@ -342,13 +342,40 @@ cq_auth_request_resume(cq_auth_request_t *req, cq_auth_verdict_t v)
 	finish(req, v);
 }
 
+/* ---- jobs on a pool ------------------------------------------------ */
+
+static void
+job_done(cq_pool_job_t *pj)
+{
+	cq_auth_job_t *j = (cq_auth_job_t *)pj;
+	cq_auth_request_t *req = j->req;
+	cq_auth_verdict_t v = j->verdict;
+
+	if (pj->expired)
+		v = cq_auth_request_fail(req, CQ_AUTHP_CODE_UNAVAILABLE,
+			"no thread free within %u ms", j->max_wait_ms);
+	free(j);
+	cq_auth_request_resume(req, v);
+}
+
+cq_auth_verdict_t
+cq_auth_job_submit(cq_pool_t *pool, cq_auth_job_t *job, cq_auth_request_t *req,
+	void (*work)(cq_pool_job_t *job, void *ctx), uint32_t max_wait_ms)
+{
+	job->pool_job.work = work;
+	job->pool_job.done = job_done;
+	job->req = req;
+	job->verdict = CQ_AUTH_NEXT;
+	job->max_wait_ms = max_wait_ms;
+	cq_pool_submit(pool, &job->pool_job);
+	return CQ_AUTH_DEFER;
+}
+
 /* ---- passwords on the bcrypt pool ------------------------------------ */
 
 typedef struct pw_job {
-	cq_pool_job_t job;
-	cq_auth_request_t *req;
+	cq_auth_job_t base;
 	int scheme;
-	bool ok;
 	size_t stored_len, key_len;
 	char *key; /* points into 'data' */
 	char data[]; /* stored, NUL, key, NUL */
@@ -358,28 +385,14 @@ static void
 pw_work(cq_pool_job_t *job, void *ctx)
 {
 	pw_job_t *j = (pw_job_t *)job;
+	cq_auth_request_t *req = j->base.req;
 	(void)ctx;
-	j->ok = cq_password_verify(j->scheme, j->data, j->stored_len,
-		j->req->pass, j->req->pass_len, j->key, j->key_len);
-}
-
-static void
-pw_done(cq_pool_job_t *job)
-{
-	pw_job_t *j = (pw_job_t *)job;
-	cq_auth_request_t *req = j->req;
-	cq_auth_verdict_t v;
-
-	if (j->job.expired)
-		v = cq_auth_request_fail(req, CQ_AUTHP_CODE_UNAVAILABLE,
-			"password check waited too long for a thread");
-	else if (j->ok)
-		v = cq_auth_request_ok(req, CQ_AUTH_TTL_DEFAULT);
+	if (cq_password_verify(j->scheme, j->data, j->stored_len, req->pass,
+		    req->pass_len, j->key, j->key_len))
+		j->base.verdict = cq_auth_request_ok(req, CQ_AUTH_TTL_DEFAULT);
 	else
-		v = cq_auth_request_fail(
+		j->base.verdict = cq_auth_request_fail(
 			req, CQ_AUTHP_CODE_BAD_CREDENTIALS, "wrong password");
-	free(j);
-	cq_auth_request_resume(req, v);
 }
 
 cq_auth_verdict_t
@@ -402,9 +415,6 @@ cq_auth_check_password(const cq_auth_env_t *env, cq_auth_request_t *req,
 	if (j == NULL)
 		return cq_auth_request_fail(
 			req, CQ_AUTHP_CODE_UNAVAILABLE, "out of memory");
-	j->job.work = pw_work;
-	j->job.done = pw_done;
-	j->req = req;
 	j->scheme = scheme;
 	j->stored_len = stored_len;
 	memcpy(j->data, stored, stored_len);
@@ -412,6 +422,6 @@ cq_auth_check_password(const cq_auth_env_t *env, cq_auth_request_t *req,
 	j->key = j->data + stored_len + 1;
 	j->key_len = key_len;
 	memcpy(j->key, key != NULL ? key : "", key_len + 1);
-	cq_pool_submit(env->crypto_pool, &j->job);
-	return CQ_AUTH_DEFER;
+	return cq_auth_job_submit(env->crypto_pool, &j->base, req, pw_work,
+		env->conf->backend_timeout_ms);
 }

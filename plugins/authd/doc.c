@@ -83,8 +83,9 @@ cq_doc_root(const cq_doc_t *doc)
 	return doc->root;
 }
 
-static int __attribute__((format(printf, 3, 4)))
-fail(builder_t *b, yaml_mark_t m, const char *fmt, ...)
+int
+cq_doc_error(char **error_r, const char *name, unsigned line, unsigned col,
+	const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -92,12 +93,15 @@ fail(builder_t *b, yaml_mark_t m, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	size_t len = strlen(b->name) + strlen(msg) + 48;
-	if ((*b->error_r = malloc(len)) != NULL)
-		snprintf(*b->error_r, len, "%s:%zu:%zu: %s", b->name,
-			(size_t)m.line + 1, (size_t)m.column + 1, msg);
+	size_t len = strlen(name) + strlen(msg) + 48;
+	if ((*error_r = malloc(len)) != NULL)
+		snprintf(*error_r, len, "%s:%u:%u: %s", name, line, col, msg);
 	return -1;
 }
+
+#define fail(b, m, ...)                                                        \
+	cq_doc_error((b)->error_r, (b)->name, (unsigned)(m).line + 1,          \
+		(unsigned)(m).column + 1, __VA_ARGS__)
 
 static cq_doc_node_t *
 new_node(builder_t *b, cq_doc_type_t type, yaml_mark_t m)

@@ -51,6 +51,11 @@ cq_doc_t *cq_doc_parse(const char *name, const char *text, size_t len,
 const cq_doc_node_t *cq_doc_root(const cq_doc_t *doc);
 void cq_doc_free(cq_doc_t *doc);
 
+/* *error_r = "NAME:LINE:COL: message" (malloc'd; NULL if out of
+ * memory).  Returns -1. */
+int cq_doc_error(char **error_r, const char *name, unsigned line, unsigned col,
+	const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /* The value of 'key' in a map, or NULL (also when 'map' is no map). */
 const cq_doc_node_t *cq_doc_get(const cq_doc_node_t *map, const char *key);
 

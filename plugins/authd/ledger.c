@@ -69,21 +69,9 @@ typedef struct lparse {
 	char **error_r;
 } lparse_t;
 
-static int __attribute__((format(printf, 3, 4)))
-fail(lparse_t *p, const cq_doc_node_t *n, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	size_t len = strlen(p->name) + strlen(msg) + 48;
-	if ((*p->error_r = malloc(len)) != NULL)
-		snprintf(*p->error_r, len, "%s:%u:%u: %s", p->name,
-			n != NULL ? n->line : 0, n != NULL ? n->col : 0, msg);
-	return -1;
-}
+#define fail(p, n, ...)                                                        \
+	cq_doc_error((p)->error_r, (p)->name, (n) != NULL ? (n)->line : 0,     \
+		(n) != NULL ? (n)->col : 0, __VA_ARGS__)
 
 /* A scalar as a string (null is ""). */
 static int

@@ -43,6 +43,7 @@
 #include "core/conf.h"
 #include "core/log.h"
 #include "mqtt/reason.h"
+#include "shm/authcache.h"
 
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 5000
@@ -94,13 +95,9 @@ struct cq_authc {
 static void schedule_reconnect(cq_authc_t *c);
 static void connection_lost(cq_authc_t *c, const char *why);
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
+/* Monotonic milliseconds: the cache's clock, so deadlines and TTLs
+ * agree. */
+#define now_ms() cq_authcache_now()
 
 const char *
 cq_authc_status_name(cq_authc_status_t status)

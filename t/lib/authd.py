@@ -269,14 +269,7 @@ class Authd:
     def stop(self, timeout=20):
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        rc = self.proc.returncode
+        rc = stop_process(self.proc, timeout=timeout)
         self.proc = None
         self._logf.close()
         return rc
@@ -296,11 +289,28 @@ class Authd:
             return ""
 
     def check_log(self):
-        bad = [ln for ln in self.log_text().splitlines() if BAD_LOG.search(ln)]
-        self.t.ok(not bad, "authd log has no crit/alert line or sanitizer "
-                  "report")
-        for ln in bad[:20]:
-            self.t.diag(ln)
+        log_problems(self.t, self.log_text(), "authd")
+
+
+def stop_process(proc, sig=signal.SIGTERM, timeout=30):
+    """Signal a process we started, wait (bounded), SIGKILL if it hangs.
+    Returns its exit status."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def log_problems(t, text, what):
+    """One assertion: no crit/alert line or sanitizer report in text."""
+    bad = [ln for ln in text.splitlines() if BAD_LOG.search(ln)]
+    t.ok(not bad, "%s log has no crit/alert line or sanitizer report" % what)
+    for ln in bad[:20]:
+        t.diag(ln)
 
 
 def skip_unless_installed(t, *paths):
@@ -358,12 +368,7 @@ class Postgres:
     def stop(self):
         if self.proc is None:
             return
-        self.proc.send_signal(signal.SIGINT)  # fast shutdown
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, signal.SIGINT)  # fast shutdown
         self.proc = None
         self.log.close()
 
@@ -424,12 +429,7 @@ class MariaDB:
     def stop(self):
         if self.proc is None:
             return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, timeout=60)
         self.proc = None
         self.log.close()
 
@@ -473,12 +473,7 @@ class Redis:
     def stop(self):
         if self.proc is None:
             return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
     def cmd(self, *args):
@@ -620,20 +615,9 @@ class AuthBroker:
     def stop(self):
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
-        bad = [ln for ln in self.log_text().splitlines()
-               if BAD_LOG.search(ln)]
-        self.t.ok(not bad, "broker log has no crit/alert line or sanitizer "
-                  "report")
-        for ln in bad[:20]:
-            self.t.diag(ln)
+        log_problems(self.t, self.log_text(), "broker")
         self.dir.remove()
 
 

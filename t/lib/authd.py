@@ -282,14 +282,19 @@ class Authd:
         self.dir.remove()
 
     def log_text(self):
-        try:
-            with open(self.log, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read_text(self.log)
 
     def check_log(self):
         log_problems(self.t, self.log_text(), "authd")
+
+
+def read_text(path):
+    """A log file's text ("" if it is not there yet)."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
 
 
 def stop_process(proc, sig=signal.SIGTERM, timeout=30):
@@ -325,7 +330,22 @@ def _as_root():
     return os.geteuid() == 0
 
 
-class Postgres:
+class _Server:
+    """What the database servers share: a temp dir, a client command."""
+
+    def _client(self, args, text):
+        r = run(args, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("%s failed: %s\n%s" % (args[0], text,
+                                                      r.stderr))
+        return r.stdout
+
+    def cleanup(self):
+        self.stop()
+        self.dir.remove()
+
+
+class Postgres(_Server):
     """PostgreSQL 15 on 127.0.0.1:<free port>, trust auth, as test-servers.md
     says (as root: run as the postgres user)."""
 
@@ -373,19 +393,12 @@ class Postgres:
         self.log.close()
 
     def sql(self, text, db="postgres"):
-        r = run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h",
-                 "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d",
-                 db, "-c", text], timeout=60)
-        if r.returncode != 0:
-            raise RuntimeError("psql failed: %s\n%s" % (text, r.stderr))
-        return r.stdout
-
-    def cleanup(self):
-        self.stop()
-        self.dir.remove()
+        return self._client(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                             "-h", "127.0.0.1", "-p", str(self.port), "-U",
+                             "postgres", "-d", db, "-c", text], text)
 
 
-class MariaDB:
+class MariaDB(_Server):
     """MariaDB on 127.0.0.1:<free port>, root with a normal password-less
     login over TCP (test-servers.md)."""
 
@@ -438,17 +451,10 @@ class MariaDB:
                 "-P%d" % self.port, "-uroot", "-e", text]
         if db:
             args.insert(-2, db)
-        r = run(args, timeout=60)
-        if r.returncode != 0:
-            raise RuntimeError("mariadb failed: %s\n%s" % (text, r.stderr))
-        return r.stdout
-
-    def cleanup(self):
-        self.stop()
-        self.dir.remove()
+        return self._client(args, text)
 
 
-class Redis:
+class Redis(_Server):
     BINARIES = ("redis-server", "redis-cli")
 
     def __init__(self, t):
@@ -477,14 +483,8 @@ class Redis:
         self.proc = None
 
     def cmd(self, *args):
-        r = run(["redis-cli", "-p", str(self.port)] + list(args))
-        if r.returncode != 0:
-            raise RuntimeError("redis-cli failed: %s" % r.stderr)
-        return r.stdout
-
-    def cleanup(self):
-        self.stop()
-        self.dir.remove()
+        return self._client(["redis-cli", "-p", str(self.port)] +
+                            list(args), " ".join(args))
 
 
 class HttpAuthServer:
@@ -601,11 +601,7 @@ class AuthBroker:
                                self.log_text())
 
     def log_text(self):
-        try:
-            with open(self.log, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read_text(self.log)
 
     def authd_pid(self):
         m = re.findall(r"comqttd\[(\d+)\] authd: notice: authd ready on",

@@ -540,6 +540,11 @@ static const cq_cfg_key_t root_keys[] = {
 		ROOT(shm),
 		.sub = &shm_table,
 		.doc = "layout of the shared-memory region"},
+	{.name = "auth",
+		.type = CQ_CFG_MAP,
+		ROOT(auth),
+		.sub = &cq_config_auth_table,
+		.doc = "authentication and ACL: comqtt-authd (conf_auth.c)"},
 };
 
 static const cq_cfg_table_t config_table = {

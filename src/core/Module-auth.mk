@@ -1,0 +1,3 @@
+# src/core — the auth: section of the configuration (conf_auth.c), kept
+# apart from conf.c so the two change independently.
+LIB_SRCS += src/core/conf_auth.c

@@ -56,6 +56,24 @@ size_t cq_arena_usable_size(cq_off_t off);
 void cq_arena_flush_magazines(void);
 void cq_arena_stats(cq_arena_stats_t *stats_r);
 
+/*
+ * For the checker and tools, on a quiescent region only (nothing else
+ * allocating): call fn for every live object (handed out and not sitting in
+ * a magazine), leaked ones included.
+ */
+typedef void (*cq_arena_visit_fn)(cq_off_t off, size_t size, void *arg);
+void cq_arena_foreach(cq_shm_t *shm, cq_arena_visit_fn fn, void *arg);
+
+/*
+ * During a quiescent cq_shm_check, a module declares that it owns (can
+ * reach) object 'off'.  Marking validates the object: a marked offset that
+ * is not a live object (a use after free) is counted as an error and -1 is
+ * returned.  Live objects nobody marked are counted as leaked (and freed
+ * with CQ_SHM_CHECK_REPAIR) when every module marks (CQ_SHM_MOD_MARKS).
+ * Outside a quiescent check this does nothing and returns 0.
+ */
+int cq_arena_mark(cq_shm_t *shm, cq_shm_report_t *rep, cq_off_t off);
+
 extern const cq_shm_module_t cq_arena_module;
 
 #endif /* CQ_SHM_ARENA_H */

@@ -36,4 +36,15 @@ int cq_mutex_lock(cq_mutex_t *mx);
 int cq_mutex_trylock(cq_mutex_t *mx);
 void cq_mutex_unlock(cq_mutex_t *mx);
 
+/* The pid recorded as owner (0: free, or not recorded yet).  A hint: see
+ * lock.c. */
+uint32_t cq_mutex_owner(const cq_mutex_t *mx);
+/*
+ * True when the recorded owner no longer exists (call after waitpid(), a
+ * zombie still exists).  Reapers lock such a mutex at once, so that its
+ * EOWNERDEAD recovery (and the repair the module does then) happens in the
+ * master instead of in the next worker that needs it.
+ */
+int cq_mutex_owner_dead(const cq_mutex_t *mx);
+
 #endif /* CQ_SHM_LOCK_H */

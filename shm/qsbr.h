@@ -18,6 +18,8 @@
 #ifndef CQ_SHM_QSBR_H
 #define CQ_SHM_QSBR_H
 
+#include <stdint.h>
+
 #include "shm/region.h"
 
 /* Register this process's slot (cq_shm_slot) as online. */
@@ -37,8 +39,26 @@ void cq_qsbr_online(void);
 void cq_qsbr_retire(cq_off_t off);
 /* Free whatever retired objects are past their grace period. */
 unsigned cq_qsbr_reclaim(void);
-/* Clear dead worker 'slot' (master only). */
+/*
+ * Clear dead worker 'slot' (master only, after waitpid()): its counter no
+ * longer holds back grace periods, and its pending retirements move to the
+ * orphan limbo, which cq_qsbr_reclaim() in any process drains.
+ */
 void cq_qsbr_reap(unsigned slot);
+
+/*
+ * Quiescent points slot 'slot' has passed (its pulse: a watchdog that sees
+ * it frozen while the slot is online kills the worker), and its registered
+ * pid in *pid_r (0: none).
+ */
+uint64_t cq_qsbr_progress(unsigned slot, uint32_t *pid_r);
+
+typedef struct cq_qsbr_stats {
+	uint64_t epoch; /* global epoch */
+	uint64_t safe_epoch; /* objects retired at or before it can go */
+	uint64_t pending; /* retired, not yet freed */
+} cq_qsbr_stats_t;
+void cq_qsbr_stats(cq_qsbr_stats_t *stats_r);
 
 extern const cq_shm_module_t cq_qsbr_module;
 

@@ -65,18 +65,40 @@ typedef struct cq_shm {
 	cq_shm_header_t *hdr;
 } cq_shm_t;
 
+/* Inputs of cq_shm_check (cq_shm_report_t.flags). */
+/* Nothing else touches the region during the check (workers stopped, or a
+ * test after its children exited): the checker may also walk ring
+ * contents, recompute message refcounts and count leaked arena objects. */
+#define CQ_SHM_CHECK_QUIESCENT 0x1u
+/* With QUIESCENT: free leaked objects and lower leaked references. */
+#define CQ_SHM_CHECK_REPAIR 0x2u
+
+struct cq_shm_check_state;
+
 /* What the checker found: counts of problems and one line per problem
  * (logged through cq_log at "error"). */
 typedef struct cq_shm_report {
 	unsigned errors;
 	unsigned repaired;
 	unsigned leaked_objects;
+	/* Inputs (zero: a concurrent, read-mostly check). */
+	unsigned flags;
+	/* References held outside the module list (tests, tools): called
+	 * during a quiescent check to cq_arena_mark() objects and
+	 * cq_msg_census_add() message references.  May be NULL. */
+	void (*declare)(
+		struct cq_shm *shm, struct cq_shm_report *rep, void *arg);
+	void *declare_arg;
+	/* Private to the checker while it runs. */
+	struct cq_shm_check_state *state;
 } cq_shm_report_t;
 
 /* One module of the region. */
 typedef struct cq_shm_module {
 	const char *name;
-	/* Bytes this module needs for 'conf' (0: none, the arena: ignored). */
+	/* Bytes this module needs for 'conf' (the arena: its minimum).  A
+	 * module needing none (size NULL or 0) gets no TOC entry, and its
+	 * hooks are called with area NULL. */
 	size_t (*size)(const cq_shm_conf_t *conf);
 	/* Initialise the zeroed area; 0 or -1 with *error_r set. */
 	int (*init)(
@@ -86,10 +108,40 @@ typedef struct cq_shm_module {
 	/* Release what dead worker 'slot' held; may be NULL.  Master only,
 	 * after the worker has been waited for. */
 	void (*reap)(cq_shm_t *shm, void *area, unsigned slot);
+	/* Cache pointers into 'shm' (now the current mapping) in process
+	 * memory: called by cq_shm_create (right after its init, the
+	 * arena's before any other module's init), cq_shm_use and
+	 * cq_shm_set_slot; with area NULL when the current mapping is
+	 * detached (forget it).  May be NULL. */
+	void (*use)(cq_shm_t *shm, void *area, size_t size);
+	/* Second pass of the checker, after every module's check has
+	 * declared its references (messages verify refcounts here).  May be
+	 * NULL. */
+	void (*check_final)(cq_shm_t *shm, void *area, cq_shm_report_t *rep);
+	unsigned flags; /* CQ_SHM_MOD_* */
 } cq_shm_module_t;
 
-/* This process's worker slot (CQ_SLOT_NONE until a worker sets it). */
+/*
+ * The module's check, when quiescent, cq_arena_mark()s every arena object
+ * it owns (a module owning none sets it too).  The arena counts unmarked
+ * live objects as leaks only when every module in the list says so.
+ */
+#define CQ_SHM_MOD_MARKS 0x1u
+
+/* The module list (shm/modules.c), NULL-terminated.  The arena is laid out
+ * last (it takes the rest of the region), initialised first (other modules
+ * may allocate in init) and checked last. */
+extern const cq_shm_module_t *const cq_shm_modules[];
+
+/* This process's worker slot (CQ_SLOT_NONE until a worker sets it).  Set
+ * it with cq_shm_set_slot(). */
 extern unsigned cq_shm_slot;
+
+/* Fill 'conf' with small working defaults (tests, tools; the master sizes
+ * from the configuration file). */
+void cq_shm_conf_init(cq_shm_conf_t *conf);
+/* 0, or -1 with *error_r when 'conf' cannot describe a region. */
+int cq_shm_conf_validate(const cq_shm_conf_t *conf, const char **error_r);
 
 /*
  * Create a region sized for 'conf', initialise every module and make it the
@@ -108,14 +160,38 @@ int cq_shm_attach(int fd, cq_shm_t *shm_r, const char **error_r);
 
 /* Make 'shm' the current mapping (cq_shm_cur) of this process. */
 void cq_shm_use(const cq_shm_t *shm);
+/* The current mapping, or NULL. */
+const cq_shm_t *cq_shm_current(void);
+/* Take worker slot 'slot' (< conf.workers, or CQ_SLOT_NONE) in this
+ * process: per-slot caches (counters, magazines) follow. */
+void cq_shm_set_slot(unsigned slot);
 
 void cq_shm_detach(cq_shm_t *shm);
 
 /* The area a module registered, or NULL; *size_r gets its size. */
 void *cq_shm_area(const cq_shm_t *shm, const char *name, size_t *size_r);
 
-/* Run every module's checker; returns the number of errors left. */
+/*
+ * Validate the header and TOC, then run every module's check and
+ * check_final (rep->flags say how deep; the counts accumulate into *rep).
+ * Returns rep->errors: problems found and not repaired.  Concurrent checks
+ * take each module's locks briefly; a quiescent check must really be
+ * alone.
+ */
 unsigned cq_shm_check(cq_shm_t *shm, cq_shm_report_t *rep);
+
+/* For modules' checks: log one problem and count it. */
+void cq_shm_check_error(cq_shm_report_t *rep, const char *module,
+	const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Non-zero when the check is quiescent (see CQ_SHM_CHECK_QUIESCENT). */
+int cq_shm_check_quiescent(const cq_shm_report_t *rep);
+/* A per-module pointer that lives for one cq_shm_check (NULL outside a
+ * check): modules keep their private check state (census, marks) here and
+ * free it in check_final. */
+void **cq_shm_check_scratch(
+	cq_shm_report_t *rep, const cq_shm_module_t *module);
+/* True when every module marks its objects (CQ_SHM_MOD_MARKS). */
+int cq_shm_check_leaks_countable(const cq_shm_report_t *rep);
 
 /* Release everything dead worker 'slot' held (locks, QSBR slot, magazines,
  * ring ends, message references).  Master only. */

@@ -15,6 +15,9 @@
 
 #include <sys/socket.h>
 
+#include "core/conf.h"
+#include "shm/region.h"
+
 #define CQ_WORKER_MAX_LISTENERS 32
 
 typedef struct cq_worker_listener {
@@ -30,6 +33,9 @@ typedef struct cq_worker_args {
 	int chan; /* channel to the master */
 	int death_fd; /* read end of the master's death pipe */
 	const char *config_path; /* NULL: embedded defaults */
+	const cq_config_cmdline_t *cmdline; /* to re-read on reload */
+	cq_config_t *config; /* inherited from the master */
+	const cq_shm_t *shm; /* the region, mapped before fork */
 	cq_worker_listener_t listeners[CQ_WORKER_MAX_LISTENERS];
 	unsigned nlisteners;
 } cq_worker_args_t;

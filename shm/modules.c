@@ -16,6 +16,9 @@
 #include "shm/msg.h"
 #include "shm/qsbr.h"
 #include "shm/ring.h"
+#include "shm/retained.h"
+#include "shm/route.h"
+#include "shm/session.h"
 
 const cq_shm_module_t *const cq_shm_modules[] = {
 	/* base: reclamation, delivery, caches, metrics */
@@ -26,6 +29,9 @@ const cq_shm_module_t *const cq_shm_modules[] = {
 	&cq_counters_module,
 
 	/* tables: route trie, retained store, sessions */
+	&cq_route_module,
+	&cq_retained_module,
+	&cq_session_module,
 
 	/* the arena takes what the fixed-size modules leave */
 	&cq_arena_module,

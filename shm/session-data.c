@@ -1,0 +1,490 @@
+/*
+ * session-data.c — a session's contents: subscriptions, the outbound
+ * inflight window, inbound QoS 2 ids, the offline queue, the will.
+ *
+ * Every mutator runs inside a write section of the owner's generation
+ * (session.c I3) and changes the session with single stores (I7):
+ *   - subscriptions: a copy-on-write list (add and replace build a new
+ *     list without deleted records, publish it, retire the old one);
+ *     remove sets a record's DELETED flag in place, so unsubscribing never
+ *     needs memory;
+ *   - inflight: fixed entries of one word each {msg, pid, state}, written
+ *     whole (a send-order number beside each is written first);
+ *   - QoS 2 ids: 16-bit entries;
+ *   - queue: a ring of message offsets between free-running head and tail
+ *     counters; push writes the slot, then publishes tail;
+ *   - will: one word.
+ * The window, id table and queue are allocated on first use (an all-QoS 0
+ * client costs none of them) and published with one store.
+ *
+ * Other processes (the checker, tools) may read the contents lock-free
+ * under QSBR; they see each word either before or after a change.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/assert.h"
+#include "shm/arena.h"
+#include "shm/msg.h"
+#include "shm/qsbr.h"
+#include "shm/session-int.h"
+#include "shm/session.h"
+
+static inline size_t
+rec_size(uint32_t len)
+{
+	return (sizeof(sess_sub_rec_t) + len + 7) & ~(size_t)7;
+}
+
+static inline const sess_sub_rec_t *
+rec_at(const sess_subs_t *l, uint32_t byte)
+{
+	return (const sess_sub_rec_t *)(l->rec + byte);
+}
+
+static inline const char *
+rec_text(const sess_sub_rec_t *r)
+{
+	return (const char *)(r + 1);
+}
+
+static inline uint8_t
+rec_flags(const sess_sub_rec_t *r)
+{
+	return __atomic_load_n(&r->flags, __ATOMIC_ACQUIRE);
+}
+
+static bool
+rec_is(const sess_sub_rec_t *r, const char *f, size_t len)
+{
+	return !(rec_flags(r) & SUBF_DELETED) && r->len == len &&
+		memcmp(rec_text(r), f, len) == 0;
+}
+
+/* ---- subscriptions ------------------------------------------------- */
+
+int
+cq_session_sub_add(cq_off_t sess, uint64_t gen, const char *filter, size_t len,
+	const cq_subopts_t *o)
+{
+	if (len == 0 || len > 65535) {
+		errno = EINVAL;
+		return -1;
+	}
+	sess_obj_t *s = cq_session_wbegin(sess, gen);
+	if (s == NULL)
+		return -1;
+	cq_off_t old = s->subs;
+	const sess_subs_t *ol = CQ_PTR(const sess_subs_t, old);
+	size_t bytes = rec_size((uint32_t)len);
+	for (uint32_t b = 0; ol != NULL && b < ol->bytes;) {
+		const sess_sub_rec_t *r = rec_at(ol, b);
+		if (!(rec_flags(r) & SUBF_DELETED) && !rec_is(r, filter, len))
+			bytes += rec_size(r->len);
+		b += (uint32_t)rec_size(r->len);
+	}
+	cq_off_t off = cq_arena_alloc(sizeof(sess_subs_t) + bytes);
+	if (off == CQ_OFF_NULL) {
+		cq_session_wend(s);
+		errno = ENOMEM;
+		return -1;
+	}
+	sess_subs_t *nl = CQ_PTR(sess_subs_t, off);
+	nl->n = 0;
+	nl->bytes = 0;
+	for (uint32_t b = 0; ol != NULL && b < ol->bytes;) {
+		const sess_sub_rec_t *r = rec_at(ol, b);
+		size_t rs = rec_size(r->len);
+		if (!(rec_flags(r) & SUBF_DELETED) && !rec_is(r, filter, len)) {
+			memcpy(nl->rec + nl->bytes, r, rs);
+			nl->bytes += (uint32_t)rs;
+			nl->n++;
+		}
+		b += (uint32_t)rs;
+	}
+	sess_sub_rec_t *r = (sess_sub_rec_t *)(nl->rec + nl->bytes);
+	*r = (sess_sub_rec_t){.sub_id = o->sub_id,
+		.len = (uint16_t)len,
+		.qos = o->qos,
+		.flags = (uint8_t)((o->no_local ? SUBF_NO_LOCAL : 0) |
+			(o->retain_as_published ? SUBF_RAP : 0) |
+			((o->retain_handling & 3u) << SUBF_RH_SHIFT))};
+	memcpy(r + 1, filter, len);
+	memset((char *)(r + 1) + len, 0, rec_size((uint32_t)len) - 8 - len);
+	nl->bytes += (uint32_t)rec_size((uint32_t)len);
+	nl->n++;
+	cq_off_publish(&s->subs, off);
+	if (old != CQ_OFF_NULL)
+		cq_qsbr_retire(old);
+	cq_session_wend(s);
+	return 0;
+}
+
+int
+cq_session_sub_remove(
+	cq_off_t sess, uint64_t gen, const char *filter, size_t len)
+{
+	sess_obj_t *s = cq_session_wbegin(sess, gen);
+	if (s == NULL)
+		return -1;
+	sess_subs_t *l = CQ_PTR(sess_subs_t, s->subs);
+	for (uint32_t b = 0; l != NULL && b < l->bytes;) {
+		sess_sub_rec_t *r = (sess_sub_rec_t *)(l->rec + b);
+		if (rec_is(r, filter, len)) {
+			__atomic_store_n(&r->flags,
+				(uint8_t)(r->flags | SUBF_DELETED),
+				__ATOMIC_RELEASE);
+			break;
+		}
+		b += (uint32_t)rec_size(r->len);
+	}
+	cq_session_wend(s);
+	return 0;
+}
+
+void
+cq_session_subs_foreach(cq_off_t sess, cq_session_sub_fn fn, void *arg)
+{
+	const sess_obj_t *s = sess_obj(sess);
+	const sess_subs_t *l = CQ_PTR(const sess_subs_t, cq_off_load(&s->subs));
+	for (uint32_t b = 0; l != NULL && b < l->bytes;) {
+		const sess_sub_rec_t *r = rec_at(l, b);
+		uint8_t f = rec_flags(r);
+		if (!(f & SUBF_DELETED)) {
+			cq_subopts_t o = {.qos = r->qos,
+				.no_local = (f & SUBF_NO_LOCAL) != 0,
+				.retain_as_published = (f & SUBF_RAP) != 0,
+				.retain_handling =
+					(uint8_t)((f >> SUBF_RH_SHIFT) & 3u),
+				.sub_id = r->sub_id};
+			fn(arg, rec_text(r), r->len, &o);
+		}
+		b += (uint32_t)rec_size(r->len);
+	}
+}
+
+/* ---- inflight ------------------------------------------------------ */
+
+static inline uint64_t
+ent_word(cq_off_t msg, uint16_t pid, unsigned state)
+{
+	return (uint64_t)msg | (uint64_t)pid << 32 | (uint64_t)state << 48;
+}
+
+static inline uint16_t
+ent_pid(uint64_t e)
+{
+	return (uint16_t)(e >> 32);
+}
+
+static inline unsigned
+ent_state(uint64_t e)
+{
+	return (unsigned)(e >> 48) & 0xffu;
+}
+
+static inline uint32_t *
+ent_seq(sess_inflight_t *f)
+{
+	return (uint32_t *)&f->e[f->cap];
+}
+
+/* Allocate-on-first-use of the object named by *word (in a section). */
+static void *
+ensure(cq_off_t *word, size_t size, uint32_t cap)
+{
+	if (*word != CQ_OFF_NULL)
+		return CQ_PTR(void, *word);
+	cq_off_t off = cq_arena_zalloc(size);
+	if (off == CQ_OFF_NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	*CQ_PTR(uint32_t, off) = cap; /* every such object starts with cap */
+	cq_off_publish(word, off);
+	return CQ_PTR(void, off);
+}
+
+static sess_inflight_t *
+inflight_of(sess_obj_t *s)
+{
+	uint32_t cap = s->inflight_max;
+	return ensure(
+		&s->inflight, sizeof(sess_inflight_t) + (size_t)cap * 12, cap);
+}
+
+int
+cq_session_inflight_add(
+	cq_off_t sess, uint64_t gen, uint16_t pid, cq_off_t msg, unsigned state)
+{
+	if (pid == 0 || state < CQ_INFLIGHT_PUBACK ||
+		state > CQ_INFLIGHT_PUBCOMP) {
+		errno = EINVAL;
+		return -1;
+	}
+	sess_obj_t *s = cq_session_wbegin(sess, gen);
+	if (s == NULL)
+		return -1;
+	sess_inflight_t *f = inflight_of(s);
+	int rc = f == NULL ? -1 : CQ_AGAIN;
+	for (uint32_t k = 0; f != NULL && k < f->cap; k++) {
+		uint32_t i = (f->hint + k) % f->cap;
+		if (f->e[i] != 0)
+			continue;
+		ent_seq(f)[i] = ++s->seq;
+		__atomic_store_n(
+			&f->e[i], ent_word(msg, pid, state), __ATOMIC_RELEASE);
+		f->hint = (i + 1) % f->cap;
+		rc = 0;
+		break;
+	}
+	cq_session_wend(s);
+	return rc;
+}
+
+int
+cq_session_inflight_ack(cq_off_t sess, uint64_t gen, uint16_t pid,
+	unsigned expect, unsigned next, cq_off_t *msg_r)
+{
+	*msg_r = CQ_OFF_NULL;
+	sess_obj_t *s = cq_session_wbegin(sess, gen);
+	if (s == NULL)
+		return -1;
+	sess_inflight_t *f = CQ_PTR(sess_inflight_t, s->inflight);
+	int rc = -1;
+	for (uint32_t i = 0; f != NULL && i < f->cap; i++) {
+		uint64_t e = f->e[i];
+		if (e == 0 || ent_pid(e) != pid || ent_state(e) != expect)
+			continue;
+		cq_off_t msg = (cq_off_t)e;
+		uint64_t ne = 0;
+		if (next == CQ_INFLIGHT_PUBCOMP)
+			ne = ent_word(CQ_OFF_NULL, pid, next); /* drop msg */
+		else if (next != 0)
+			ne = ent_word(msg, pid, next);
+		__atomic_store_n(&f->e[i], ne, __ATOMIC_RELEASE);
+		if (ne == 0 || next == CQ_INFLIGHT_PUBCOMP)
+			*msg_r = msg;
+		rc = 0;
+		break;
+	}
+	cq_session_wend(s);
+	if (rc < 0)
+		errno = ENOENT;
+	return rc;
+}
+
+static int
+by_seq(const void *a, const void *b)
+{
+	const cq_inflight_t *x = a, *y = b;
+	/* Sequence numbers wrap: compare by signed distance. */
+	int32_t d = (int32_t)(x->seq - y->seq);
+	return (d > 0) - (d < 0);
+}
+
+unsigned
+cq_session_inflight_list(cq_off_t sess, cq_inflight_t *v, unsigned max)
+{
+	sess_obj_t *s = sess_obj(sess);
+	sess_inflight_t *f = CQ_PTR(sess_inflight_t, cq_off_load(&s->inflight));
+	unsigned n = 0;
+	for (uint32_t i = 0; f != NULL && i < f->cap && n < max; i++) {
+		uint64_t e = __atomic_load_n(&f->e[i], __ATOMIC_ACQUIRE);
+		if (e == 0)
+			continue;
+		v[n++] = (cq_inflight_t){(cq_off_t)e, ent_pid(e),
+			(uint8_t)ent_state(e), ent_seq(f)[i]};
+	}
+	qsort(v, n, sizeof(*v), by_seq);
+	return n;
+}
+
+static bool
+pid_in_use(const sess_inflight_t *f, uint16_t pid)
+{
+	for (uint32_t i = 0; f != NULL && i < f->cap; i++)
+		if (f->e[i] != 0 && ent_pid(f->e[i]) == pid)
+			return true;
+	return false;
+}
+
+uint16_t
+cq_session_next_pid(cq_off_t sess, uint64_t gen)
+{
+	sess_obj_t *s = cq_session_wbegin(sess, gen);
+	if (s == NULL)
+		return 0;
+	const sess_inflight_t *f = CQ_PTR(const sess_inflight_t, s->inflight);
+	uint16_t p = s->next_pid, got = 0;
+	for (uint32_t k = 0; k < 65535; k++) {
+		p = (uint16_t)(p % 65535u + 1u);
+		if (!pid_in_use(f, p)) {
+			got = p;
+			break;
+		}
+	}
+	s->next_pid = got ? got : s->next_pid;
+	cq_session_wend(s);
+	return got;
+}
+
+/* ---- inbound QoS 2 ------------------------------------------------- */
+
+int
+cq_session_qos2_add(cq_off_t sess, uint64_t gen, uint16_t pid)
+{
+	sess_obj_t *s = cq_session_wbegin(sess, gen);
+	if (s == NULL)
+		return -1;
+	sess_qos2_t *q = ensure(&s->qos2,
+		sizeof(sess_qos2_t) + (size_t)s->qos2_max * 2, s->qos2_max);
+	int rc = q == NULL ? -1 : CQ_AGAIN;
+	uint32_t free_at = UINT32_MAX;
+	for (uint32_t i = 0; q != NULL && i < q->cap; i++) {
+		if (q->pid[i] == pid) {
+			rc = 0;
+			free_at = UINT32_MAX;
+			break;
+		}
+		if (q->pid[i] == 0 && free_at == UINT32_MAX)
+			free_at = i;
+	}
+	if (free_at != UINT32_MAX) {
+		__atomic_store_n(&q->pid[free_at], pid, __ATOMIC_RELEASE);
+		rc = 1;
+	}
+	cq_session_wend(s);
+	return rc;
+}
+
+int
+cq_session_qos2_remove(cq_off_t sess, uint64_t gen, uint16_t pid)
+{
+	sess_obj_t *s = cq_session_wbegin(sess, gen);
+	if (s == NULL)
+		return -1;
+	sess_qos2_t *q = CQ_PTR(sess_qos2_t, s->qos2);
+	int rc = 0;
+	for (uint32_t i = 0; q != NULL && i < q->cap; i++)
+		if (q->pid[i] == pid) {
+			__atomic_store_n(&q->pid[i], 0, __ATOMIC_RELEASE);
+			rc = 1;
+			break;
+		}
+	cq_session_wend(s);
+	return rc;
+}
+
+/* ---- offline queue ------------------------------------------------- */
+
+int
+cq_session_queue_push(cq_off_t sess, uint64_t gen, cq_off_t msg)
+{
+	sess_obj_t *s = cq_session_wbegin(sess, gen);
+	if (s == NULL)
+		return -1;
+	int rc = 0;
+	sess_queue_t *q = NULL;
+	if (s->queue_max == 0) {
+		errno = ENOSPC;
+		rc = -1;
+	} else if ((q = ensure(&s->queue,
+			    sizeof(sess_queue_t) + (size_t)s->queue_max * 4,
+			    s->queue_max)) == NULL)
+		rc = -1;
+	else if (q->tail - q->head >= q->cap) {
+		errno = ENOSPC;
+		rc = -1;
+	} else {
+		q->slot[q->tail % q->cap] = msg;
+		__atomic_store_n(&q->tail, q->tail + 1, __ATOMIC_RELEASE);
+	}
+	cq_session_wend(s);
+	return rc;
+}
+
+int
+cq_session_queue_pop(cq_off_t sess, uint64_t gen, cq_off_t *msg_r)
+{
+	sess_obj_t *s = cq_session_wbegin(sess, gen);
+	if (s == NULL)
+		return -1;
+	sess_queue_t *q = CQ_PTR(sess_queue_t, s->queue);
+	int rc = 0;
+	if (q != NULL && q->head != q->tail) {
+		*msg_r = q->slot[q->head % q->cap];
+		__atomic_store_n(&q->head, q->head + 1, __ATOMIC_RELEASE);
+		rc = 1;
+	}
+	cq_session_wend(s);
+	return rc;
+}
+
+uint32_t
+cq_session_queue_len(cq_off_t sess)
+{
+	const sess_obj_t *s = sess_obj(sess);
+	const sess_queue_t *q = CQ_PTR(
+		const sess_queue_t, cq_off_load(&s->queue));
+	if (q == NULL)
+		return 0;
+	return __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE) -
+		__atomic_load_n(&q->head, __ATOMIC_ACQUIRE);
+}
+
+/* ---- will ---------------------------------------------------------- */
+
+int
+cq_session_will_set(cq_off_t sess, uint64_t gen, cq_off_t msg, uint32_t delay)
+{
+	sess_obj_t *s = cq_session_wbegin(sess, gen);
+	if (s == NULL)
+		return -1;
+	cq_off_t old = s->will;
+	s->will_delay = delay;
+	cq_off_publish(&s->will, msg);
+	cq_session_wend(s);
+	if (old != CQ_OFF_NULL)
+		cq_msg_unref(old);
+	return 0;
+}
+
+int
+cq_session_will_take(
+	cq_off_t sess, uint64_t gen, cq_off_t *msg_r, uint32_t *delay_r)
+{
+	sess_obj_t *s = cq_session_wbegin(sess, gen);
+	if (s == NULL)
+		return -1;
+	*msg_r = __atomic_exchange_n(&s->will, CQ_OFF_NULL, __ATOMIC_ACQ_REL);
+	*delay_r = s->will_delay;
+	cq_session_wend(s);
+	return *msg_r != CQ_OFF_NULL;
+}
+
+/* ---- release (session.c, after the fence) -------------------------- */
+
+void
+cq_session_release_contents(sess_obj_t *s)
+{
+	sess_inflight_t *f = CQ_PTR(sess_inflight_t, s->inflight);
+	for (uint32_t i = 0; f != NULL && i < f->cap; i++)
+		if ((cq_off_t)f->e[i] != CQ_OFF_NULL)
+			cq_msg_unref((cq_off_t)f->e[i]);
+	sess_queue_t *q = CQ_PTR(sess_queue_t, s->queue);
+	for (uint32_t i = q != NULL ? q->head : 0; q != NULL && i != q->tail;
+		i++)
+		cq_msg_unref(q->slot[i % q->cap]);
+	if (s->will != CQ_OFF_NULL)
+		cq_msg_unref(s->will);
+	cq_off_t objs[] = {s->subs, s->inflight, s->qos2, s->queue};
+	s->will = s->subs = s->inflight = s->qos2 = s->queue = CQ_OFF_NULL;
+	for (size_t i = 0; i < CQ_ARRAY_SIZE(objs); i++)
+		if (objs[i] != CQ_OFF_NULL)
+			cq_qsbr_retire(objs[i]);
+}

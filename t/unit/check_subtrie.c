@@ -1,0 +1,441 @@
+/*
+ * check_subtrie.c — unit tests for the private subscription trie
+ * (workers/subtrie): the §4.7 matching table, overlapping subscriptions,
+ * no-local, shared groups, 0<->1 transitions, and a seeded model-based test
+ * against the naive reference matcher.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "t/unit/match_cases.h"
+#include "t/unit/unit.h"
+#include "workers/subtrie.h"
+
+#define SEED 0x5eedull
+
+static void *
+sess(unsigned i)
+{
+	return (void *)(uintptr_t)(i + 1);
+}
+
+static cq_subopts_t
+opts(uint8_t qos, uint32_t id)
+{
+	return (cq_subopts_t){.qos = qos, .sub_id = id};
+}
+
+static void
+sub(cq_subtrie_t *t, const char *f, unsigned s, cq_subopts_t o, unsigned *flags)
+{
+	unsigned fl;
+	ck_assert_int_eq(cq_subtrie_subscribe(t, f, strlen(f), sess(s), &o,
+				 flags ? flags : &fl),
+		0);
+}
+
+static void
+unsub(cq_subtrie_t *t, const char *f, unsigned s, unsigned *flags)
+{
+	unsigned fl;
+	ck_assert_int_eq(cq_subtrie_unsubscribe(
+				 t, f, strlen(f), sess(s), flags ? flags : &fl),
+		0);
+}
+
+static void
+match(cq_subtrie_t *t, const char *topic, const void *publisher,
+	cq_subtrie_result_t *r)
+{
+	cq_topic_levels_t lv;
+	ck_assert_int_eq(
+		cq_topic_levels_split(&lv, topic, strlen(topic), SEED), 0);
+	ck_assert_int_eq(cq_subtrie_match(t, &lv, publisher, NULL,
+				 CQ_SUBTRIE_ALL_GROUPS, r),
+		0);
+	cq_topic_levels_free(&lv);
+}
+
+static const cq_subtrie_hit_t *
+find_hit(const cq_subtrie_result_t *r, unsigned s)
+{
+	for (uint32_t i = 0; i < r->n; i++)
+		if (r->hits[i].session == sess(s))
+			return &r->hits[i];
+	return NULL;
+}
+
+START_TEST(reference_matcher_agrees_with_table)
+{
+	for (size_t i = 0; i < CQ_ARRAY_SIZE(match_cases); i++) {
+		const match_case_t *c = &match_cases[i];
+		ck_assert_msg(ref_match(c->filter, c->topic) == c->match,
+			"ref: %s vs %s (%s)", c->filter, c->topic, c->why);
+	}
+}
+END_TEST
+
+/* §4.7 table, one filter at a time [MQTT-4.7.1-2] [MQTT-4.7.2-1]. */
+START_TEST(spec_table_one_filter)
+{
+	cq_subtrie_result_t r;
+	cq_subtrie_result_init(&r);
+	for (size_t i = 0; i < CQ_ARRAY_SIZE(match_cases); i++) {
+		const match_case_t *c = &match_cases[i];
+		cq_subtrie_t *t = cq_subtrie_new(SEED);
+		sub(t, c->filter, 0, opts(1, 0), NULL);
+		match(t, c->topic, NULL, &r);
+		ck_assert_msg(r.n == (c->match ? 1u : 0u), "%s vs %s (%s)",
+			c->filter, c->topic, c->why);
+		cq_subtrie_free(t);
+	}
+	cq_subtrie_result_free(&r);
+}
+END_TEST
+
+/* The whole table in one trie: each topic hits exactly its filters. */
+START_TEST(spec_table_all_filters)
+{
+	cq_subtrie_t *t = cq_subtrie_new(SEED);
+	cq_subtrie_result_t r;
+	cq_subtrie_result_init(&r);
+	size_t n = CQ_ARRAY_SIZE(match_cases);
+	for (size_t i = 0; i < n; i++)
+		sub(t, match_cases[i].filter, (unsigned)i, opts(0, 0), NULL);
+	for (size_t i = 0; i < n; i++) {
+		const char *topic = match_cases[i].topic;
+		match(t, topic, NULL, &r);
+		unsigned want = 0;
+		for (size_t j = 0; j < n; j++) {
+			bool m = ref_match(match_cases[j].filter, topic);
+			want += m;
+			ck_assert_msg((find_hit(&r, (unsigned)j) != NULL) == m,
+				"%s vs %s", match_cases[j].filter, topic);
+		}
+		ck_assert_uint_eq(r.n, want);
+	}
+	cq_subtrie_result_free(&r);
+	cq_subtrie_free(t);
+}
+END_TEST
+
+/* One hit per session: max QoS and every sub id [MQTT-3.3.4-2..5]. */
+START_TEST(overlapping_subscriptions_merge)
+{
+	cq_subtrie_t *t = cq_subtrie_new(SEED);
+	cq_subtrie_result_t r;
+	cq_subtrie_result_init(&r);
+	sub(t, "a/+", 1, opts(1, 5), NULL);
+	sub(t, "a/#", 1, opts(2, 7), NULL);
+	cq_subopts_t rap = opts(0, 0);
+	rap.retain_as_published = 1;
+	sub(t, "a/b", 1, rap, NULL);
+	sub(t, "a/b", 2, opts(0, 9), NULL);
+	match(t, "a/b", NULL, &r);
+	ck_assert_uint_eq(r.n, 2);
+	const cq_subtrie_hit_t *h = find_hit(&r, 1);
+	ck_assert_ptr_nonnull(h);
+	ck_assert_uint_eq(h->qos, 2);
+	ck_assert_uint_eq(h->retain_as_published, 1);
+	ck_assert_uint_eq(h->nids, 2);
+	uint32_t a = r.ids[h->first_id], b = r.ids[h->first_id + 1];
+	ck_assert((a == 5 && b == 7) || (a == 7 && b == 5));
+	h = find_hit(&r, 2);
+	ck_assert_uint_eq(h->nids, 1);
+	ck_assert_uint_eq(r.ids[h->first_id], 9);
+	ck_assert_uint_eq(h->qos, 0);
+	cq_subtrie_result_free(&r);
+	cq_subtrie_free(t);
+}
+END_TEST
+
+/* No-local drops only that subscription [MQTT-3.8.3-3]. */
+START_TEST(no_local)
+{
+	cq_subtrie_t *t = cq_subtrie_new(SEED);
+	cq_subtrie_result_t r;
+	cq_subtrie_result_init(&r);
+	cq_subopts_t nl = opts(2, 0);
+	nl.no_local = 1;
+	sub(t, "x/y", 1, nl, NULL);
+	sub(t, "x/y", 2, nl, NULL);
+	match(t, "x/y", sess(1), &r);
+	ck_assert_uint_eq(r.n, 1);
+	ck_assert_ptr_eq(r.hits[0].session, sess(2));
+	sub(t, "x/#", 1, opts(1, 0), NULL); /* overlapping, local allowed */
+	match(t, "x/y", sess(1), &r);
+	ck_assert_uint_eq(r.n, 2);
+	ck_assert_uint_eq(find_hit(&r, 1)->qos, 1);
+	cq_subtrie_result_free(&r);
+	cq_subtrie_free(t);
+}
+END_TEST
+
+START_TEST(transitions_first_last)
+{
+	cq_subtrie_t *t = cq_subtrie_new(SEED);
+	unsigned f;
+	sub(t, "a/+/c", 1, opts(0, 0), &f);
+	ck_assert_uint_eq(f, CQ_SUBTRIE_NEW | CQ_SUBTRIE_FIRST);
+	sub(t, "a/+/c", 2, opts(0, 0), &f);
+	ck_assert_uint_eq(f, CQ_SUBTRIE_NEW);
+	sub(t, "a/+/c", 2, opts(2, 3), &f); /* replace [MQTT-3.8.4-3] */
+	ck_assert_uint_eq(f, 0);
+	ck_assert_uint_eq(cq_subtrie_users(t, "a/+/c", 5), 2);
+	unsub(t, "a/+/c", 1, &f);
+	ck_assert_uint_eq(f, CQ_SUBTRIE_EXISTED);
+	unsub(t, "a/+/c", 1, &f);
+	ck_assert_uint_eq(f, 0);
+	unsub(t, "a/+/c", 2, &f);
+	ck_assert_uint_eq(f, CQ_SUBTRIE_EXISTED | CQ_SUBTRIE_LAST);
+	unsub(t, "nothing/here", 2, &f);
+	ck_assert_uint_eq(f, 0);
+	/* A shared group counts separately from the plain filter. */
+	sub(t, "a/b", 1, opts(0, 0), &f);
+	ck_assert_uint_eq(f, CQ_SUBTRIE_NEW | CQ_SUBTRIE_FIRST);
+	sub(t, "$share/g/a/b", 1, opts(0, 0), &f);
+	ck_assert_uint_eq(f, CQ_SUBTRIE_NEW | CQ_SUBTRIE_FIRST);
+	sub(t, "$share/h/a/b", 2, opts(0, 0), &f);
+	ck_assert_uint_eq(f, CQ_SUBTRIE_NEW | CQ_SUBTRIE_FIRST);
+	ck_assert_uint_eq(cq_subtrie_users(t, "$share/g/a/b", 12), 1);
+	unsub(t, "$share/g/a/b", 1, &f);
+	ck_assert_uint_eq(f, CQ_SUBTRIE_EXISTED | CQ_SUBTRIE_LAST);
+	cq_subtrie_stats_t st;
+	cq_subtrie_stats(t, &st);
+	ck_assert_uint_eq(st.subscriptions, 2);
+	ck_assert_uint_eq(st.filters, 2);
+	unsub(t, "a/b", 1, &f);
+	unsub(t, "$share/h/a/b", 2, &f);
+	cq_subtrie_stats(t, &st);
+	ck_assert_uint_eq(st.subscriptions, 0);
+	ck_assert_uint_eq(st.nodes, 0); /* every branch pruned */
+	cq_subtrie_free(t);
+}
+END_TEST
+
+/* §4.8.2: one member per group per message, round-robin, and only the
+ * groups this worker was chosen for. */
+START_TEST(shared_groups_round_robin)
+{
+	cq_subtrie_t *t = cq_subtrie_new(SEED);
+	cq_subtrie_result_t r;
+	cq_subtrie_result_init(&r);
+	for (unsigned m = 0; m < 3; m++)
+		sub(t, "$share/g/s/+", 10 + m, opts(1, 0), NULL);
+	sub(t, "$share/h/s/#", 20, opts(1, 0), NULL);
+	unsigned got[3] = {0};
+	cq_topic_levels_t lv;
+	ck_assert_int_eq(cq_topic_levels_split(&lv, "s/x", 3, SEED), 0);
+	uint64_t g = cq_topic_share_key("g", 1, "s/+", 3);
+	for (unsigned i = 0; i < 30; i++) {
+		ck_assert_int_eq(cq_subtrie_match(t, &lv, NULL, &g, 1, &r), 0);
+		ck_assert_uint_eq(r.n, 1); /* group h not served here */
+		unsigned s = (unsigned)(uintptr_t)r.hits[0].session - 1;
+		ck_assert(s >= 10 && s < 13);
+		ck_assert_uint_eq(r.hits[0].shared, 1);
+		got[s - 10]++;
+	}
+	for (unsigned m = 0; m < 3; m++)
+		ck_assert_uint_eq(got[m], 10);
+	ck_assert_int_eq(
+		cq_subtrie_match(t, &lv, NULL, NULL, CQ_SUBTRIE_ALL_GROUPS, &r),
+		0);
+	ck_assert_uint_eq(r.n, 2);
+	ck_assert_ptr_nonnull(find_hit(&r, 20));
+	ck_assert_int_eq(cq_subtrie_match(t, &lv, NULL, NULL, 0, &r), 0);
+	ck_assert_uint_eq(r.n, 0);
+	cq_topic_levels_free(&lv);
+	cq_subtrie_result_free(&r);
+	cq_subtrie_free(t);
+}
+END_TEST
+
+/* Long subscriber lists (indexed) survive random removal order. */
+START_TEST(many_sessions_one_filter)
+{
+	enum { N = 2000 };
+	cq_subtrie_t *t = cq_subtrie_new(SEED);
+	cq_subtrie_result_t r;
+	cq_subtrie_result_init(&r);
+	unsigned order[N];
+	for (unsigned i = 0; i < N; i++) {
+		sub(t, "fan/out", i, opts(i % 3, i + 1), NULL);
+		order[i] = i;
+	}
+	uint64_t rs = 7;
+	for (unsigned i = N - 1; i > 0; i--) {
+		unsigned j = (unsigned)(test_rand(&rs) % (i + 1)), x = order[i];
+		order[i] = order[j];
+		order[j] = x;
+	}
+	for (unsigned k = 0; k < N; k++) {
+		if (k % 250 == 0) {
+			match(t, "fan/out", NULL, &r);
+			ck_assert_uint_eq(r.n, N - k);
+		}
+		unsigned f;
+		unsub(t, "fan/out", order[k], &f);
+		ck_assert(f & CQ_SUBTRIE_EXISTED);
+		ck_assert_uint_eq(cq_subtrie_users(t, "fan/out", 7), N - k - 1);
+	}
+	cq_subtrie_result_free(&r);
+	cq_subtrie_free(t);
+}
+END_TEST
+
+/* Topics deeper than the inline level arrays; the trie frees iteratively. */
+START_TEST(deep_filters)
+{
+	enum { DEPTH = 300 };
+	static char f[DEPTH * 2 + 2], topic[DEPTH * 2 + 2];
+	f[0] = topic[0] = '\0';
+	for (unsigned i = 0; i < DEPTH; i++) {
+		strcat(f, i ? (i % 7 == 0 ? "/+" : "/l") : "l");
+		strcat(topic, i ? "/l" : "l");
+	}
+	cq_subtrie_t *t = cq_subtrie_new(SEED);
+	cq_subtrie_result_t r;
+	cq_subtrie_result_init(&r);
+	sub(t, f, 1, opts(0, 0), NULL);
+	sub(t, "l/#", 2, opts(0, 0), NULL);
+	match(t, topic, NULL, &r);
+	ck_assert_uint_eq(r.n, 2);
+	cq_subtrie_result_free(&r);
+	cq_subtrie_free(t);
+}
+END_TEST
+
+/* ---- model-based ---------------------------------------------------- */
+
+#define M_SESS 12
+#define M_FILT 40
+
+typedef struct model {
+	char filters[M_FILT][48];
+	bool on[M_SESS][M_FILT];
+	cq_subopts_t o[M_SESS][M_FILT];
+} model_t;
+
+static unsigned
+model_users(const model_t *m, unsigned f)
+{
+	unsigned n = 0;
+	for (unsigned s = 0; s < M_SESS; s++)
+		n += m->on[s][f];
+	return n;
+}
+
+/* Compare one match result with what the model says. */
+static void
+model_check_match(const model_t *m, const char *topic, unsigned pub,
+	const cq_subtrie_result_t *r)
+{
+	unsigned want = 0;
+	for (unsigned s = 0; s < M_SESS; s++) {
+		int qos = -1;
+		uint32_t nids = 0;
+		for (unsigned f = 0; f < M_FILT; f++) {
+			if (!m->on[s][f] || !ref_match(m->filters[f], topic))
+				continue;
+			if (m->o[s][f].no_local && s == pub)
+				continue;
+			qos = CQ_MAX(qos, (int)m->o[s][f].qos);
+			nids += m->o[s][f].sub_id != 0;
+		}
+		const cq_subtrie_hit_t *h = find_hit(r, s);
+		ck_assert_msg((h != NULL) == (qos >= 0), "session %u on %s", s,
+			topic);
+		if (h == NULL)
+			continue;
+		want++;
+		ck_assert_int_eq(h->qos, qos);
+		ck_assert_uint_eq(h->nids, nids);
+	}
+	ck_assert_uint_eq(r->n, want);
+}
+
+static void
+model_step(cq_subtrie_t *t, model_t *m, uint64_t *rs, cq_subtrie_result_t *r)
+{
+	unsigned op = (unsigned)(test_rand(rs) % 10);
+	unsigned s = (unsigned)(test_rand(rs) % M_SESS);
+	unsigned f = (unsigned)(test_rand(rs) % M_FILT);
+	const char *fs = m->filters[f];
+	unsigned flags, users = model_users(m, f);
+	if (op < 4) {
+		cq_subopts_t o = {.qos = (uint8_t)(test_rand(rs) % 3),
+			.no_local = test_rand(rs) % 4 == 0,
+			.sub_id = (uint32_t)(test_rand(rs) % 3)};
+		sub(t, fs, s, o, &flags);
+		ck_assert_uint_eq(!!(flags & CQ_SUBTRIE_NEW), !m->on[s][f]);
+		ck_assert_uint_eq(!!(flags & CQ_SUBTRIE_FIRST), users == 0);
+		m->on[s][f] = true;
+		m->o[s][f] = o;
+	} else if (op < 7) {
+		unsub(t, fs, s, &flags);
+		ck_assert_uint_eq(!!(flags & CQ_SUBTRIE_EXISTED), m->on[s][f]);
+		ck_assert_uint_eq(
+			!!(flags & CQ_SUBTRIE_LAST), m->on[s][f] && users == 1);
+		m->on[s][f] = false;
+	} else {
+		char topic[64];
+		test_topic(rs, topic, sizeof(topic));
+		unsigned pub = (unsigned)(test_rand(rs) % (M_SESS + 1));
+		match(t, topic, pub < M_SESS ? sess(pub) : NULL, r);
+		model_check_match(m, topic, pub, r);
+	}
+	ck_assert_uint_eq(
+		cq_subtrie_users(t, fs, strlen(fs)), model_users(m, f));
+}
+
+START_TEST(model_random_ops)
+{
+	for (uint64_t seed = 1; seed <= 20; seed++) {
+		uint64_t rs = seed;
+		model_t *m = calloc(1, sizeof(*m));
+		for (unsigned f = 0; f < M_FILT; f++) {
+			/* Distinct filters: duplicates would blur the model. */
+			bool dup;
+			do {
+				test_filter(&rs, m->filters[f],
+					sizeof(m->filters[f]));
+				dup = false;
+				for (unsigned g = 0; g < f; g++)
+					dup |= !strcmp(
+						m->filters[g], m->filters[f]);
+			} while (dup);
+		}
+		cq_subtrie_t *t = cq_subtrie_new(SEED);
+		cq_subtrie_result_t r;
+		cq_subtrie_result_init(&r);
+		for (unsigned i = 0; i < 3000; i++)
+			model_step(t, m, &rs, &r);
+		cq_subtrie_result_free(&r);
+		cq_subtrie_free(t);
+		free(m);
+	}
+}
+END_TEST
+
+Suite *
+cq_unit_suite(void)
+{
+	Suite *s = suite_create("subtrie");
+	TCase *tc = tcase_create("subtrie");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, reference_matcher_agrees_with_table);
+	tcase_add_test(tc, spec_table_one_filter);
+	tcase_add_test(tc, spec_table_all_filters);
+	tcase_add_test(tc, overlapping_subscriptions_merge);
+	tcase_add_test(tc, no_local);
+	tcase_add_test(tc, transitions_first_last);
+	tcase_add_test(tc, shared_groups_round_robin);
+	tcase_add_test(tc, many_sessions_one_filter);
+	tcase_add_test(tc, deep_filters);
+	tcase_add_test(tc, model_random_ops);
+	suite_add_tcase(s, tc);
+	return s;
+}

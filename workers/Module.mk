@@ -1,0 +1,4 @@
+# workers — the worker process: loop, connections, sessions, delivery.
+# This fragment: the private subscription trie.
+LIB_SRCS += workers/subtrie.c
+UNIT_TESTS += t/unit/check_subtrie.c

@@ -58,6 +58,7 @@ class Paho:
     # callbacks (paho's network thread)
     def _on_connect(self, c, u, flags, rc, props=None):
         with self.cond:
+            rc = getattr(rc, "value", rc)  # MQTT 5: a ReasonCodes object
             self.connack = (flags.get("session present", 0), int(rc))
             self.cond.notify_all()
 
@@ -109,7 +110,7 @@ class Paho:
         self._wait(lambda: mid in self._acks, "SUBACK")
         granted = self._acks.pop(mid)
         if self.proto == 5:
-            return [int(g.value) for g in granted]
+            return [int(getattr(g, "value", g)) for g in granted]
         return list(granted)
 
     def unsubscribe(self, topic):

@@ -725,12 +725,17 @@ class Client:
         self.send(pingreq())
         return self.expect(PINGRESP, timeout, stash=True)
 
-    def disconnect(self, rc=0, props=None):
+    def disconnect(self, rc=0, props=None, wait=2.0):
+        """Send DISCONNECT and wait (up to `wait` seconds) until the broker
+        closes its end: by then it has processed the DISCONNECT, so what
+        the test does next meets an offline session, not a dying one."""
         self.send(disconnect(rc, props, self.proto))
         try:
             self.sock.shutdown(socket.SHUT_WR)
         except OSError:
             pass
+        if wait:
+            self.expect_closed(wait)
         self.close()
 
 

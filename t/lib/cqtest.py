@@ -437,6 +437,16 @@ class Broker:
                     pass
         return None
 
+    def check_worker(self, c, slot, what):
+        """Assert that worker `slot` serves the raw client c (skipped in
+        mosquitto mode, which has no workers)."""
+        if unless_mosquitto(self.t, "one process, no workers"):
+            owner, want = self.conn_owner(c.local_port()), \
+                self.worker_pid(slot)
+            self.t.ok(owner is not None and owner == want,
+                      "%s is served by worker %d (pid %s, owner %s)"
+                      % (what, slot, want, owner))
+
     # -- logs --------------------------------------------------------------
     def log_text(self):
         try:

@@ -10,7 +10,6 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-import mqttraw as m  # noqa: E402
 from cqtest import Broker  # noqa: E402
 from tap import T  # noqa: E402
 

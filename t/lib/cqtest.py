@@ -494,3 +494,69 @@ class Broker:
         if connect:
             c.connect(**connect)
         return c
+
+
+class GoodTraffic:
+    """A well-behaved publisher and subscriber exchanging numbered QoS 1
+    messages in the background (publisher on the first listener,
+    subscriber on the last: across workers in comqtt), so a test can show
+    that hostile clients do not disturb them.  check() stops the traffic
+    and asserts the subscriber saw every message, in order."""
+
+    def __init__(self, broker, name="good", interval=0.005, limit=20000):
+        import threading
+        self.topic = "%s/traffic" % name
+        self.sub = broker.client(port=broker.ports[-1],
+                                 client_id="%s-sub" % name, timeout=10)
+        self.sub.subscribe([(self.topic, 1)])
+        self.pub = broker.client(port=broker.ports[0],
+                                 client_id="%s-pub" % name, timeout=10)
+        self.interval, self.limit = interval, limit
+        self.sent, self.received, self.errors = 0, [], []
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._threads = [threading.Thread(target=f, daemon=True)
+                         for f in (self._publish, self._subscribe)]
+        for th in self._threads:
+            th.start()
+        broker.t.cleanup(self._halt)
+
+    def _publish(self):
+        try:
+            while not self._stop.is_set() and self.sent < self.limit:
+                self.pub.publish(self.topic, b"%d" % self.sent, qos=1)
+                self.sent += 1
+                self._stop.wait(self.interval)
+        except Exception as e:  # noqa: BLE001 - reported by check()
+            self.errors.append("publisher: %r" % e)
+
+    def _subscribe(self):
+        try:
+            while not self._done.is_set():
+                p = self.sub.recv_publish(0.1)
+                if p is not None:
+                    self.received.append(int(p.payload))
+        except Exception as e:  # noqa: BLE001 - reported by check()
+            self.errors.append("subscriber: %r" % e)
+
+    def _halt(self):
+        self._stop.set()
+        self._done.set()
+        for th in self._threads:
+            th.join(10)
+
+    def check(self, t, what, min_messages=20):
+        """Stop (once at least min_messages went out, bounded), wait
+        (bounded) for the last messages, assert."""
+        wait_until(lambda: self.sent >= min_messages or self.errors, 10)
+        self._stop.set()
+        self._threads[0].join(15)
+        wait_until(lambda: len(self.received) >= self.sent or self.errors,
+                   10)
+        self._halt()
+        t.is_(self.errors, [], "%s: the good clients had no error" % what)
+        t.ok(self.sent > 0 and self.received == list(range(self.sent)),
+             "%s: the good subscriber saw all %d messages, in order"
+             % (what, self.sent))
+        if self.received != list(range(self.sent)):
+            t.diag("received %d of %d" % (len(self.received), self.sent))

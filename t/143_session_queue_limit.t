@@ -10,26 +10,15 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from cqtest import Broker, unless_mosquitto, wait_until  # noqa: E402
+from cqtest import Broker, SysTopics, unless_mosquitto  # noqa: E402
 from tap import T  # noqa: E402
 
 t = T()
 b = Broker(t, limits={"max_queued_messages": 10,
                       "queue_overflow": "drop_oldest"})
-DROPPED = "$SYS/broker/publish/messages/dropped"
-sysc = b.client(client_id="sys143")
-sysc.subscribe([(DROPPED, 0)])
-counter = {"value": 0}
-
-
-def read_counter(timeout):
-    """The latest value published (retained or periodic)."""
-    for p in sysc.collect(1, timeout):
-        counter["value"] = int(p.payload)
-    return counter["value"]
-
-
-base = read_counter(3)
+DROPPED = "publish/messages/dropped"
+sys_ = SysTopics(b)
+base = sys_.wait(DROPPED, lambda v: True, 3) or 0
 pub = b.client(client_id="p143")
 for qos in (1, 2):
     kw = dict(client_id="ql143-%d" % qos, clean=False)
@@ -54,8 +43,7 @@ for qos in (1, 2):
               "newest 10" % qos)
     c.disconnect()
 
-want = base + 30
-final = wait_until(lambda: read_counter(1.0) >= want, 6)
-t.ok(final, "%s counts the 30 dropped messages (%d -> %d)"
-     % (DROPPED, base, counter["value"]))
+final = sys_.wait(DROPPED, lambda v: v >= base + 30, 6)
+t.ok(final, "$SYS/broker/%s counts the 30 dropped messages (%d -> %s)"
+     % (DROPPED, base, sys_.number(DROPPED)))
 t.done()

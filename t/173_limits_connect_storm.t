@@ -11,7 +11,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import mqttraw as m  # noqa: E402
-from cqtest import Broker, raise_nofile, wait_until  # noqa: E402
+from cqtest import Broker, SysTopics, raise_nofile  # noqa: E402
 from tap import T  # noqa: E402
 
 t = T()
@@ -19,17 +19,7 @@ N = 1000
 have = raise_nofile(2 * N + 256)
 t.ok(have >= N + 256, "RLIMIT_NOFILE is %d" % have)
 b = Broker(t)
-sysc = b.client(client_id="sys173")
-sysc.subscribe([("$SYS/broker/clients/connected", 0)])
-connected = {"n": None}
-
-
-def read_connected(timeout):
-    for p in sysc.collect(1, timeout):
-        connected["n"] = int(p.payload)
-    return connected["n"]
-
-
+sys_ = SysTopics(b)
 sel = selectors.DefaultSelector()
 socks = []
 t0 = time.monotonic()
@@ -79,11 +69,13 @@ t.is_(errors, [], "no connection failed")
 t.is_(len(acks), N, "all %d clients got a CONNACK (%.1f s)" % (N, elapsed))
 t.ok(all(p.type == m.CONNACK and p.rc == 0 for p in acks.values()),
      "every CONNACK accepts [MQTT-3.2.0-1]")
-t.ok(wait_until(lambda: (read_connected(1.0) or 0) >= N, 8),
-     "$SYS/broker/clients/connected reaches %d (%s)" % (N, connected["n"]))
+t.ok(sys_.wait("clients/connected", lambda v: v >= N, 8),
+     "$SYS/broker/clients/connected reaches %d (%s)"
+     % (N, sys_.number("clients/connected")))
 close_all()
-t.ok(wait_until(lambda: (read_connected(1.0) or N) < 10, 10),
-     "and falls back when they leave (%s)" % connected["n"])
+t.ok(sys_.wait("clients/connected", lambda v: v < 10, 10),
+     "and falls back when they leave (%s)"
+     % sys_.number("clients/connected"))
 c = b.client(client_id="after173")
 t.is_(c.connack.rc, 0, "the broker still accepts connections")
 t.done()

@@ -560,3 +560,39 @@ class GoodTraffic:
              % (what, self.sent))
         if self.received != list(range(self.sent)):
             t.diag("received %d of %d" % (len(self.received), self.sent))
+
+
+class SysTopics:
+    """The broker's $SYS values as a dict, kept current by a raw client
+    subscribed to `filt` (mosquitto's topic names, which comqtt uses)."""
+
+    def __init__(self, broker, filt="$SYS/broker/#"):
+        self.c = broker.client(client_id="sys-%d" % id(self))
+        self.c.subscribe([(filt, 0)])
+        self.values = {}
+        self.updates = []   # (monotonic time, topic, payload, retain)
+
+    def refresh(self, timeout=0.5):
+        """Read what arrives within timeout seconds."""
+        for p in self.c.collect(100000, timeout):
+            v = p.payload.decode("utf-8", "replace")
+            self.values[p.topic] = v
+            self.updates.append((time.monotonic(), p.topic, v, p.retain))
+        return self.values
+
+    def number(self, name):
+        """The leading integer of $SYS/broker/<name>, or None."""
+        m = re.match(r"\s*(\d+)", self.values.get("$SYS/broker/" + name, ""))
+        return int(m.group(1)) if m else None
+
+    def wait(self, name, pred, timeout=6.0):
+        """Wait until pred(number(name)) holds; returns the value (None
+        if it never held)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            v = self.number(name)
+            if v is not None and pred(v):
+                return v
+            if time.monotonic() >= deadline:
+                return None
+            self.refresh(min(0.5, deadline - time.monotonic()))

@@ -10,7 +10,8 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import mqttraw as m  # noqa: E402
-from cqtest import MOSQUITTO, Broker, unless_mosquitto, wait_until  # noqa: E402
+from cqtest import (MOSQUITTO, Broker, unless_mosquitto,  # noqa: E402
+                    wait_until)
 from tap import T  # noqa: E402
 
 t = T()

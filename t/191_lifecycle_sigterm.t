@@ -12,7 +12,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import mqttraw as m  # noqa: E402
-from cqtest import MOSQUITTO, Broker, unless_mosquitto, wait_until  # noqa: E402
+from cqtest import (MOSQUITTO, Broker, unless_mosquitto,  # noqa: E402
+                    wait_until)
 from tap import T  # noqa: E402
 
 t = T()

@@ -193,7 +193,8 @@ class Broker:
         self.proc = None
         self._logf = None
         if MOSQUITTO:
-            self.conf = self.dir.file("mosquitto.conf", self.mosquitto_config())
+            self.conf = self.dir.file("mosquitto.conf",
+                                      self.mosquitto_config())
         else:
             self.conf = self.dir.file("comqtt.yml", self.comqtt_config())
         t.cleanup(self._remove_dir)

@@ -23,7 +23,8 @@ import struct
 import time
 from collections import deque
 
-CONNECT, CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP = 1, 2, 3, 4, 5, 6, 7
+CONNECT, CONNACK, PUBLISH, PUBACK = 1, 2, 3, 4
+PUBREC, PUBREL, PUBCOMP = 5, 6, 7
 SUBSCRIBE, SUBACK, UNSUBSCRIBE, UNSUBACK = 8, 9, 10, 11
 PINGREQ, PINGRESP, DISCONNECT, AUTH = 12, 13, 14, 15
 
@@ -591,7 +592,8 @@ class Client:
         self.send(subscribe(pid, filters, props, self.proto))
         ack = self.expect(SUBACK, timeout, stash=True)
         if ack.pid != pid:
-            raise MqttError("SUBACK for packet id %d, sent %d" % (ack.pid, pid))
+            raise MqttError("SUBACK for packet id %d, sent %d"
+                            % (ack.pid, pid))
         return ack
 
     def unsubscribe(self, filters, pid=None, props=None, timeout=None):

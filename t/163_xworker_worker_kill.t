@@ -11,12 +11,12 @@
 import os
 import re
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import mqttraw as m  # noqa: E402
-from cqtest import Broker, comqtt_only  # noqa: E402
+from cqtest import (Broker, NumberedPublisher, check_numbered,  # noqa
+                    comqtt_only)
 from tap import T  # noqa: E402
 
 t = T()
@@ -30,18 +30,6 @@ sub = b.client(port=P1, **KW)
 sub.subscribe([("wk/1", 1), ("wk/2", 2)])
 b.check_worker(sub, 1, "the subscriber")
 pub = b.client(port=P0, client_id="pub163", timeout=30)
-errors = []
-
-
-def publisher():
-    try:
-        for i in range(N):
-            pub.publish("wk/1", b"%d" % i, qos=1)
-            pub.publish("wk/2", b"%d" % i, qos=2)
-    except Exception as e:  # noqa: BLE001 - reported below
-        errors.append(e)
-
-
 def reconnect(old, timeout=30.0):
     """Connect again through P1 until the respawned worker answers."""
     deadline = time.monotonic() + timeout
@@ -59,11 +47,10 @@ def reconnect(old, timeout=30.0):
 got = {1: [], 2: []}
 killed = None
 present = None
-th = threading.Thread(target=publisher, daemon=True)
-th.start()
+th = NumberedPublisher(pub, [("wk/1", 1), ("wk/2", 2)], N)
 deadline = time.monotonic() + 90
 while time.monotonic() < deadline:
-    if not th.is_alive() and len(set(got[1])) >= N and len(got[2]) >= N:
+    if not th.alive() and len(set(got[1])) >= N and len(got[2]) >= N:
         break
     try:
         p = sub.recv_publish(0.1)
@@ -82,7 +69,7 @@ while time.monotonic() < deadline:
 th.join(30)
 got[1] += [int(p.payload) for p in sub.drain_acks(0.5) if p.qos == 1]
 
-t.is_(errors, [], "the publisher on worker 0 finished without error")
+t.is_(th.errors, [], "the publisher on worker 0 finished without error")
 old_pid, new_pid = killed or (0, None)
 t.ok(new_pid, "worker 1 was killed (pid %d) and replaced (pid %s)"
      % (old_pid, new_pid))
@@ -93,17 +80,7 @@ t.ok(re.search(r"started worker 1 \(pid %d\)" % (new_pid or 0),
 t.ok(present, "the subscriber reconnected: session present "
      "[MQTT-3.2.2-2]")
 b.check_worker(sub, 1, "the reconnected subscriber")
-t.is_(sorted(set(got[1])), list(range(N)), "QoS 1: none of %d lost" % N)
-t.is_(sorted(got[2]), list(range(N)), "QoS 2: all %d exactly once "
-      "[MQTT-4.3.3-2]" % N)
-for q in (1, 2):
-    first, seen = [], set()
-    for x in got[q]:
-        if x not in seen:
-            seen.add(x)
-            first.append(x)
-    t.is_(first, list(range(N)), "QoS %d: first arrivals in publication "
-          "order [MQTT-4.6.0-6]" % q)
+check_numbered(t, got, N)
 pub.publish("wk/1", b"after", qos=1)
 t.is_([p.payload for p in sub.collect(1, 5)], [b"after"],
       "the session goes on after the respawn")

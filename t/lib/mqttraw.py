@@ -586,26 +586,20 @@ class Client:
     def subscribe(self, filters, pid=None, props=None, timeout=None):
         """SUBSCRIBE to [(filter, qos/options)] or a single filter string
         (QoS 0); returns the SUBACK (its packet id must match)."""
-        if isinstance(filters, str):
-            filters = [filters]
-        pid = pid or self.next_pid()
-        self.send(subscribe(pid, filters, props, self.proto))
-        ack = self.expect(SUBACK, timeout, stash=True)
-        if ack.pid != pid:
-            raise MqttError("SUBACK for packet id %d, sent %d"
-                            % (ack.pid, pid))
-        return ack
+        return self._request(subscribe, SUBACK, filters, pid, props, timeout)
 
     def unsubscribe(self, filters, pid=None, props=None, timeout=None):
+        """UNSUBSCRIBE from a list of filters (or one); returns the
+        UNSUBACK (its packet id must match)."""
+        return self._request(unsubscribe, UNSUBACK, filters, pid, props,
+                             timeout)
+
+    def _request(self, encode, ack_type, filters, pid, props, timeout):
         if isinstance(filters, str):
             filters = [filters]
         pid = pid or self.next_pid()
-        self.send(unsubscribe(pid, filters, props, self.proto))
-        ack = self.expect(UNSUBACK, timeout, stash=True)
-        if ack.pid != pid:
-            raise MqttError("UNSUBACK for packet id %d, sent %d"
-                            % (ack.pid, pid))
-        return ack
+        self.send(encode(pid, filters, props, self.proto))
+        return self._expect_ack(ack_type, pid, timeout)
 
     def publish(self, topic, payload=b"", qos=0, retain=False, dup=False,
                 pid=None, props=None, timeout=None):

@@ -167,8 +167,18 @@ class Broker:
     overrides of DEFAULT_LIMITS / DEFAULT_MQTT (comqtt key names; mapped to
     mosquitto's options where it has one).  config: YAML text appended to
     the generated comqtt config ({port}, {port2}, {dir} substituted);
-    mosquitto: lines appended to the mosquitto config.  The broker's log
-    goes to <dir>/comqttd.log, its stdout/stderr to <dir>/stderr.log.
+    mosquitto: lines appended to the generated mosquitto config, for its
+    own settings (e.g. "persistent_client_expiration 2m").  The broker's
+    log goes to <dir>/comqttd.log, its stdout/stderr to <dir>/stderr.log.
+
+    Mapping to mosquitto: max_packet_size -> max_packet_size,
+    max_inflight -> max_inflight_messages, max_queued_messages ->
+    max_queued_messages, max_connections -> max_connections (per
+    listener), maximum_qos -> max_qos (per listener), retain_available,
+    allow_zero_length_client_id -> allow_zero_length_clientid,
+    sys_interval.  queue_overflow, max_topic_levels, max_client_id_len and
+    minimum_protocol_version have no mosquitto equivalent; tests that
+    depend on them skip those assertions in mosquitto mode.
     """
 
     def __init__(self, t, config="", args=(), start=True, workers=2,
@@ -244,9 +254,6 @@ class Broker:
             % _yaml(mq["allow_zero_length_client_id"]),
             "retain_available %s" % _yaml(mq["retain_available"]),
         ]
-        if "persistent_client_expiration" in lim:
-            lines.append("persistent_client_expiration %s"
-                         % lim["persistent_client_expiration"])
         for p in self.ports:
             lines.append("listener %d 127.0.0.1" % p)
             lines.append("max_connections %d" % lim["max_connections"])
@@ -277,7 +284,7 @@ class Broker:
             self.wait_ready()
         return self
 
-    def wait_ready(self, timeout=20.0):
+    def wait_ready(self, timeout=15.0):
         """Wait until every listener answers a CONNECT with CONNACK (so
         every worker serves)."""
         deadline = time.monotonic() + timeout

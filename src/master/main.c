@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -24,7 +25,9 @@
 #include "core/log.h"
 #include "master/daemon.h"
 #include "master/master.h"
+#include "shm/counters.h"
 #include "shm/region.h"
+#include "shm/ring.h"
 #include "workers/worker.h"
 
 #define STOP_TIMEOUT_MS 10000
@@ -32,6 +35,7 @@
 static cq_config_t cfg;
 static cq_config_cmdline_t cmdline;
 static cq_master_t master;
+static time_t started;
 static char listen_addr[CQ_MAX_LISTENERS][CQ_ADDR_STRLEN];
 
 static void
@@ -150,6 +154,7 @@ worker_main(cq_child_t *child, void *arg)
 		.cmdline = &cmdline,
 		.config = &cfg,
 		.shm = &m->shm,
+		.start_time = (uint64_t)started,
 	};
 	for (unsigned i = 0; i < m->nlisteners; i++) {
 		const cq_listener_t *l = &m->listeners[i];
@@ -165,6 +170,18 @@ worker_main(cq_child_t *child, void *arg)
 	}
 	a.nlisteners = m->nlisteners;
 	return cq_worker_main(&a);
+}
+
+/* Connections a worker serves: the master's least-loaded choice. */
+static unsigned
+worker_load(cq_master_t *m, unsigned slot)
+{
+	uint64_t v[CQ_CTR_COUNT];
+	if (cq_counters_read(&m->shm, slot, v) < 0)
+		return ~0u;
+	return v[CQ_CTR_CONNECTIONS] > UINT32_MAX
+		? UINT32_MAX
+		: (unsigned)v[CQ_CTR_CONNECTIONS];
 }
 
 static void
@@ -231,6 +248,11 @@ start(int daemonize)
 		cq_log(CQ_LOG_CRIT, 0, "shared memory: %s", error);
 		return 1;
 	}
+	/* Wake-ups of the rings: created once, inherited by every worker
+	 * (a respawned one too). */
+	if (cq_ring_eventfds_create(master.workers) < 0)
+		return 1;
+	started = time(NULL);
 	listener_specs(&master, &cfg);
 	if (cq_master_listen(&master) < 0)
 		return 1;
@@ -302,6 +324,7 @@ main(int argc, char **argv)
 	master.worker_main = worker_main;
 	master.worker_arg = &master;
 	master.reload = reload;
+	master.worker_load = worker_load;
 	cq_daemon_ready();
 	rc = cq_master_run(&master);
 

@@ -14,7 +14,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import mqttraw as m  # noqa: E402
-from cqtest import Broker, NumberedPublisher, check_numbered  # noqa
+from cqtest import (Broker, NumberedPublisher, check_numbered,  # noqa
+                    wait_until)
 from tap import T  # noqa: E402
 
 t = T()
@@ -27,8 +28,13 @@ KW = dict(client_id="bounce162", clean=False, timeout=10)
 sub = b.client(port=P1, **KW)
 sub.subscribe([("rb/1", 1), ("rb/2", 2)])
 pub = b.client(port=P0, client_id="pub162", timeout=20)
-th = NumberedPublisher(pub, [("rb/1", 1), ("rb/2", 2)], N)
 got = {1: [], 2: []}
+# Stay at most AHEAD messages ahead of the subscriber, so that the stream
+# lasts through all the takeovers however fast the broker delivers.
+AHEAD = 20
+th = NumberedPublisher(pub, [("rb/1", 1), ("rb/2", 2)], N, gate=lambda i:
+                       wait_until(lambda: len(set(got[2])) >= i - AHEAD,
+                                  5, 0.002))
 
 
 def take(p):

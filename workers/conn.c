@@ -96,8 +96,8 @@ cq_conn_reserve(cq_conn_t *c, size_t n)
 {
 	if (cq_buf_reserve(&c->out, n) < 0) {
 		cq_log(CQ_LOG_ERR, ENOMEM,
-			"client %s (%s): output buffer of %zu bytes",
-			c->id_log, c->addr, cq_buf_used(&c->out) + n);
+			"client %s (%s): output buffer of %zu bytes", c->id_log,
+			c->addr, cq_buf_used(&c->out) + n);
 		cq_conn_close(c, CQ_CLOSE_ABNORMAL);
 		return NULL;
 	}
@@ -233,7 +233,11 @@ reply_version(const cq_conn_t *c, const cq_mqtt_packet_t *pkt)
 {
 	if (c->version != 0)
 		return c->version;
-	if (pkt->type == CQ_MQTT_CONNECT && pkt->u.connect.version != 0)
+	/* A level we do not know is answered as 3.1.1 would (0x01): a client
+	 * of a later version understands that much [MQTT-3.1.2-2]. */
+	if (pkt->type == CQ_MQTT_CONNECT &&
+		pkt->u.connect.version >= CQ_MQTT_V31 &&
+		pkt->u.connect.version <= CQ_MQTT_V5)
 		return pkt->u.connect.version;
 	return CQ_MQTT_V311;
 }
@@ -271,8 +275,8 @@ cq_conn_violation(
 
 /* A decode error: the CONNECT's own level when there is no other. */
 static void
-decode_failed(cq_conn_t *c, const cq_mqtt_frame_t *fr,
-	const cq_mqtt_packet_t *pkt)
+decode_failed(
+	cq_conn_t *c, const cq_mqtt_frame_t *fr, const cq_mqtt_packet_t *pkt)
 {
 	uint8_t saved = c->version;
 	if (c->state != CQ_CONN_ACTIVE)
@@ -289,8 +293,8 @@ static int
 dispatch(cq_conn_t *c, cq_mqtt_packet_t *pkt)
 {
 	if (pkt->type != CQ_MQTT_CONNECT && c->state != CQ_CONN_ACTIVE) {
-		cq_conn_violation(c, CQ_MQTT_ERR_NOT_CONNECT, 0,
-			"packet before CONNECT");
+		cq_conn_violation(
+			c, CQ_MQTT_ERR_NOT_CONNECT, 0, "packet before CONNECT");
 		return 0;
 	}
 	switch (pkt->type) {
@@ -325,6 +329,15 @@ process_input(cq_conn_t *c)
 {
 	while (c->state != CQ_CONN_CLOSED && !c->paused &&
 		cq_buf_used(&c->in) > 0) {
+		if (c->state == CQ_CONN_NEW &&
+			(cq_buf_head(&c->in)[0] >> 4) != CQ_MQTT_CONNECT) {
+			/* Say no at the first byte: a client that is not
+			 * speaking MQTT should not make us buffer a "packet"
+			 * of up to max_packet_size [MQTT-3.1.0-1]. */
+			cq_conn_violation(c, CQ_MQTT_ERR_NOT_CONNECT, 0,
+				"first packet is not CONNECT");
+			return;
+		}
 		cq_mqtt_frame_t fr;
 		cq_mqtt_packet_t pkt;
 		int rc = cq_mqtt_read(cq_buf_head(&c->in), cq_buf_used(&c->in),
@@ -550,7 +563,8 @@ cq_conn_check_timeouts(cq_worker_t *w)
 	for (cq_conn_t *c = w->conns; c != NULL; c = next) {
 		next = c->next;
 		if (c->state != CQ_CONN_ACTIVE) {
-			if (w->now_ms - c->open_ms > CQ_CONN_CONNECT_TIMEOUT_MS) {
+			if (w->now_ms - c->open_ms >
+				CQ_CONN_CONNECT_TIMEOUT_MS) {
 				cq_log(CQ_LOG_INFO, 0,
 					"connection from %s: no CONNECT "
 					"within %u s; closing",
@@ -576,19 +590,35 @@ cq_conn_check_timeouts(cq_worker_t *w)
 
 /* ---- topic aliases ------------------------------------------------- */
 
+/* Room for entry 'alias' (the table grows with the largest alias
+ * used, so a client that uses few aliases costs little). */
+static int
+alias_room(cq_alias_map_t *m, uint16_t alias)
+{
+	if (alias < m->cap)
+		return 0;
+	uint32_t cap = m->cap ? m->cap : 16;
+	while (cap <= alias)
+		cap *= 2;
+	char **t = realloc(m->topic, cap * sizeof(*t));
+	if (t == NULL)
+		return -1;
+	m->topic = t;
+	uint16_t *l = realloc(m->len, cap * sizeof(*l));
+	if (l == NULL)
+		return -1;
+	m->len = l;
+	memset(t + m->cap, 0, (cap - m->cap) * sizeof(*t));
+	memset(l + m->cap, 0, (cap - m->cap) * sizeof(*l));
+	m->cap = cap;
+	return 0;
+}
+
 int
 cq_alias_set(cq_alias_map_t *m, uint16_t alias, const void *t, size_t n)
 {
-	if (alias == 0 || alias > m->max)
+	if (alias == 0 || alias > m->max || alias_room(m, alias) < 0)
 		return -1;
-	if (m->topic == NULL) {
-		m->topic = calloc((size_t)m->max + 1, sizeof(*m->topic));
-		m->len = calloc((size_t)m->max + 1, sizeof(*m->len));
-		if (m->topic == NULL || m->len == NULL) {
-			cq_alias_free(m);
-			return -1;
-		}
-	}
 	char *s = malloc(n + 1);
 	if (s == NULL)
 		return -1;
@@ -603,8 +633,7 @@ cq_alias_set(cq_alias_map_t *m, uint16_t alias, const void *t, size_t n)
 const char *
 cq_alias_get(const cq_alias_map_t *m, uint16_t alias, size_t *n_r)
 {
-	if (alias == 0 || alias > m->max || m->topic == NULL ||
-		m->topic[alias] == NULL)
+	if (alias == 0 || alias >= m->cap || m->topic[alias] == NULL)
 		return NULL;
 	*n_r = m->len[alias];
 	return m->topic[alias];
@@ -613,11 +642,11 @@ cq_alias_get(const cq_alias_map_t *m, uint16_t alias, size_t *n_r)
 void
 cq_alias_free(cq_alias_map_t *m)
 {
-	if (m->topic != NULL)
-		for (size_t i = 0; i <= m->max; i++)
-			free(m->topic[i]);
+	for (uint32_t i = 0; i < m->cap; i++)
+		free(m->topic[i]);
 	free(m->topic);
 	free(m->len);
 	m->topic = NULL;
 	m->len = NULL;
+	m->cap = 0;
 }

@@ -63,8 +63,9 @@ typedef enum cq_close_why {
 
 /* Inbound topic aliases of an MQTT 5 client (alias -> topic). */
 typedef struct cq_alias_map {
-	uint16_t max;
-	char **topic; /* [max + 1], malloc'd strings */
+	uint16_t max; /* Topic Alias Maximum we announced */
+	uint32_t cap; /* entries allocated: grows with the aliases used */
+	char **topic; /* [cap], malloc'd strings */
 	uint16_t *len;
 } cq_alias_map_t;
 

@@ -70,8 +70,8 @@ enqueue(cq_worker_t *w, cq_lsess_t *ls, cq_off_t m)
 	cq_msg_unref(m);
 	if (err == ESTALE)
 		return 1;
-	cq_counter_add(err == ENOSPC ? CQ_CTR_DROP_QUEUE_FULL
-				     : CQ_CTR_DROP_NO_MEMORY,
+	cq_counter_add(
+		err == ENOSPC ? CQ_CTR_DROP_QUEUE_FULL : CQ_CTR_DROP_NO_MEMORY,
 		1);
 	if (err == ENOSPC)
 		cq_ratelog(w, &w->log_queue, CQ_LOG_WARN, 0,
@@ -153,7 +153,8 @@ deliver_now(cq_worker_t *w, cq_lsess_t *ls, cq_layouts_t *lay, uint8_t qos,
 		/* QoS 0 is not queued for an offline or stalled client. */
 		if (!online)
 			return 0;
-		const cq_layout_t *l = cq_layouts_get(lay, c, 0, retain, ids, nids);
+		const cq_layout_t *l = cq_layouts_get(
+			lay, c, 0, retain, ids, nids);
 		if (l != NULL)
 			cq_layout_emit(c, lay, l, 0, false);
 		return 0;
@@ -163,8 +164,7 @@ deliver_now(cq_worker_t *w, cq_lsess_t *ls, cq_layouts_t *lay, uint8_t qos,
 	if (!online || cq_session_queue_len(ls->sess) > 0 ||
 		ls->inflight_n >= ls->inflight_cap)
 		return enqueue(w, ls, d->msg);
-	const cq_layout_t *l =
-		cq_layouts_get(lay, c, qos, retain, ids, nids);
+	const cq_layout_t *l = cq_layouts_get(lay, c, qos, retain, ids, nids);
 	if (l == NULL)
 		return 0;
 	return send_new(w, ls, c, lay, l, d->msg);
@@ -174,13 +174,13 @@ void
 cq_deliver_to(cq_worker_t *w, cq_lsess_t *ls, cq_layouts_t *lay, uint8_t qos,
 	bool retain, const uint32_t *ids, unsigned nids)
 {
-	if (ls->x != NULL && cq_takeover_intercept(w, ls, lay->d))
+	if (ls->x != NULL && cq_takeover_intercept(w, ls, lay->d, false))
 		return;
 	if (deliver_now(w, ls, lay, qos, retain, ids, nids) == 0)
 		return;
 	/* The session moved under us: the takeover takes the message. */
 	if (cq_lsess_stale(w, ls) && ls->x != NULL)
-		cq_takeover_intercept(w, ls, lay->d);
+		cq_takeover_intercept(w, ls, lay->d, false);
 }
 
 /* Options of stored message d for ls from its subscriptions. */
@@ -199,10 +199,13 @@ stored_options(const cq_lsess_t *ls, const cq_dmsg_t *d, uint8_t *qos_r,
 }
 
 int
-cq_deliver_stored(cq_worker_t *w, cq_lsess_t *ls, cq_off_t m)
+cq_deliver_stored(cq_worker_t *w, cq_lsess_t *ls, cq_off_t m, uint16_t origin,
+	uint64_t seq, bool keep)
 {
 	cq_dmsg_t d;
 	cq_dmsg_from_msg(&d, m);
+	d.origin_slot = origin;
+	d.seq = seq;
 	uint8_t qos;
 	bool retain;
 	uint32_t ids[CQ_LAYOUT_MAX_IDS];
@@ -216,7 +219,7 @@ cq_deliver_stored(cq_worker_t *w, cq_lsess_t *ls, cq_off_t m)
 	if (!cq_lsess_stale(w, ls))
 		return -1;
 	if (ls->x != NULL)
-		cq_takeover_intercept(w, ls, &d);
+		cq_takeover_intercept(w, ls, &d, keep);
 	return 0;
 }
 
@@ -278,8 +281,7 @@ send_stored(cq_worker_t *w, cq_lsess_t *ls, cq_conn_t *c, cq_off_t m)
 		return 0;
 	cq_layouts_t lay;
 	cq_layouts_begin(&lay, &w->scratch1, &d, w->now_s);
-	const cq_layout_t *l =
-		cq_layouts_get(&lay, c, qos, retain, ids, nids);
+	const cq_layout_t *l = cq_layouts_get(&lay, c, qos, retain, ids, nids);
 	if (l == NULL)
 		return 0;
 	if (qos == 0) {
@@ -311,7 +313,7 @@ cq_deliver_pump(cq_worker_t *w, cq_lsess_t *ls)
 			if (cq_lsess_stale(w, ls) && ls->x != NULL) {
 				cq_dmsg_t d;
 				cq_dmsg_from_msg(&d, m);
-				cq_takeover_intercept(w, ls, &d);
+				cq_takeover_intercept(w, ls, &d, true);
 			}
 			cq_msg_unref(m);
 			return;
@@ -324,13 +326,12 @@ cq_deliver_pump(cq_worker_t *w, cq_lsess_t *ls)
 
 /* Re-send one window entry with DUP (or its PUBREL). */
 static void
-resend_one(cq_worker_t *w, cq_lsess_t *ls, cq_conn_t *c,
-	const cq_inflight_t *e)
+resend_one(cq_worker_t *w, cq_lsess_t *ls, cq_conn_t *c, const cq_inflight_t *e)
 {
 	if (e->state == CQ_INFLIGHT_PUBCOMP) {
 		cq_mqtt_packet_t p = {.type = CQ_MQTT_PUBREL};
-		p.u.ack = (cq_mqtt_ack_t){.type = CQ_MQTT_PUBREL,
-			.packet_id = e->pid};
+		p.u.ack = (cq_mqtt_ack_t){
+			.type = CQ_MQTT_PUBREL, .packet_id = e->pid};
 		cq_conn_send_packet(c, &p);
 		return;
 	}
@@ -348,8 +349,7 @@ resend_one(cq_worker_t *w, cq_lsess_t *ls, cq_conn_t *c,
 	qos = e->state == CQ_INFLIGHT_PUBACK ? 1 : 2;
 	cq_layouts_t lay;
 	cq_layouts_begin(&lay, &w->scratch1, &d, w->now_s);
-	const cq_layout_t *l =
-		cq_layouts_get(&lay, c, qos, retain, ids, nids);
+	const cq_layout_t *l = cq_layouts_get(&lay, c, qos, retain, ids, nids);
 	if (l != NULL)
 		cq_layout_emit(c, &lay, l, e->pid, true);
 }
@@ -428,8 +428,8 @@ publish_record(cq_worker_t *w, unsigned src, const cq_ring_rec_t *rec)
 	bool by_ref = rec->flags & CQ_RING_F_MSG;
 	if (rec->len < sizeof(*h) || rec->len < fixed ||
 		(!by_ref &&
-			rec->len - fixed < (size_t)h->topic_len +
-					h->props_len + h->payload_len)) {
+			rec->len - fixed < (size_t)h->topic_len + h->props_len +
+					h->payload_len)) {
 		bad_record(w, src, rec);
 		return;
 	}
@@ -455,8 +455,8 @@ publish_record(cq_worker_t *w, unsigned src, const cq_ring_rec_t *rec)
 	d.expiry = h->expiry;
 	w->last_seq[src] = h->seq;
 	cq_topic_levels_t lv;
-	if (cq_topic_levels_split(&lv, d.topic, d.topic_len,
-		    cq_route_seed()) < 0) {
+	if (cq_topic_levels_split(&lv, d.topic, d.topic_len, cq_route_seed()) <
+		0) {
 		cq_ratelog(w, &w->log_full, CQ_LOG_ERR, ENOMEM,
 			"splitting a topic");
 		return;

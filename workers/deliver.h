@@ -45,12 +45,14 @@ void cq_deliver_to(cq_worker_t *w, cq_lsess_t *ls, cq_layouts_t *lay,
 	uint8_t qos, bool retain, const uint32_t *ids, unsigned nids);
 
 /*
- * Deliver stored message m to ls with the options its subscriptions give
- * (forwarded and released takeover messages).  The caller keeps its
- * reference.  0, or -1 when ls was freed on the way (its session had
- * ended).
+ * Deliver stored message m, numbered (origin, seq) by its publisher, to
+ * ls with the options its subscriptions give (forwarded and released
+ * takeover messages; 'keep' as for cq_takeover_intercept() should the
+ * session move meanwhile).  The caller keeps its reference.  0, or -1
+ * when ls was freed on the way (its session had ended).
  */
-int cq_deliver_stored(cq_worker_t *w, cq_lsess_t *ls, cq_off_t m);
+int cq_deliver_stored(cq_worker_t *w, cq_lsess_t *ls, cq_off_t m,
+	uint16_t origin, uint64_t seq, bool keep);
 
 /*
  * A retained message m (the caller's reference) for a new subscription of

@@ -72,8 +72,8 @@ on_pubrec(cq_conn_t *c, cq_lsess_t *ls, const cq_mqtt_ack_t *pk)
 		window_ack(c, ls, pk->packet_id, CQ_INFLIGHT_PUBREC, 0);
 		return;
 	}
-	int rc = window_ack(c, ls, pk->packet_id, CQ_INFLIGHT_PUBREC,
-		CQ_INFLIGHT_PUBCOMP);
+	int rc = window_ack(
+		c, ls, pk->packet_id, CQ_INFLIGHT_PUBREC, CQ_INFLIGHT_PUBCOMP);
 	if (rc < 0)
 		return;
 	if (rc == 0) {

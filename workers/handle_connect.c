@@ -80,9 +80,8 @@ refuse(cq_conn_t *c, uint8_t code, const char *why)
 static uint8_t
 not_authorized(const cq_worker_t *w)
 {
-	return w->cfg->mqtt.obscure_not_authorized
-		? CQ_MQTT_RC_UNSPECIFIED
-		: CQ_MQTT_RC_NOT_AUTHORIZED;
+	return w->cfg->mqtt.obscure_not_authorized ? CQ_MQTT_RC_UNSPECIFIED
+						   : CQ_MQTT_RC_NOT_AUTHORIZED;
 }
 
 /* Clients connected on every worker (the counters in shm). */
@@ -125,8 +124,9 @@ check_connect(cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk,
 	}
 	if (connected_total(w) >= cfg->limits.max_connections) {
 		*why_r = "limits.max_connections reached";
-		return pk->version == CQ_MQTT_V5 ? CQ_MQTT_RC_QUOTA_EXCEEDED
-						 : CQ_MQTT_RC_SERVER_UNAVAILABLE;
+		return pk->version == CQ_MQTT_V5
+			? CQ_MQTT_RC_QUOTA_EXCEEDED
+			: CQ_MQTT_RC_SERVER_UNAVAILABLE;
 	}
 	if (cq_hooks_authenticate(w, c, pk) != CQ_HOOK_ALLOW) {
 		*why_r = "not authorized";
@@ -372,8 +372,7 @@ send_connack(cq_worker_t *w, cq_conn_t *c, const cq_opening_t *o)
 {
 	const cq_config_t *cfg = w->cfg;
 	cq_mqtt_packet_t p = {.type = CQ_MQTT_CONNACK};
-	p.u.connack.session_present =
-		o->r.present && c->version != CQ_MQTT_V31;
+	p.u.connack.session_present = o->r.present && c->version != CQ_MQTT_V31;
 	uint8_t pmem[256];
 	if (c->version == CQ_MQTT_V5) {
 		cq_mqtt_pbuf_t pb;
@@ -424,33 +423,33 @@ local_session(cq_worker_t *w, const cq_conn_t *c, const cq_opening_t *o,
 {
 	cq_lsess_t *ls = cq_lsess_find(w, o->id, o->id_len);
 	*loaded_r = false;
-	if (ls != NULL) {
+	if (ls != NULL && ls->conn != NULL && ls->conn != c) {
 		cq_conn_t *old = ls->conn;
-		if (old != NULL && old != c) {
-			ls->conn = NULL;
-			old->ls = NULL;
-			cq_log(CQ_LOG_INFO, 0,
-				"client %s (%s) taken over by %s", ls->id,
-				old->addr, c->addr);
-			cq_conn_disconnect(old, CQ_MQTT_RC_SESSION_TAKEN_OVER,
-				CQ_CLOSE_TAKEN_OVER);
-		}
-		if (ls->sess != o->r.sess) {
-			/* It ended (replaced by this clean start). */
-			cq_lsess_free(w, ls);
-			ls = NULL;
-		}
+		ls->conn = NULL;
+		old->ls = NULL;
+		cq_log(CQ_LOG_INFO, 0, "client %s (%s) taken over by %s",
+			ls->id, old->addr, c != NULL ? c->addr : "-");
+		cq_conn_disconnect(old, CQ_MQTT_RC_SESSION_TAKEN_OVER,
+			CQ_CLOSE_TAKEN_OVER);
 	}
-	if (ls != NULL) {
+	if (ls != NULL && ls->sess != o->r.sess) {
+		/* It ended (replaced by this clean start). */
+		cq_lsess_free(w, ls);
+		ls = NULL;
+	} else if (ls != NULL && o->r.prev_owner == w->slot &&
+		ls->gen == o->r.prev_gen) {
+		/* Ours all along: the same incarnation goes on. */
+		if (ls->x != NULL)
+			ls->x->old_gen = ls->gen;
 		ls->gen = o->r.gen;
 		ls->protocol = o->protocol;
 		*loaded_r = true;
-		if (ls->x != NULL) {
-			/* Our tombstone of it: the session comes back. */
-			ls->x->moving = ls->x->kicked = false;
-			ls->x->moved_to = CQ_SLOT_NONE;
-		}
 		return ls;
+	} else if (ls != NULL) {
+		/* Another worker had it since: this incarnation lost it (its
+		 * KICK is on the way) and finishes as a tombstone. */
+		cq_takeover_stale(w, ls);
+		cq_lsess_entomb(w, ls);
 	}
 	return cq_lsess_new(
 		w, o->id, o->id_len, o->r.sess, o->r.gen, o->protocol);
@@ -468,12 +467,12 @@ adopt(cq_worker_t *w, cq_lsess_t *ls, const cq_opening_t *o, bool loaded)
 	if (o->r.present && remote) {
 		if (cq_takeover_begin_in(w, ls, prev) < 0)
 			return -1;
-		cq_takeover_kick(
-			w, prev, o->r.sess, o->r.gen, o->id, o->id_len, false);
+		cq_takeover_kick(w, prev, o->r.sess, o->r.gen, o->r.prev_gen,
+			o->id, o->id_len, false);
 	} else if (!o->r.present && remote) {
 		/* A clean start replaced a session another worker had. */
-		cq_takeover_kick(
-			w, prev, o->r.sess, o->r.gen, o->id, o->id_len, true);
+		cq_takeover_kick(w, prev, o->r.sess, o->r.gen, o->r.prev_gen,
+			o->id, o->id_len, true);
 	}
 	return 0;
 }
@@ -483,8 +482,8 @@ static void
 store_will(cq_lsess_t *ls, cq_opening_t *o)
 {
 	if (o->will != CQ_OFF_NULL) {
-		if (cq_session_will_set(ls->sess, ls->gen, o->will,
-			    o->will_delay) < 0)
+		if (cq_session_will_set(
+			    ls->sess, ls->gen, o->will, o->will_delay) < 0)
 			cq_msg_unref(o->will);
 		o->will = CQ_OFF_NULL;
 		return;
@@ -523,6 +522,10 @@ finish(cq_worker_t *w, cq_opening_t *o)
 		return true;
 	}
 	store_will(ls, o);
+	/* The interval of this CONNECT applies from now (MQTT 5 §3.1.2.11.2);
+	 * a resumed session kept its old one. */
+	if (o->r.present)
+		cq_session_set_expiry(ls->sess, ls->gen, o->expiry);
 	if (c == NULL) {
 		opening_free(o);
 		cq_lsess_conn_closed(w, ls, NULL, CQ_CLOSE_ABNORMAL);

@@ -38,8 +38,7 @@ cq_handle_disconnect(cq_conn_t *c, const cq_mqtt_disconnect_t *pk)
 			return 0;
 		}
 		uint32_t cap = c->w->cfg->mqtt.maximum_session_expiry_interval;
-		cq_session_set_expiry(
-			ls->sess, ls->gen, exp > cap ? cap : exp);
+		cq_session_set_expiry(ls->sess, ls->gen, exp > cap ? cap : exp);
 	}
 	cq_conn_close(c,
 		pk->reason == CQ_MQTT_RC_SUCCESS ? CQ_CLOSE_NORMAL

@@ -52,12 +52,11 @@ ack(cq_conn_t *c, uint8_t qos, uint16_t pid, uint8_t reason)
  * messages for the sake of one).
  */
 static void
-drop(cq_conn_t *c, const cq_mqtt_publish_t *pk, uint8_t reason,
-	const char *why)
+drop(cq_conn_t *c, const cq_mqtt_publish_t *pk, uint8_t reason, const char *why)
 {
-	cq_log(CQ_LOG_DEBUG, 0, "client %s (%s): PUBLISH to \"%.*s\" dropped: %s",
-		c->id_log, c->addr, (int)pk->topic.len,
-		(const char *)pk->topic.ptr, why);
+	cq_log(CQ_LOG_DEBUG, 0,
+		"client %s (%s): PUBLISH to \"%.*s\" dropped: %s", c->id_log,
+		c->addr, (int)pk->topic.len, (const char *)pk->topic.ptr, why);
 	ack(c, pk->qos, pk->packet_id, reason);
 }
 
@@ -165,7 +164,8 @@ qos2_record(cq_conn_t *c, cq_lsess_t *ls, uint16_t pid)
 	if (rc == CQ_AGAIN) {
 		cq_conn_violation(c, CQ_MQTT_OK,
 			CQ_MQTT_RC_RECEIVE_MAX_EXCEEDED,
-			"more QoS 2 messages in flight than mqtt.receive_maximum");
+			"more QoS 2 messages in flight than "
+			"mqtt.receive_maximum");
 		return -1;
 	}
 	if (errno == ESTALE) {
@@ -179,8 +179,7 @@ qos2_record(cq_conn_t *c, cq_lsess_t *ls, uint16_t pid)
 }
 
 static int
-route(cq_conn_t *c, cq_lsess_t *ls, const cq_mqtt_publish_t *pk,
-	cq_dmsg_t *d)
+route(cq_conn_t *c, cq_lsess_t *ls, const cq_mqtt_publish_t *pk, cq_dmsg_t *d)
 {
 	cq_worker_t *w = c->w;
 	int rc = cq_publish(w, d, true, ls);
@@ -193,12 +192,13 @@ route(cq_conn_t *c, cq_lsess_t *ls, const cq_mqtt_publish_t *pk,
 		c->blocked_pid = 0;
 	if (rc < 0) {
 		if (pk->qos == 2)
-			cq_session_qos2_remove(ls->sess, ls->gen, pk->packet_id);
+			cq_session_qos2_remove(
+				ls->sess, ls->gen, pk->packet_id);
 		if (c->version == CQ_MQTT_V5 || pk->qos == 0)
 			drop(c, pk, CQ_MQTT_RC_QUOTA_EXCEEDED, "store full");
 		else
-			cq_conn_disconnect(c, CQ_MQTT_RC_SERVER_BUSY,
-				CQ_CLOSE_ABNORMAL);
+			cq_conn_disconnect(
+				c, CQ_MQTT_RC_SERVER_BUSY, CQ_CLOSE_ABNORMAL);
 		return 0;
 	}
 	ack(c, pk->qos, pk->packet_id, 0);
@@ -226,9 +226,10 @@ cq_handle_publish(cq_conn_t *c, const cq_mqtt_publish_t *pk)
 			"more topic levels than limits.max_topic_levels");
 		return 0;
 	}
-	if (cq_wtopic_is_dollar(topic, tlen)) {
-		/* $-topics are the broker's [MQTT-4.7.2-1]. */
-		drop(c, pk, CQ_MQTT_RC_NOT_AUTHORIZED, "a $ topic");
+	if (tlen >= 4 && memcmp(topic, "$SYS", 4) == 0 &&
+		(tlen == 4 || topic[4] == '/')) {
+		/* $SYS is the broker's (MQTT 5 §4.7.2). */
+		drop(c, pk, CQ_MQTT_RC_NOT_AUTHORIZED, "a $SYS topic");
 		return 0;
 	}
 	if (!cq_hooks_acl(w, c, topic, tlen, CQ_ACL_WRITE)) {

@@ -173,7 +173,8 @@ cq_handle_subscribe(cq_conn_t *c, const cq_mqtt_subscribe_t *pk)
 		later = malloc(pk->count * sizeof(*later));
 	}
 	if (buf == NULL || codes == NULL || later == NULL) {
-		cq_conn_disconnect(c, CQ_MQTT_RC_SERVER_BUSY, CQ_CLOSE_ABNORMAL);
+		cq_conn_disconnect(
+			c, CQ_MQTT_RC_SERVER_BUSY, CQ_CLOSE_ABNORMAL);
 		goto out;
 	}
 	memset(later, 0, pk->count * sizeof(*later));
@@ -218,7 +219,8 @@ cq_handle_unsubscribe(cq_conn_t *c, const cq_mqtt_subscribe_t *pk)
 	if (pk->count > CODES_INLINE)
 		codes = malloc(pk->count);
 	if (buf == NULL || codes == NULL) {
-		cq_conn_disconnect(c, CQ_MQTT_RC_SERVER_BUSY, CQ_CLOSE_ABNORMAL);
+		cq_conn_disconnect(
+			c, CQ_MQTT_RC_SERVER_BUSY, CQ_CLOSE_ABNORMAL);
 		goto out;
 	}
 	cq_mqtt_sub_iter_t it;

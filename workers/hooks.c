@@ -79,8 +79,7 @@ cq_hooks_stopped(cq_worker_t *w)
 }
 
 cq_hook_verdict_t
-cq_hooks_authenticate(
-	cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk)
+cq_hooks_authenticate(cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk)
 {
 	cq_hook_client_t cl;
 	client_of(c, &cl);
@@ -91,8 +90,8 @@ cq_hooks_authenticate(
 		cl.username = pk->username;
 	EACH(w, hk, on_connect_authenticate)
 	{
-		cq_hook_verdict_t v =
-			hk->on_connect_authenticate(hk->ctx, &cl, pk);
+		cq_hook_verdict_t v = hk->on_connect_authenticate(
+			hk->ctx, &cl, pk);
 		if (v != CQ_HOOK_NEXT)
 			return v;
 	}
@@ -100,15 +99,15 @@ cq_hooks_authenticate(
 }
 
 bool
-cq_hooks_acl(cq_worker_t *w, cq_conn_t *c, const char *topic, size_t len,
-	int access)
+cq_hooks_acl(
+	cq_worker_t *w, cq_conn_t *c, const char *topic, size_t len, int access)
 {
 	cq_hook_client_t cl;
 	client_of(c, &cl);
 	EACH(w, hk, on_acl_check)
 	{
-		cq_hook_verdict_t v =
-			hk->on_acl_check(hk->ctx, &cl, topic, len, access);
+		cq_hook_verdict_t v = hk->on_acl_check(
+			hk->ctx, &cl, topic, len, access);
 		if (v != CQ_HOOK_NEXT)
 			return v == CQ_HOOK_ALLOW;
 	}
@@ -149,8 +148,8 @@ cq_hooks_disconnect(cq_worker_t *w, cq_conn_t *c, cq_lsess_t *ls, int why)
 }
 
 uint8_t
-cq_hooks_subscribe(cq_worker_t *w, cq_conn_t *c, const char *filter,
-	size_t len, cq_subopts_t *o)
+cq_hooks_subscribe(cq_worker_t *w, cq_conn_t *c, const char *filter, size_t len,
+	cq_subopts_t *o)
 {
 	cq_hook_client_t cl;
 	client_of(c, &cl);
@@ -179,7 +178,8 @@ cq_hooks_unsubscribe(
 {
 	cq_hook_client_t cl;
 	client_of(c, &cl);
-	EACH(w, hk, on_unsubscribe) hk->on_unsubscribe(hk->ctx, &cl, filter, len);
+	EACH(w, hk, on_unsubscribe)
+	hk->on_unsubscribe(hk->ctx, &cl, filter, len);
 }
 
 void
@@ -224,7 +224,8 @@ int
 cq_hooks_retain_message(cq_worker_t *w, const cq_dmsg_t *d)
 {
 	EACH(w, hk, on_retain_message)
-	if (hk->on_retain_message(hk->ctx, d) < 0) return -1;
+	if (hk->on_retain_message(hk->ctx, d) < 0)
+		return -1;
 	return 0;
 }
 
@@ -276,13 +277,13 @@ cq_hooks_packet_read(cq_worker_t *w, cq_conn_t *c, const cq_mqtt_packet_t *pk)
 	cq_hook_client_t cl;
 	client_of(c, &cl);
 	EACH(w, hk, on_packet_read)
-	if (hk->on_packet_read(hk->ctx, &cl, pk) < 0) return -1;
+	if (hk->on_packet_read(hk->ctx, &cl, pk) < 0)
+		return -1;
 	return 0;
 }
 
 void
-cq_hooks_packet_encode(
-	cq_worker_t *w, cq_conn_t *c, const cq_mqtt_packet_t *pk)
+cq_hooks_packet_encode(cq_worker_t *w, cq_conn_t *c, const cq_mqtt_packet_t *pk)
 {
 	cq_hook_client_t cl;
 	client_of(c, &cl);

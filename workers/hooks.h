@@ -133,13 +133,12 @@ void cq_hooks_stopped(cq_worker_t *w);
 /* ALLOW or DENY. */
 cq_hook_verdict_t cq_hooks_authenticate(
 	cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk);
-bool cq_hooks_acl(cq_worker_t *w, cq_conn_t *c, const char *topic,
-	size_t len, int access);
+bool cq_hooks_acl(cq_worker_t *w, cq_conn_t *c, const char *topic, size_t len,
+	int access);
 uint8_t cq_hooks_connect(
 	cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk);
 void cq_hooks_session_established(cq_worker_t *w, cq_conn_t *c, bool present);
-void cq_hooks_disconnect(
-	cq_worker_t *w, cq_conn_t *c, cq_lsess_t *ls, int why);
+void cq_hooks_disconnect(cq_worker_t *w, cq_conn_t *c, cq_lsess_t *ls, int why);
 uint8_t cq_hooks_subscribe(cq_worker_t *w, cq_conn_t *c, const char *filter,
 	size_t len, cq_subopts_t *o);
 void cq_hooks_subscribed(cq_worker_t *w, cq_conn_t *c, const char *filter,
@@ -150,8 +149,7 @@ void cq_hooks_unsubscribed(cq_worker_t *w, cq_conn_t *c, const char *filter,
 	size_t len, uint8_t code);
 uint8_t cq_hooks_publish(cq_worker_t *w, cq_conn_t *c, cq_dmsg_t *d);
 void cq_hooks_published(cq_worker_t *w, const cq_dmsg_t *d);
-void cq_hooks_publish_dropped(
-	cq_worker_t *w, cq_conn_t *c, const cq_dmsg_t *d);
+void cq_hooks_publish_dropped(cq_worker_t *w, cq_conn_t *c, const cq_dmsg_t *d);
 int cq_hooks_retain_message(cq_worker_t *w, const cq_dmsg_t *d);
 void cq_hooks_qos_publish(
 	cq_worker_t *w, cq_lsess_t *ls, uint16_t pid, uint8_t qos);

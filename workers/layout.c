@@ -24,15 +24,14 @@ cq_layouts_begin(
 }
 
 static bool
-same(const cq_layout_t *l, uint8_t v5, uint16_t strip, uint8_t qos,
-	bool retain, const uint32_t *ids, unsigned nids)
+same(const cq_layout_t *l, uint8_t v5, uint16_t strip, uint8_t qos, bool retain,
+	const uint32_t *ids, unsigned nids)
 {
 	return l->v5 == v5 && l->strip == strip && l->qos == qos &&
 		l->retain == retain &&
 		(!v5 ||
 			(l->nids == nids &&
-				memcmp(l->ids, ids, nids * sizeof(*ids)) ==
-					0));
+				memcmp(l->ids, ids, nids * sizeof(*ids)) == 0));
 }
 
 /*
@@ -178,8 +177,8 @@ cq_layout_emit(cq_conn_t *c, const cq_layouts_t *ls, const cq_layout_t *l,
 	if (ls->d->payload_len)
 		memcpy(p + l->hdr_len, ls->d->payload, ls->d->payload_len);
 	cq_conn_commit(c, total);
-	static const cq_counter_t out[] = {CQ_CTR_MSGS_OUT_Q0,
-		CQ_CTR_MSGS_OUT_Q1, CQ_CTR_MSGS_OUT_Q2};
+	static const cq_counter_t out[] = {
+		CQ_CTR_MSGS_OUT_Q0, CQ_CTR_MSGS_OUT_Q1, CQ_CTR_MSGS_OUT_Q2};
 	cq_counter_add(out[l->qos], 1);
 	return 0;
 }

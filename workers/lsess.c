@@ -202,14 +202,26 @@ cq_lsess_free(cq_worker_t *w, cq_lsess_t *ls)
 		ls->conn->ls = NULL;
 		ls->conn = NULL;
 	}
-	table_remove(&w->sessions, ls);
+	if (!ls->tomb)
+		table_remove(&w->sessions, ls);
 	free(ls->id);
 	free(ls);
 }
 
 void
+cq_lsess_entomb(cq_worker_t *w, cq_lsess_t *ls)
+{
+	if (ls->tomb)
+		return;
+	table_remove(&w->sessions, ls);
+	ls->tomb = true;
+}
+
+void
 cq_lsess_table_free(cq_worker_t *w)
 {
+	while (w->moving != NULL)
+		cq_lsess_free(w, w->moving); /* unlinks itself */
 	cq_lsess_table_t *t = &w->sessions;
 	for (size_t i = 0; t->slot != NULL && i < t->cap; i++)
 		if (live(t->slot[i]))
@@ -323,8 +335,8 @@ load_one(void *arg, const char *filter, size_t len, const cq_subopts_t *o)
 {
 	struct load_ctx *lc = arg;
 	bool existed;
-	if (cq_lsess_subscribe(lc->w, lc->ls, filter, len, o, false,
-		    &existed) < 0) {
+	if (cq_lsess_subscribe(lc->w, lc->ls, filter, len, o, false, &existed) <
+		0) {
 		cq_log(CQ_LOG_ERR, errno,
 			"session %s: cannot restore subscription \"%.*s\"",
 			lc->ls->id, (int)len, filter);

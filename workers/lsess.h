@@ -53,6 +53,7 @@ struct cq_lsess {
 	uint16_t id_len;
 	uint8_t protocol;
 	bool resumed; /* the connection may receive deliveries */
+	bool tomb; /* moved away: out of the table, still in the trie */
 
 	cq_conn_t *conn; /* NULL while the client is offline */
 
@@ -80,9 +81,8 @@ int cq_lsess_table_init(cq_lsess_table_t *t);
 void cq_lsess_table_free(cq_worker_t *w);
 cq_lsess_t *cq_lsess_find(cq_worker_t *w, const char *id, size_t len);
 /* Call fn for every session (fn may free the one it is given). */
-void cq_lsess_foreach(
-	cq_worker_t *w, void (*fn)(cq_worker_t *, cq_lsess_t *, void *),
-	void *arg);
+void cq_lsess_foreach(cq_worker_t *w,
+	void (*fn)(cq_worker_t *, cq_lsess_t *, void *), void *arg);
 
 /*
  * A new local session for (sess, gen), inserted in the table (the caller
@@ -90,6 +90,13 @@ void cq_lsess_foreach(
  */
 cq_lsess_t *cq_lsess_new(cq_worker_t *w, const char *id, size_t len,
 	cq_off_t sess, uint64_t gen, uint8_t protocol);
+
+/*
+ * The session moved to another worker: ls leaves the table (a new local
+ * session for the same client id may come) but stays in the trie,
+ * forwarding, until its takeover is complete (takeover.h).
+ */
+void cq_lsess_entomb(cq_worker_t *w, cq_lsess_t *ls);
 
 /*
  * Forget a session: its subscriptions leave the private trie (and the

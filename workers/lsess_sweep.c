@@ -95,8 +95,8 @@ rebuild_one(void *arg, cq_off_t sess, uint64_t st)
 		return;
 	size_t len;
 	const char *id = cq_session_client_id(sess, &len);
-	cq_lsess_t *ls = cq_lsess_new(w, id, len, sess,
-		cq_session_word_gen(st), cq_session_protocol(sess));
+	cq_lsess_t *ls = cq_lsess_new(w, id, len, sess, cq_session_word_gen(st),
+		cq_session_protocol(sess));
 	if (ls == NULL) {
 		rc->failed = -1;
 		return;

@@ -31,8 +31,8 @@
 #define RATELOG_MS 10000u
 
 void
-cq_ratelog(cq_worker_t *w, cq_ratelog_t *r, int level, int err,
-	const char *what)
+cq_ratelog(
+	cq_worker_t *w, cq_ratelog_t *r, int level, int err, const char *what)
 {
 	if (w->now_ms < r->next_ms) {
 		r->suppressed++;
@@ -94,8 +94,8 @@ ensure_msg(cq_worker_t *w, cq_dmsg_t *d)
 
 /* The group keys of r that chose worker 'dst'. */
 static uint32_t
-groups_for(const cq_route_result_t *r, unsigned dst, uint64_t *keys,
-	uint32_t max)
+groups_for(
+	const cq_route_result_t *r, unsigned dst, uint64_t *keys, uint32_t max)
 {
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < r->npicks && n < max; i++)
@@ -147,15 +147,16 @@ push_records(cq_worker_t *w, cq_dmsg_t *d, uint64_t dsts)
 	uint64_t groups[CQ_ROUTE_INLINE_PICKS * 4];
 	for (uint64_t m = dsts; m != 0; m &= m - 1) {
 		unsigned dst = (unsigned)__builtin_ctzll(m);
-		uint32_t ng = groups_for(&w->rres, dst, groups,
-			(uint32_t)CQ_ARRAY_SIZE(groups));
+		uint32_t ng = groups_for(
+			&w->rres, dst, groups, (uint32_t)CQ_ARRAY_SIZE(groups));
 		size_t len = sizeof(cq_rec_publish_t) + ng * sizeof(uint64_t) +
 			(by_ref ? 0 : inline_size(d));
 		void *p;
 		int rc = cq_ring_reserve(dst, CQ_REC_PUBLISH,
 			by_ref ? CQ_RING_F_MSG : 0, len, &p);
 		if (rc == 0) {
-			fill_record(p, d, by_ref, groups, ng, (uint16_t)w->slot);
+			fill_record(
+				p, d, by_ref, groups, ng, (uint16_t)w->slot);
 			reserved |= UINT64_C(1) << dst;
 			continue;
 		}
@@ -195,8 +196,8 @@ set_retained(cq_worker_t *w, cq_dmsg_t *d)
 }
 
 int
-cq_publish(cq_worker_t *w, cq_dmsg_t *d, bool set_ret,
-	const cq_lsess_t *publisher)
+cq_publish(
+	cq_worker_t *w, cq_dmsg_t *d, bool set_ret, const cq_lsess_t *publisher)
 {
 	bool own_msg = d->msg == CQ_OFF_NULL;
 	bool need_msg = d->qos > 0 || (d->retain && set_ret) ||
@@ -211,8 +212,8 @@ cq_publish(cq_worker_t *w, cq_dmsg_t *d, bool set_ret,
 	d->seq = ++w->seq;
 	d->origin_slot = (uint16_t)w->slot;
 	cq_topic_levels_t lv;
-	if (cq_topic_levels_split(&lv, d->topic, d->topic_len,
-		    cq_route_seed()) < 0)
+	if (cq_topic_levels_split(
+		    &lv, d->topic, d->topic_len, cq_route_seed()) < 0)
 		goto nomem;
 	if (cq_route_match(&lv, &w->rres) < 0)
 		cq_ratelog(w, &w->log_full, CQ_LOG_ERR, errno,

@@ -49,7 +49,7 @@ int cq_publish_text(cq_worker_t *w, const char *topic, const void *payload,
 	size_t len, uint8_t qos, bool retain);
 
 /* Log 'what' at most once per interval per state (counting the rest). */
-void cq_ratelog(cq_worker_t *w, cq_ratelog_t *r, int level, int err,
-	const char *what);
+void cq_ratelog(
+	cq_worker_t *w, cq_ratelog_t *r, int level, int err, const char *what);
 
 #endif /* CQ_WORKERS_PUBLISH_H */

@@ -13,8 +13,14 @@
  *             for follow the header.
  *   FORWARD   a message for one session that moved from the sender to the
  *             receiver (takeover.h); always CQ_RING_F_MSG.
- *   KICK      "session S is yours now": the receiver closes its connection
+ *   KICK      "session S is ours now": the receiver closes its connection
  *             for S and starts forwarding what it still matches for S.
+ *
+ * A session may pass through a worker several times while earlier moves
+ * are still completing, so a worker can hold several incarnations of one
+ * client id (one owning it, the others forwarding).  Records name the
+ * incarnation they are for by its generation (shm/session.h): KICK the
+ * one it ends (prev_gen), FORWARD and HANDOVER the one that kicked.
  *   HANDOVER  "I have forwarded everything for S": the receiver delivers
  *             what it held back for S.
  *
@@ -43,7 +49,7 @@ enum cq_rec_type {
  * larger ones go through the message store. */
 #define CQ_REC_INLINE_MAX 2048u
 
-#define CQ_REC_F_RETAIN 0x01u
+#define CQ_REC_F_RETAIN   0x01u
 
 typedef struct cq_rec_publish {
 	cq_off_t msg; /* with CQ_RING_F_MSG: the reference; else 0 */
@@ -66,7 +72,7 @@ typedef struct cq_rec_forward {
 	uint16_t id_len;
 	uint16_t origin_slot;
 	uint64_t seq;
-	uint64_t gen; /* the generation the receiver owns the session by */
+	uint64_t gen; /* the receiving incarnation's generation */
 	/* client id */
 } cq_rec_forward_t;
 
@@ -76,6 +82,7 @@ typedef struct cq_rec_kick {
 	uint8_t ended; /* the session was replaced (clean start) */
 	uint8_t pad;
 	uint64_t gen; /* the new generation */
+	uint64_t prev_gen; /* the generation of the incarnation kicked */
 	/* client id */
 } cq_rec_kick_t;
 
@@ -83,7 +90,7 @@ typedef struct cq_rec_handover {
 	uint16_t id_len;
 	uint16_t nslots;
 	uint32_t pad;
-	uint64_t gen;
+	uint64_t gen; /* the receiving incarnation's generation */
 	/* uint64_t last_seq[nslots]; client id */
 } cq_rec_handover_t;
 

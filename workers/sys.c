@@ -36,10 +36,9 @@ publish_all(cq_worker_t *w)
 	cq_retained_stats_t rs;
 	cq_retained_stats(&rs);
 	char version[64];
-	int n = snprintf(version, sizeof(version), "comqtt version %s",
-		PACKAGE_VERSION);
-	cq_publish_text(
-		w, "$SYS/broker/version", version, (size_t)n, 0, true);
+	int n = snprintf(
+		version, sizeof(version), "comqtt version %s", PACKAGE_VERSION);
+	cq_publish_text(w, "$SYS/broker/version", version, (size_t)n, 0, true);
 	uint64_t up = w->now_s > w->args->start_time
 		? w->now_s - w->args->start_time
 		: 0;

@@ -61,7 +61,7 @@ send_rec(cq_worker_t *w, unsigned dst, uint16_t type, uint16_t flags,
 {
 	if (!(out_dsts & (UINT64_C(1) << dst))) {
 		struct iovec iov[2] = {{(void *)a, alen}, {(void *)b, blen}};
-		if (cq_ring_push(dst, type, flags, iov, 2) == 0)
+		if (cq_ring_push(dst, type, flags, iov, blen ? 2 : 1) == 0)
 			return;
 	}
 	outrec_t *o = malloc(sizeof(*o) + alen + blen);
@@ -186,7 +186,8 @@ msg_ref_of(cq_worker_t *w, const cq_dmsg_t *d)
 }
 
 static void
-hold(cq_worker_t *w, cq_xfer_t *x, cq_off_t m, uint16_t origin, uint64_t seq)
+hold(cq_worker_t *w, cq_xfer_t *x, cq_off_t m, uint16_t origin, uint64_t seq,
+	bool keep)
 {
 	if (x->nheld == x->cap) {
 		uint32_t cap = x->cap ? x->cap * 2 : 16;
@@ -200,7 +201,7 @@ hold(cq_worker_t *w, cq_xfer_t *x, cq_off_t m, uint16_t origin, uint64_t seq)
 		x->held = v;
 		x->cap = cap;
 	}
-	x->held[x->nheld++] = (cq_held_t){m, origin, seq};
+	x->held[x->nheld++] = (cq_held_t){m, origin, keep, seq};
 }
 
 /* Forward stored message m (the caller's reference) to x->moved_to. */
@@ -219,7 +220,8 @@ forward(cq_worker_t *w, cq_lsess_t *ls, cq_off_t m, uint16_t origin,
 }
 
 bool
-cq_takeover_intercept(cq_worker_t *w, cq_lsess_t *ls, const cq_dmsg_t *d)
+cq_takeover_intercept(
+	cq_worker_t *w, cq_lsess_t *ls, const cq_dmsg_t *d, bool keep)
 {
 	cq_xfer_t *x = ls->x;
 	bool holding = x->hold_from != NONE || (x->moving && !x->kicked);
@@ -229,7 +231,7 @@ cq_takeover_intercept(cq_worker_t *w, cq_lsess_t *ls, const cq_dmsg_t *d)
 	if (m == CQ_OFF_NULL)
 		return true;
 	if (holding)
-		hold(w, x, m, d->origin_slot, d->seq);
+		hold(w, x, m, d->origin_slot, d->seq, keep);
 	else
 		forward(w, ls, m, d->origin_slot, d->seq);
 	return true;
@@ -246,26 +248,39 @@ release_held(cq_worker_t *w, cq_lsess_t *ls, const uint64_t *covered,
 {
 	cq_xfer_t *x = ls->x;
 	cq_held_t *v = x->held;
-	uint32_t n = x->nheld;
+	uint32_t n = x->nheld, ndup = 0;
 	bool gone = false;
 	x->held = NULL;
 	x->nheld = x->cap = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		cq_held_t *h = &v[i];
-		bool dup = covered != NULL && h->origin < ncovered &&
-			h->seq <= covered[h->origin];
-		if (gone || dup) {
-			cq_msg_unref(h->msg);
-		} else if (x->moving && x->kicked) {
-			forward(w, ls, h->msg, h->origin, h->seq);
-		} else if (x->moving) {
-			hold(w, x, h->msg, h->origin, h->seq);
-		} else {
-			gone = cq_deliver_stored(w, ls, h->msg) < 0;
-			cq_msg_unref(h->msg);
+	/* Kept messages first: per publisher they are older than any direct
+	 * match the previous owner did not also see. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint32_t i = 0; i < n; i++) {
+			cq_held_t *h = &v[i];
+			if (h->keep != (pass == 0))
+				continue;
+			bool dup = covered != NULL && !h->keep &&
+				h->origin < ncovered &&
+				h->seq <= covered[h->origin];
+			if (gone || dup) {
+				ndup += dup;
+				cq_msg_unref(h->msg);
+			} else if (x->moving && x->kicked) {
+				forward(w, ls, h->msg, h->origin, h->seq);
+			} else if (x->moving) {
+				hold(w, x, h->msg, h->origin, h->seq, h->keep);
+			} else {
+				gone = cq_deliver_stored(w, ls, h->msg,
+					       h->origin, h->seq, h->keep) < 0;
+				cq_msg_unref(h->msg);
+			}
 		}
 	}
 	free(v);
+	if (n > 0)
+		cq_log(CQ_LOG_DEBUG, 0,
+			"session %s: %u held message(s), %u already passed on",
+			ls->id, n, ndup);
 	return !gone;
 }
 
@@ -277,8 +292,28 @@ drop_conn(cq_lsess_t *ls)
 	if (ls->conn == NULL)
 		return;
 	cq_conn_t *c = ls->conn;
-	cq_conn_disconnect(c, CQ_MQTT_RC_SESSION_TAKEN_OVER,
-		CQ_CLOSE_TAKEN_OVER);
+	cq_conn_disconnect(
+		c, CQ_MQTT_RC_SESSION_TAKEN_OVER, CQ_CLOSE_TAKEN_OVER);
+}
+
+/* ---- finding the incarnation a record is for ----------------------- */
+
+static bool
+same_id(const cq_lsess_t *ls, const char *id, size_t len)
+{
+	return ls->id_len == len && memcmp(ls->id, id, len) == 0;
+}
+
+/* The incarnation of client id 'id' with generation 'gen', or NULL. */
+static cq_lsess_t *
+find_gen(cq_worker_t *w, const char *id, size_t len, uint64_t gen)
+{
+	for (cq_lsess_t *ls = w->moving; ls != NULL; ls = ls->moving_next)
+		if ((ls->gen == gen || ls->x->old_gen == gen) &&
+			same_id(ls, id, len))
+			return ls;
+	cq_lsess_t *ls = cq_lsess_find(w, id, len);
+	return ls != NULL && ls->gen == gen ? ls : NULL;
 }
 
 /* ---- C: the new owner ---------------------------------------------- */
@@ -296,12 +331,13 @@ cq_takeover_begin_in(cq_worker_t *w, cq_lsess_t *ls, unsigned from)
 
 void
 cq_takeover_kick(cq_worker_t *w, unsigned dst, cq_off_t sess, uint64_t gen,
-	const char *id, size_t id_len, bool ended)
+	uint64_t prev_gen, const char *id, size_t id_len, bool ended)
 {
 	cq_rec_kick_t k = {.sess = sess,
 		.id_len = (uint16_t)id_len,
 		.ended = ended,
-		.gen = gen};
+		.gen = gen,
+		.prev_gen = prev_gen};
 	send_rec(w, dst, CQ_REC_KICK, 0, &k, sizeof(k), id, id_len);
 }
 
@@ -338,11 +374,11 @@ cq_takeover_on_handover(cq_worker_t *w, unsigned src, const cq_ring_rec_t *r)
 		return;
 	const uint64_t *last = (const uint64_t *)(h + 1);
 	const char *id = (const char *)(last + h->nslots);
-	cq_lsess_t *ls = cq_lsess_find(w, id, h->id_len);
+	cq_lsess_t *ls = find_gen(w, id, h->id_len, h->gen);
 	if (ls == NULL || ls->x == NULL || ls->x->hold_from != src)
 		return;
-	cq_log(CQ_LOG_DEBUG, 0, "session %s: handed over by worker %u",
-		ls->id, src);
+	cq_log(CQ_LOG_DEBUG, 0, "session %s: handed over by worker %u", ls->id,
+		src);
 	hold_done(w, ls, last, h->nslots);
 }
 
@@ -353,7 +389,9 @@ cq_takeover_on_forward(cq_worker_t *w, unsigned src, const cq_ring_rec_t *r)
 	if (r->len < sizeof(*f) + f->id_len)
 		return;
 	const char *id = (const char *)(f + 1);
-	cq_lsess_t *ls = cq_lsess_find(w, id, f->id_len);
+	cq_lsess_t *ls = find_gen(w, id, f->id_len, f->gen);
+	if (ls == NULL)
+		ls = cq_lsess_find(w, id, f->id_len); /* best effort */
 	if (ls == NULL) {
 		cq_log(CQ_LOG_DEBUG, 0,
 			"a message forwarded by worker %u for session "
@@ -363,22 +401,23 @@ cq_takeover_on_forward(cq_worker_t *w, unsigned src, const cq_ring_rec_t *r)
 	}
 	cq_xfer_t *x = ls->x;
 	if (x != NULL && x->moving) {
+		/* On to the next owner, behind what waits here already. */
 		cq_msg_ref(f->msg, 1);
-		if (x->kicked)
+		if (x->kicked && x->nheld == 0)
 			forward(w, ls, f->msg, f->origin_slot, f->seq);
 		else
-			hold(w, x, f->msg, f->origin_slot, f->seq);
+			hold(w, x, f->msg, f->origin_slot, f->seq, true);
 		return;
 	}
 	/* Forwards are older than anything held: deliver them now. */
-	cq_deliver_stored(w, ls, f->msg);
+	cq_deliver_stored(w, ls, f->msg, f->origin_slot, f->seq, true);
 }
 
 /* ---- B: the old owner ---------------------------------------------- */
 
 static void
-start_moving(cq_worker_t *w, cq_lsess_t *ls, cq_xfer_t *x, unsigned to,
-	uint64_t gen)
+start_moving(
+	cq_worker_t *w, cq_lsess_t *ls, cq_xfer_t *x, unsigned to, uint64_t gen)
 {
 	if (!x->moving) {
 		x->moving = true;
@@ -396,8 +435,8 @@ cq_takeover_stale(cq_worker_t *w, cq_lsess_t *ls)
 	if (x == NULL || x->moving)
 		return;
 	uint64_t st = cq_session_state(ls->sess);
-	start_moving(w, ls, x, cq_session_word_owner(st),
-		cq_session_word_gen(st));
+	start_moving(
+		w, ls, x, cq_session_word_owner(st), cq_session_word_gen(st));
 }
 
 /* The KICK arrived: forward from now on, after a grace period hand
@@ -411,6 +450,7 @@ kicked(cq_worker_t *w, cq_lsess_t *ls, unsigned src, uint64_t gen)
 		return;
 	}
 	start_moving(w, ls, x, src, gen);
+	cq_lsess_entomb(w, ls);
 	x->kicked = true;
 	x->grace_iter = 0;
 	for (unsigned s = 0; s < w->nworkers; s++)
@@ -427,7 +467,8 @@ tombstone(cq_worker_t *w, const cq_rec_kick_t *k, const char *id)
 	cq_lsess_t *ls = cq_lsess_new(w, id, k->id_len, k->sess, 0, 0);
 	if (ls == NULL)
 		return NULL;
-	ls->gen = k->gen - 1; /* not ours: any write fails */
+	cq_lsess_entomb(w, ls);
+	ls->gen = k->prev_gen; /* not ours: any write fails */
 	if (cq_lsess_load_subs(w, ls) < 0)
 		cq_log(CQ_LOG_WARN, 0,
 			"session %s: tombstone without all its subscriptions",
@@ -442,7 +483,9 @@ cq_takeover_on_kick(cq_worker_t *w, unsigned src, const cq_ring_rec_t *r)
 	if (r->len < sizeof(*k) + k->id_len)
 		return;
 	const char *id = (const char *)(k + 1);
-	cq_lsess_t *ls = cq_lsess_find(w, id, k->id_len);
+	cq_lsess_t *ls = find_gen(w, id, k->id_len, k->prev_gen);
+	if (ls == NULL && k->ended)
+		ls = cq_lsess_find(w, id, k->id_len);
 	if (ls != NULL && (k->ended || ls->sess != k->sess)) {
 		/* The session we had ended (replaced by a clean start). */
 		cq_log(CQ_LOG_DEBUG, 0, "session %s: ended by worker %u",
@@ -455,8 +498,8 @@ cq_takeover_on_kick(cq_worker_t *w, unsigned src, const cq_ring_rec_t *r)
 		return;
 	if (ls == NULL && (ls = tombstone(w, k, id)) == NULL)
 		return;
-	cq_log(CQ_LOG_DEBUG, 0, "session %s: taken over by worker %u",
-		ls->id, src);
+	cq_log(CQ_LOG_DEBUG, 0, "session %s: taken over by worker %u", ls->id,
+		src);
 	kicked(w, ls, src, k->gen);
 }
 
@@ -497,9 +540,8 @@ hand_over(cq_worker_t *w, cq_lsess_t *ls)
 		if (x->chained && x->chain_seq[s] > last[s])
 			last[s] = x->chain_seq[s];
 	}
-	cq_rec_handover_t h = {.id_len = ls->id_len,
-		.nslots = (uint16_t)n,
-		.gen = x->new_gen};
+	cq_rec_handover_t h = {
+		.id_len = ls->id_len, .nslots = (uint16_t)n, .gen = x->new_gen};
 	size_t len = sizeof(h) + n * sizeof(uint64_t) + ls->id_len;
 	unsigned char *buf = malloc(len);
 	if (buf != NULL) {
@@ -510,8 +552,8 @@ hand_over(cq_worker_t *w, cq_lsess_t *ls)
 		send_rec(w, x->moved_to, CQ_REC_HANDOVER, 0, buf, len, NULL, 0);
 		free(buf);
 	}
-	cq_log(CQ_LOG_DEBUG, 0, "session %s: handed over to worker %u",
-		ls->id, x->moved_to);
+	cq_log(CQ_LOG_DEBUG, 0, "session %s: handed over to worker %u", ls->id,
+		x->moved_to);
 	cq_lsess_free(w, ls);
 }
 

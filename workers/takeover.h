@@ -61,6 +61,8 @@
 typedef struct cq_held {
 	cq_off_t msg;
 	uint16_t origin;
+	bool keep; /* forwarded or from the session's state: never dropped
+		      as a duplicate (only direct matches are) */
 	uint64_t seq;
 } cq_held_t;
 
@@ -68,6 +70,9 @@ typedef struct cq_xfer {
 	/* Incoming: we own the session; 'hold_from' forwards to us. */
 	uint16_t hold_from; /* CQ_SLOT_NONE when not waiting */
 	uint64_t hold_since_ms;
+	/* The generation hold_from's records name, when a reconnect to
+	 * this worker moved the incarnation to a new one meanwhile. */
+	uint64_t old_gen;
 	/* Outgoing: the session is another worker's now. */
 	bool moving;
 	bool kicked;
@@ -91,14 +96,19 @@ int cq_takeover_begin_in(cq_worker_t *w, cq_lsess_t *ls, unsigned from);
  * (ended: it replaced the one dst owned, which ends).  Never lost: a full
  * ring keeps it in an outbox flushed every iteration.
  */
-void cq_takeover_kick(cq_worker_t *w, unsigned dst, cq_off_t sess,
-	uint64_t gen, const char *id, size_t id_len, bool ended);
+void cq_takeover_kick(cq_worker_t *w, unsigned dst, cq_off_t sess, uint64_t gen,
+	uint64_t prev_gen, const char *id, size_t id_len, bool ended);
 
 /*
  * A delivery for ls while ls->x is set: true when the takeover took it
- * (held or forwarded), false when it is delivered as usual.
+ * (held or forwarded), false when it is delivered as usual.  'keep': d is
+ * not a direct match of this worker (it was forwarded to us, or comes
+ * from the session's queue), so no previous owner can have passed it on:
+ * it is never dropped as a duplicate.  d->origin_slot and d->seq must be
+ * the publisher's.
  */
-bool cq_takeover_intercept(cq_worker_t *w, cq_lsess_t *ls, const cq_dmsg_t *d);
+bool cq_takeover_intercept(
+	cq_worker_t *w, cq_lsess_t *ls, const cq_dmsg_t *d, bool keep);
 
 /* B: a write for ls answered ESTALE and the owner is another worker. */
 void cq_takeover_stale(cq_worker_t *w, cq_lsess_t *ls);

@@ -236,7 +236,9 @@ start(int daemonize)
 	if (cfg.pid_file[0] != '\0') {
 		pid_fd = cq_pidfile_create(cfg.pid_file, &error);
 		if (pid_fd < 0) {
-			cq_log(CQ_LOG_CRIT, 0, "%s", error);
+			/* An error of this start, not of the broker that runs
+			 * (and may share the log). */
+			cq_log(CQ_LOG_ERR, 0, "%s", error);
 			return 1;
 		}
 		cq_process_private_fd(pid_fd);

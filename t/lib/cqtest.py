@@ -48,6 +48,8 @@ DEFAULT_LIMITS = {
 DEFAULT_MQTT = {
     "maximum_qos": 2, "retain_available": True,
     "minimum_protocol_version": 3, "allow_zero_length_client_id": True,
+    # Mosquitto's default (max_topic_alias 10); comqtt's own is 65535.
+    "topic_alias_maximum": 10,
 }
 
 
@@ -609,11 +611,13 @@ class SysTopics:
 class NumberedPublisher:
     """Publishes messages 0..n-1 in the background on each (topic, qos)
     in turn, completing every flow before the next; .errors collects what
-    went wrong.  The payload is the decimal number."""
+    went wrong.  The payload is the decimal number.  gate(i), if given, is
+    called before message i (to pace the publisher to a consumer)."""
 
-    def __init__(self, client, topics, n):
+    def __init__(self, client, topics, n, gate=None):
         import threading
         self.client, self.topics, self.n = client, topics, n
+        self.gate = gate
         self.errors = []
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -621,6 +625,8 @@ class NumberedPublisher:
     def _run(self):
         try:
             for i in range(self.n):
+                if self.gate is not None:
+                    self.gate(i)
                 for topic, qos in self.topics:
                     self.client.publish(topic, b"%d" % i, qos=qos)
         except Exception as e:  # noqa: BLE001 - reported by the test

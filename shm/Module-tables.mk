@@ -13,4 +13,6 @@ LIB_SRCS += \
 	shm/session-check.c
 UNIT_TESTS += \
 	t/unit/check_route.c \
-	t/unit/check_retained.c
+	t/unit/check_retained.c \
+	t/unit/check_session.c \
+	t/unit/check_shm_tables_stress.c

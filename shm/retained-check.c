@@ -2,7 +2,7 @@
  * retained-check.c — the retained store's checker.
  *
  * Walks every shard under its lock with the trie core's walker (offsets,
- * parent links, level hashes, children tables, arena marks), validates
+ * level hashes, children tables, arena marks), validates
  * each stored message offset and declares the store's one reference per
  * message to the message store's census (S1), recounts the shard
  * statistics (S4, repaired when quiescent) and counts empty nodes (S3).
@@ -61,7 +61,7 @@ cq_retained_check(cq_shm_t *shm, void *area, cq_shm_report_t *rep)
 		ret_shard_t *s = &a->shard[si];
 		cq_trie_lock(&s->lock, &s->recoveries, "retained", si);
 		w.nodes = w.empty = c.messages = 0;
-		cq_trie_check_tab(&w, s->kids, CQ_OFF_NULL, a->nshards - 1, si);
+		cq_trie_check_kids(&w, s->kids, a->nshards - 1, si);
 		if (w.empty > 0)
 			cq_log(CQ_LOG_NOTICE, 0,
 				"retained shard %u: %llu empty nodes left by a "

@@ -6,6 +6,7 @@
 #ifndef CQ_SHM_RETAINED_INT_H
 #define CQ_SHM_RETAINED_INT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/defs.h"
@@ -18,17 +19,16 @@
 typedef struct ret_node {
 	cq_trie_node_t h;
 	cq_relptr(cq_msg_t) msg; /* S1: the retained message, or NULL */
-	uint32_t pad[3];
-	/* level text follows */
+	/* level text follows at RET_TEXT */
 } ret_node_t;
 
-#define RET_TEXT sizeof(ret_node_t)
-CQ_STATIC_ASSERT(sizeof(ret_node_t) == 32, "retained node is 32 bytes");
+#define RET_TEXT ((size_t)20)
+CQ_STATIC_ASSERT(offsetof(ret_node_t, msg) + 4 == RET_TEXT,
+	"retained level text follows the fields");
 
 typedef struct ret_shard {
 	cq_mutex_t lock;
-	cq_relptr(cq_trie_tab_t) kids; /* first levels of this shard */
-	uint32_t pad;
+	uint64_t kids; /* first levels of this shard (trie.h) */
 	uint64_t messages; /* S4: statistics */
 	uint64_t nodes;
 	uint64_t recoveries;

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shm/grow.h"
 #include "shm/msg.h"
 #include "shm/retained-int.h"
 #include "shm/retained.h"
@@ -40,9 +41,8 @@ struct rpath {
 /* Iterator over the children of one node (NULL: the root). */
 struct rframe {
 	const ret_node_t *node;
-	const cq_trie_tab_t *tab;
-	uint32_t shard; /* root: the shard whose table is 'tab' */
-	uint32_t i; /* next slot of 'tab' */
+	cq_trie_iter_t it; /* over the node's (or the shard's) children */
+	uint32_t shard; /* root: the shard being iterated */
 	uint32_t depth; /* the node's depth = level of its children */
 	bool in_hash; /* below a '#': everything matches */
 	bool done; /* literal level: the one child was taken */
@@ -71,24 +71,6 @@ struct cq_retained_cursor {
 };
 
 enum { K_NONE, K_LITERAL, K_ALL };
-
-static int
-grow(void **p, uint32_t *cap, uint64_t need, size_t size)
-{
-	if (need <= *cap)
-		return 0;
-	uint64_t n = *cap ? *cap : 16;
-	while (n < need)
-		n *= 2;
-	void *np = n <= UINT32_MAX ? realloc(*p, n * size) : NULL;
-	if (np == NULL) {
-		errno = ENOMEM;
-		return -1;
-	}
-	*p = np;
-	*cap = (uint32_t)n;
-	return 0;
-}
 
 static cq_retained_cursor_t *
 cursor_new(const char *filter, size_t len, bool all)
@@ -189,25 +171,24 @@ child_descends(const cq_retained_cursor_t *c, const struct rframe *f)
 
 /* ---- frames ---------------------------------------------------------- */
 
-static const cq_trie_tab_t *
-shard_tab(uint32_t shard)
+static uint64_t
+shard_kids(uint32_t shard)
 {
-	return CQ_PTR(const cq_trie_tab_t,
-		cq_off_load(&cq_retained_area->shard[shard].kids));
+	return cq_trie_kids_load(&cq_retained_area->shard[shard].kids);
 }
 
 static int
 push(cq_retained_cursor_t *c, const ret_node_t *node, uint32_t depth,
 	bool in_hash)
 {
-	if (grow((void **)&c->fr, &c->frcap, (uint64_t)c->sp + 1,
+	if (cq_grow((void **)&c->fr, &c->frcap, (uint64_t)c->sp + 1,
 		    sizeof(*c->fr)) < 0)
 		return -1;
 	struct rframe *f = &c->fr[c->sp++];
 	*f = (struct rframe){.node = node, .depth = depth, .in_hash = in_hash};
-	f->tab = node != NULL
-		? CQ_PTR(const cq_trie_tab_t, cq_off_load(&node->h.kids))
-		: shard_tab(0);
+	cq_trie_iter_init(&f->it,
+		node != NULL ? cq_trie_kids_load(&node->h.kids)
+			     : shard_kids(0));
 	return 0;
 }
 
@@ -219,19 +200,14 @@ key_cmp_path(const cq_retained_cursor_t *c, const ret_node_t *n,
 		n->h.len, p->hash, c->text + p->off, p->len);
 }
 
-/* The child of f's node with the key of path level p, or NULL. */
+/* The child of f's node with key (hash, s, len), or NULL. */
 static const ret_node_t *
-find_child(const cq_retained_cursor_t *c, const struct rframe *f, uint32_t hash,
-	const char *s, uint32_t len)
+find_child(const struct rframe *f, uint32_t hash, const char *s, uint32_t len)
 {
-	cq_off_t tab = f->node != NULL
-		? cq_off_load(&f->node->h.kids)
-		: cq_off_load(&cq_retained_area
-				       ->shard[hash &
-					       (cq_retained_area->nshards - 1)]
-				       .kids);
-	(void)c;
-	return (const ret_node_t *)cq_trie_child(tab, hash, s, len, RET_TEXT);
+	uint64_t kids = f->node != NULL
+		? cq_trie_kids_load(&f->node->h.kids)
+		: shard_kids(hash & (cq_retained_area->nshards - 1));
+	return (const ret_node_t *)cq_trie_child(kids, hash, s, len, RET_TEXT);
 }
 
 /* Position f just after path level p (its last taken child). */
@@ -244,11 +220,10 @@ frame_seek(cq_retained_cursor_t *c, struct rframe *f, const struct rpath *p)
 	}
 	if (f->node == NULL) {
 		f->shard = p->hash & (cq_retained_area->nshards - 1);
-		f->tab = shard_tab(f->shard);
+		cq_trie_iter_init(&f->it, shard_kids(f->shard));
 	}
-	f->i = f->tab != NULL ? cq_trie_seek(f->tab, p->hash, c->text + p->off,
-					p->len, false, RET_TEXT)
-			      : 0;
+	cq_trie_iter_seek(
+		&f->it, p->hash, c->text + p->off, p->len, false, RET_TEXT);
 }
 
 /* The next child of f to visit, in key order, or NULL. */
@@ -261,24 +236,20 @@ next_child(cq_retained_cursor_t *c, struct rframe *f)
 	if (kind == K_LITERAL) {
 		const cq_topic_level_t *fl = &c->flv.lv[f->depth];
 		f->done = true;
-		return find_child(c, f, fl->hash, fl->s, fl->len);
+		return find_child(f, fl->hash, fl->s, fl->len);
 	}
 	const struct rpath *last = c->depth > f->depth ? &c->path[f->depth]
 						       : NULL;
 	uint32_t mask = cq_retained_area->nshards - 1;
 	for (;;) {
-		if (f->tab == NULL || f->i >= f->tab->nslots) {
+		cq_off_t off = cq_trie_iter_next(&f->it);
+		if (off == CQ_OFF_NULL) {
 			if (f->node != NULL || f->shard >= mask)
 				return NULL;
-			f->tab = shard_tab(++f->shard);
-			f->i = 0;
+			cq_trie_iter_init(&f->it, shard_kids(++f->shard));
 			continue;
 		}
-		uint64_t w = cq_trie_slot_load(f->tab, f->i++);
-		if (!cq_trie_slot_live(w))
-			continue;
-		const ret_node_t *n = CQ_PTR(
-			const ret_node_t, cq_trie_slot_off(w));
+		const ret_node_t *n = CQ_PTR(const ret_node_t, off);
 		if (last != NULL &&
 			(f->node != NULL || (last->hash & mask) == f->shard) &&
 			key_cmp_path(c, n, last) <= 0)
@@ -297,10 +268,10 @@ static int
 set_path(cq_retained_cursor_t *c, uint32_t d, const ret_node_t *n)
 {
 	uint32_t off = d == 0 ? 0 : c->path[d - 1].off + c->path[d - 1].len + 1;
-	if (grow((void **)&c->path, &c->pcap, (uint64_t)d + 1,
+	if (cq_grow((void **)&c->path, &c->pcap, (uint64_t)d + 1,
 		    sizeof(*c->path)) < 0 ||
-		grow((void **)&c->text, &c->tcap, (uint64_t)off + n->h.len + 1,
-			1) < 0)
+		cq_grow((void **)&c->text, &c->tcap,
+			(uint64_t)off + n->h.len + 1, 1) < 0)
 		return -1;
 	if (d > 0)
 		c->text[off - 1] = '/';
@@ -314,9 +285,9 @@ set_path(cq_retained_cursor_t *c, uint32_t d, const ret_node_t *n)
 static int
 note_expired(cq_retained_cursor_t *c, uint32_t len, cq_off_t msg)
 {
-	if (grow((void **)&c->exp, &c->expcap, (uint64_t)c->nexp + 1,
+	if (cq_grow((void **)&c->exp, &c->expcap, (uint64_t)c->nexp + 1,
 		    sizeof(*c->exp)) < 0 ||
-		grow((void **)&c->etext, &c->etcap, (uint64_t)c->etlen + len,
+		cq_grow((void **)&c->etext, &c->etcap, (uint64_t)c->etlen + len,
 			1) < 0)
 		return -1;
 	memcpy(c->etext + c->etlen, c->text, len);
@@ -358,7 +329,7 @@ rebuild(cq_retained_cursor_t *c)
 		const struct rpath *p = &c->path[d];
 		frame_seek(c, f, p);
 		const ret_node_t *n = find_child(
-			c, f, p->hash, c->text + p->off, p->len);
+			f, p->hash, c->text + p->off, p->len);
 		if (n == NULL || !child_descends(c, f))
 			break; /* gone: continue after its key */
 		if (push(c, n, d + 1, child_in_hash(c, f)) < 0)

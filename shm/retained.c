@@ -33,8 +33,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include "core/assert.h"
 #include "core/log.h"
@@ -62,7 +60,7 @@ shard_for(uint32_t hash)
 }
 
 /* The kids word under which the child of 'n' (NULL: root) lives. */
-static inline cq_off_t *
+static inline uint64_t *
 kids_of(ret_node_t *n, uint32_t hash)
 {
 	return n != NULL ? &n->h.kids : &shard_for(hash)->kids;
@@ -71,18 +69,23 @@ kids_of(ret_node_t *n, uint32_t hash)
 static inline ret_node_t *
 child(ret_node_t *n, const cq_topic_level_t *l)
 {
-	return (ret_node_t *)cq_trie_child(cq_off_load(kids_of(n, l->hash)),
-		l->hash, l->s, l->len, RET_TEXT);
+	return (ret_node_t *)cq_trie_child(
+		cq_trie_kids_load(kids_of(n, l->hash)), l->hash, l->s, l->len,
+		RET_TEXT);
 }
 
-/* The node of the split topic 'lv', or NULL.  Lock-free. */
+/* The node of the split topic 'lv', or NULL.  Lock-free.  With 'path'
+ * (lv->n entries), path[i] gets the node of level i. */
 static ret_node_t *
-lookup(const cq_topic_levels_t *lv)
+lookup(const cq_topic_levels_t *lv, ret_node_t **path)
 {
 	ret_node_t *n = NULL;
-	for (uint32_t i = 0; i < lv->n; i++)
+	for (uint32_t i = 0; i < lv->n; i++) {
 		if ((n = child(n, &lv->lv[i])) == NULL)
 			return NULL;
+		if (path != NULL)
+			path[i] = n;
+	}
 	return n;
 }
 
@@ -110,22 +113,23 @@ lock_shard(const cq_topic_levels_t *lv)
 	return s;
 }
 
-/* Unlink and retire n and its ancestors while empty (S3). */
+/* Unlink and retire the nodes of path[0..depth) from the deepest up
+ * while they are empty (S3). */
 static void
-prune_up(ret_shard_t *s, ret_node_t *n)
+prune_path(ret_shard_t *s, ret_node_t **path, uint32_t depth)
 {
-	while (n != NULL && n->msg == CQ_OFF_NULL &&
-		cq_trie_tab_empty(n->h.kids)) {
-		ret_node_t *p = rnode(n->h.parent);
+	for (uint32_t j = depth; j-- > 0;) {
+		ret_node_t *n = path[j];
+		if (n->msg != CQ_OFF_NULL || !cq_trie_kids_empty(n->h.kids))
+			return;
+		ret_node_t *up = j > 0 ? path[j - 1] : NULL;
 		cq_off_t off = CQ_OFF(n);
-		cq_trie_remove(kids_of(p, n->h.hash), off, RET_TEXT);
+		cq_trie_remove(kids_of(up, n->h.hash), off, RET_TEXT);
 		CQ_CRASHPOINT("retained.unlinked");
-		if (n->h.kids != CQ_OFF_NULL)
-			cq_qsbr_retire(n->h.kids);
+		cq_trie_kids_retire(n->h.kids);
 		cq_qsbr_retire(off);
 		if (s->nodes > 0)
 			s->nodes--;
-		n = p;
 	}
 }
 
@@ -136,8 +140,7 @@ set_new_path(ret_shard_t *s, ret_node_t *at, const cq_topic_levels_t *lv,
 	uint32_t i, cq_off_t msg)
 {
 	cq_off_t first, last;
-	if (cq_trie_chain_build(
-		    lv, i, lv->n, RET_TEXT, CQ_OFF(at), 0, &first, &last) < 0)
+	if (cq_trie_chain_build(lv, i, lv->n, RET_TEXT, 0, &first, &last) < 0)
 		return -1;
 	rnode(last)->msg = msg;
 	cq_msg_ref(msg, 1);
@@ -188,17 +191,24 @@ cq_retained_set(const char *topic, size_t len, cq_off_t msg)
 static void
 delete_locked(ret_shard_t *s, const cq_topic_levels_t *lv, cq_off_t expect)
 {
-	ret_node_t *n = lookup(lv);
-	if (n == NULL || n->msg == CQ_OFF_NULL ||
-		(expect != CQ_OFF_NULL && n->msg != expect))
-		return;
-	cq_off_t old = n->msg;
-	cq_off_publish(&n->msg, CQ_OFF_NULL);
-	CQ_CRASHPOINT("retained.cleared");
-	cq_msg_unref_deferred(old);
-	if (s->messages > 0)
-		s->messages--;
-	prune_up(s, n);
+	ret_node_t *inl[CQ_TOPIC_INLINE_LEVELS];
+	ret_node_t **path = lv->n <= CQ_TOPIC_INLINE_LEVELS
+		? inl
+		: malloc(lv->n * sizeof(*path));
+	ret_node_t *n = path != NULL ? lookup(lv, path) : lookup(lv, NULL);
+	if (n != NULL && n->msg != CQ_OFF_NULL &&
+		(expect == CQ_OFF_NULL || n->msg == expect)) {
+		cq_off_t old = n->msg;
+		cq_off_publish(&n->msg, CQ_OFF_NULL);
+		CQ_CRASHPOINT("retained.cleared");
+		cq_msg_unref_deferred(old);
+		if (s->messages > 0)
+			s->messages--;
+		if (path != NULL) /* without memory the empty nodes stay */
+			prune_path(s, path, lv->n);
+	}
+	if (path != inl)
+		free(path);
 }
 
 int
@@ -226,7 +236,7 @@ cq_retained_get(const char *topic, size_t len, uint64_t now)
 	cq_topic_levels_t lv;
 	if (split(&lv, topic, len) < 0)
 		return CQ_OFF_NULL;
-	ret_node_t *n = lookup(&lv);
+	ret_node_t *n = lookup(&lv, NULL);
 	cq_topic_levels_free(&lv);
 	cq_off_t m = n != NULL ? cq_off_load(&n->msg) : CQ_OFF_NULL;
 	if (m != CQ_OFF_NULL && cq_msg_expired(cq_msg_get(m), now))
@@ -248,20 +258,10 @@ cq_retained_stats(cq_retained_stats_t *s_r)
 
 /* ---- module -------------------------------------------------------- */
 
-static uint32_t
-ret_nshards(const cq_shm_conf_t *conf)
-{
-	uint32_t want = conf->route_shards ? conf->route_shards : 64;
-	uint32_t n = 1;
-	while (n * 2 <= want && n < 4096)
-		n *= 2;
-	return n;
-}
-
 static size_t
 ret_size(const cq_shm_conf_t *conf)
 {
-	return sizeof(ret_area_t) + ret_nshards(conf) * sizeof(ret_shard_t);
+	return sizeof(ret_area_t) + cq_trie_nshards(conf) * sizeof(ret_shard_t);
 }
 
 static int
@@ -269,10 +269,8 @@ ret_init(cq_shm_t *shm, void *area, size_t size, const char **error_r)
 {
 	ret_area_t *a = area;
 	a->magic = RET_MAGIC;
-	if (getrandom(&a->seed, sizeof(a->seed), GRND_NONBLOCK) !=
-		sizeof(a->seed))
-		a->seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull;
-	a->nshards = ret_nshards(&shm->hdr->conf);
+	a->seed = cq_trie_new_seed();
+	a->nshards = cq_trie_nshards(&shm->hdr->conf);
 	cq_assert(size >= ret_size(&shm->hdr->conf));
 	for (uint32_t i = 0; i < a->nshards; i++)
 		if (cq_mutex_init(&a->shard[i].lock) < 0) {

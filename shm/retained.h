@@ -62,7 +62,7 @@ int cq_retained_delete(const char *topic, size_t len);
 /*
  * The retained message of 'topic' if there is one and it has not expired
  * at 'now' (Unix seconds): its offset, valid until the next quiescent
- * point.  CQ_OFF_NULL otherwise.  Lock-free.
+ * point.  CQ_OFF_NULL otherwise.  Lock-free (QSBR readers).
  */
 cq_off_t cq_retained_get(const char *topic, size_t len, uint64_t now);
 
@@ -77,6 +77,7 @@ void cq_retained_cursor_free(cq_retained_cursor_t *c);
  * Run the cursor for at most 'budget' node visits (>= 1), calling fn (may
  * be NULL) for each unexpired message found, in a fixed key order, and
  * deleting the expired ones met (which takes shard locks, after the walk).
+ * For QSBR readers: run each step between two quiescent points.
  * Returns 1 when there is more (call again after a quiescent point), 0 when
  * the walk is complete, -1 with errno ENOMEM.
  */

@@ -4,8 +4,7 @@
  *
  * Walks every shard under its lock (R3: nothing else changes a shard's
  * nodes then, so the walk needs no QSBR registration) with the trie core's
- * walker (offsets, parent links R4, level hashes, children tables T1/T2,
- * arena marks), and checks what is the route trie's own: slot bitmaps
+ * walker (offsets, level hashes, children T1/T2, arena marks), and checks what is the route trie's own: slot bitmaps
  * within the configured workers, group tables.  It recounts the shard
  * statistics (R6, repaired when quiescent) and counts empty nodes left by
  * a writer killed while pruning (R5).
@@ -79,9 +78,9 @@ check_shard(struct rc *c, cq_trie_check_t *w, route_shard_t *s, unsigned si)
 	w->nodes = w->empty = 0;
 	c->filters = 0;
 	if (si < a->nshards)
-		cq_trie_check_tab(w, s->kids, root, a->nshards - 1, si);
+		cq_trie_check_kids(w, s->kids, a->nshards - 1, si);
 	else if (si == a->nshards + ROUTE_SHARD_PLUS && a->root.plus)
-		cq_trie_check_node(w, a->root.plus, root);
+		cq_trie_check_node(w, a->root.plus);
 	else if (si == a->nshards + ROUTE_SHARD_HASH)
 		(void)check_position(c, root, &a->root, ROUTE_MULTI);
 	if (w->empty > 0)

@@ -5,6 +5,7 @@
 #ifndef CQ_SHM_ROUTE_INT_H
 #define CQ_SHM_ROUTE_INT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/defs.h"
@@ -35,22 +36,22 @@ typedef struct route_groups {
 	route_group_t g[];
 } route_groups_t;
 
+/* The level text starts right after the fields (ROUTE_TEXT), so that a
+ * node with a level of up to 4 bytes fits 48 bytes. */
 typedef struct route_node {
 	cq_trie_node_t h;
+	uint64_t workers[2]; /* [EXACT], [MULTI] slot bitmaps */
 	cq_relptr(route_node_t) plus;
 	cq_relptr(route_groups_t) groups[2]; /* [EXACT], [MULTI] */
-	uint32_t pad;
-	uint64_t workers[2]; /* [EXACT], [MULTI] slot bitmaps */
-	/* level text follows */
 } route_node_t;
 
-#define ROUTE_TEXT sizeof(route_node_t)
-CQ_STATIC_ASSERT(sizeof(route_node_t) == 48, "route node is 48 bytes");
+#define ROUTE_TEXT ((size_t)44)
+CQ_STATIC_ASSERT(offsetof(route_node_t, groups) + 8 == ROUTE_TEXT,
+	"route level text follows the fields");
 
 typedef struct route_shard {
 	cq_mutex_t lock;
-	cq_relptr(cq_trie_tab_t) kids; /* root-level children of this shard */
-	uint32_t pad;
+	uint64_t kids; /* root-level children of this shard (trie.h) */
 	uint64_t nodes; /* R6: statistics */
 	uint64_t filters;
 	uint64_t recoveries;
@@ -63,7 +64,8 @@ typedef struct route_area {
 	uint32_t nworkers;
 	uint64_t pad;
 	/* root.plus: root '+' (its shard); root MULTI: "#" (its shard) */
-	route_node_t root __attribute__((aligned(CQ_SHM_GRANULE)));
+	route_node_t root; /* its h.kids is unused: see the shards */
+	char root_text[16];
 	route_shard_t shard[]; /* nshards + ROUTE_EXTRA_SHARDS */
 } route_area_t;
 

@@ -18,9 +18,9 @@
  *      changes by one atomic store under the shard lock;
  *   R3 all nodes below a first level belong to that level's shard: only
  *      the holder of the shard lock writes them;
- *   R4 a node is reachable from exactly one parent word, its 'parent'
- *      field names that parent, and its hash is the seeded hash of its
- *      level text;
+ *   R4 a node is reachable from exactly one word (a kids word or a '+'
+ *      word), and its hash is the seeded hash of its level text; nodes
+ *      have no parent link: writers keep the path they walked down;
  *   R5 a node with no worker, no group member, no '+' child and no
  *      children is unlinked and retired by the writer that emptied it
  *      (a writer killed midway leaves empty nodes: harmless, and the
@@ -40,12 +40,10 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "core/assert.h"
 #include "core/log.h"
+#include "shm/grow.h"
 #include "shm/arena.h"
 #include "shm/crashpoint.h"
 #include "shm/lock.h"
@@ -71,7 +69,7 @@ is_root(const route_node_t *n)
 }
 
 /* The kids word holding the literal child with this hash. */
-static cq_off_t *
+static uint64_t *
 kids_word(route_node_t *n, uint32_t hash)
 {
 	route_area_t *a = cq_route_area;
@@ -82,8 +80,9 @@ kids_word(route_node_t *n, uint32_t hash)
 static route_node_t *
 child_of(route_node_t *n, const cq_topic_level_t *l)
 {
-	return (route_node_t *)cq_trie_child(cq_off_load(kids_word(n, l->hash)),
-		l->hash, l->s, l->len, ROUTE_TEXT);
+	return (route_node_t *)cq_trie_child(
+		cq_trie_kids_load(kids_word(n, l->hash)), l->hash, l->s, l->len,
+		ROUTE_TEXT);
 }
 
 static unsigned
@@ -208,31 +207,62 @@ node_empty(const route_node_t *n)
 {
 	return n->workers[0] == 0 && n->workers[1] == 0 &&
 		groups_empty(n->groups[0]) && groups_empty(n->groups[1]) &&
-		n->plus == CQ_OFF_NULL && cq_trie_tab_empty(n->h.kids);
+		n->plus == CQ_OFF_NULL && cq_trie_kids_empty(n->h.kids);
 }
 
-/* Unlink and retire n and its ancestors while they are empty (R5). */
-static void
-prune_up(route_shard_t *s, route_node_t *n)
+/*
+ * A filter's nodes from the root: path[0] is the root, path[j] the node of
+ * level j - 1 (depth levels walked; a trailing '#' is not a node).
+ */
+typedef struct route_path {
+	route_node_t **n;
+	route_node_t *inl[CQ_TOPIC_INLINE_LEVELS + 1];
+	uint32_t depth;
+} route_path_t;
+
+static int
+path_init(route_path_t *p, const cq_topic_levels_t *lv)
 {
-	while (!is_root(n) && node_empty(n)) {
-		route_node_t *p = node_at(n->h.parent);
+	p->n = lv->n <= CQ_TOPIC_INLINE_LEVELS
+		? p->inl
+		: malloc((lv->n + 1) * sizeof(*p->n));
+	p->depth = 0;
+	if (p->n == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	p->n[0] = &cq_route_area->root;
+	return 0;
+}
+
+static void
+path_free(route_path_t *p)
+{
+	if (p->n != p->inl)
+		free(p->n);
+}
+
+/* Unlink and retire the path's nodes from the deepest up while they are
+ * empty (R5). */
+static void
+prune_path(route_shard_t *s, const route_path_t *p, const cq_topic_levels_t *lv)
+{
+	for (uint32_t j = p->depth; j > 0 && node_empty(p->n[j]); j--) {
+		route_node_t *n = p->n[j], *up = p->n[j - 1];
 		cq_off_t off = CQ_OFF(n);
-		if (p->plus == off)
-			cq_off_publish(&p->plus, CQ_OFF_NULL);
+		if (cq_topic_level_is_plus(&lv->lv[j - 1]))
+			cq_off_publish(&up->plus, CQ_OFF_NULL);
 		else
 			cq_trie_remove(
-				kids_word(p, n->h.hash), off, ROUTE_TEXT);
+				kids_word(up, n->h.hash), off, ROUTE_TEXT);
 		CQ_CRASHPOINT("route.unlinked");
 		for (int pos = 0; pos < 2; pos++)
 			if (n->groups[pos] != CQ_OFF_NULL)
 				cq_qsbr_retire(n->groups[pos]);
-		if (n->h.kids != CQ_OFF_NULL)
-			cq_qsbr_retire(n->h.kids);
+		cq_trie_kids_retire(n->h.kids);
 		cq_qsbr_retire(off);
 		if (s->nodes > 0)
 			s->nodes--;
-		n = p;
 	}
 }
 
@@ -259,7 +289,7 @@ grow_chain(route_shard_t *s, route_node_t *at, const cq_topic_levels_t *lv,
 	bool multi = cq_topic_level_is_hash(&lv->lv[lv->n - 1]);
 	uint32_t end = lv->n - multi;
 	cq_off_t first, last;
-	if (cq_trie_chain_build(lv, i, end, ROUTE_TEXT, CQ_OFF(at),
+	if (cq_trie_chain_build(lv, i, end, ROUTE_TEXT,
 		    offsetof(route_node_t, plus), &first, &last) < 0)
 		return -1;
 	if (payload_add(node_at(last), multi ? ROUTE_MULTI : ROUTE_EXACT, key,
@@ -306,22 +336,49 @@ add_locked(route_shard_t *s, const cq_topic_levels_t *lv, uint64_t key,
 	return 0;
 }
 
-/* The node holding the filter 'lv', or NULL; *pos_r EXACT or MULTI. */
+/*
+ * Walk the filter 'lv' from the root, recording the path in p (if not
+ * NULL).  The node holding the filter, or NULL; *pos_r EXACT or MULTI.
+ */
 static route_node_t *
-find_pos(const cq_topic_levels_t *lv, int *pos_r)
+find_pos(const cq_topic_levels_t *lv, int *pos_r, route_path_t *p)
 {
 	route_node_t *n = &cq_route_area->root;
 	*pos_r = ROUTE_EXACT;
-	for (uint32_t i = 0; i < lv->n && n != NULL; i++) {
+	for (uint32_t i = 0; i < lv->n; i++) {
 		const cq_topic_level_t *l = &lv->lv[i];
 		if (cq_topic_level_is_hash(l)) {
 			*pos_r = ROUTE_MULTI;
-			return n;
+			break;
 		}
 		n = cq_topic_level_is_plus(l) ? node_at(cq_off_load(&n->plus))
 					      : child_of(n, l);
+		if (n == NULL)
+			return NULL;
+		if (p != NULL)
+			p->n[++p->depth] = n;
 	}
 	return n;
+}
+
+/* Clear 'bit' of plain subscribers (key 0) or group 'key' on the filter
+ * 'lv' and prune what that empties. */
+static void
+remove_locked(route_shard_t *s, const cq_topic_levels_t *lv, uint64_t key,
+	uint64_t bit)
+{
+	route_path_t p;
+	if (path_init(&p, lv) < 0)
+		return; /* only for > 24 levels: the bit stays, harmless */
+	int pos;
+	route_node_t *n = find_pos(lv, &pos, &p);
+	if (n != NULL) {
+		if (payload_remove(n, pos, key, bit) > 0 && s->filters > 0)
+			s->filters--;
+		CQ_CRASHPOINT("route.cleared");
+		prune_path(s, &p, lv);
+	}
+	path_free(&p);
 }
 
 /* Split a (maybe shared) filter; 0 or -1 (errno set). */
@@ -346,40 +403,35 @@ parse_filter(const char *filter, size_t len, unsigned slot,
 	return 0;
 }
 
-int
-cq_route_add(const char *filter, size_t len, unsigned slot)
+/* Add or remove 'slot' for 'filter' under its shard lock. */
+static int
+route_change(const char *filter, size_t len, unsigned slot, bool add)
 {
 	cq_topic_levels_t lv;
 	uint64_t key;
 	if (parse_filter(filter, len, slot, &lv, &key) < 0)
 		return -1;
 	route_shard_t *s = shard_lock(shard_of(&lv.lv[0]));
-	int rc = add_locked(s, &lv, key, UINT64_C(1) << slot);
+	int rc = 0;
+	if (add)
+		rc = add_locked(s, &lv, key, UINT64_C(1) << slot);
+	else
+		remove_locked(s, &lv, key, UINT64_C(1) << slot);
 	cq_mutex_unlock(&s->lock);
 	cq_topic_levels_free(&lv);
 	return rc;
 }
 
 int
+cq_route_add(const char *filter, size_t len, unsigned slot)
+{
+	return route_change(filter, len, slot, true);
+}
+
+int
 cq_route_remove(const char *filter, size_t len, unsigned slot)
 {
-	cq_topic_levels_t lv;
-	uint64_t key;
-	if (parse_filter(filter, len, slot, &lv, &key) < 0)
-		return -1;
-	route_shard_t *s = shard_lock(shard_of(&lv.lv[0]));
-	int pos;
-	route_node_t *n = find_pos(&lv, &pos);
-	if (n != NULL) {
-		if (payload_remove(n, pos, key, UINT64_C(1) << slot) > 0 &&
-			s->filters > 0)
-			s->filters--;
-		CQ_CRASHPOINT("route.cleared");
-		prune_up(s, n);
-	}
-	cq_mutex_unlock(&s->lock);
-	cq_topic_levels_free(&lv);
-	return 0;
+	return route_change(filter, len, slot, false);
 }
 
 int
@@ -390,7 +442,7 @@ cq_route_has(const char *filter, size_t len, unsigned slot)
 	if (parse_filter(filter, len, slot, &lv, &key) < 0)
 		return 0;
 	int pos;
-	const route_node_t *n = find_pos(&lv, &pos);
+	const route_node_t *n = find_pos(&lv, &pos, NULL);
 	uint64_t w = 0;
 	if (n != NULL && key == 0)
 		w = __atomic_load_n(&n->workers[pos], __ATOMIC_ACQUIRE);
@@ -434,10 +486,45 @@ struct route_walk {
 };
 
 static inline const void *
-walk_child(void *ctx, const void *node, const cq_topic_level_t *l)
+walk_candidate(void *ctx, const void *node, const cq_topic_level_t *l)
 {
 	(void)ctx;
-	return child_of((route_node_t *)node, l);
+	return cq_trie_candidate(
+		cq_trie_kids_load(kids_word((route_node_t *)node, l->hash)),
+		l->hash);
+}
+
+static inline const void *
+walk_child(void *ctx, const void *node, const cq_topic_level_t *l,
+	const void *cand)
+{
+	(void)ctx;
+	return cq_trie_confirm(
+		cq_trie_kids_load(kids_word((route_node_t *)node, l->hash)),
+		cand, l->hash, l->s, l->len, ROUTE_TEXT);
+}
+
+/* Start loading the slot (or single child) a lookup of 'l' below 'node'
+ * reads, and its '+' child. */
+static inline void
+walk_prefetch(void *ctx, const void *node, const cq_topic_level_t *l)
+{
+	(void)ctx;
+	const route_node_t *n = node;
+	uint64_t k = cq_trie_kids_load(kids_word((route_node_t *)n, l->hash));
+	if (k != 0) {
+		const char *p = CQ_PTR(const char, cq_trie_kids_off(k));
+		unsigned shape = cq_trie_kids_shape(k);
+		if (shape != CQ_TRIE_SINGLE)
+			__builtin_prefetch(p + sizeof(cq_trie_tab_t) +
+				sizeof(uint64_t) *
+					cq_trie_home(l->hash, 1u << shape));
+		else if (cq_trie_kids_tag_ok(k, l->hash))
+			__builtin_prefetch(p);
+	}
+	cq_off_t plus = cq_off_load(&n->plus);
+	if (plus != CQ_OFF_NULL)
+		__builtin_prefetch(node_at(plus));
 }
 
 static inline const void *
@@ -509,6 +596,8 @@ walk_multi(void *ctx, const void *node)
 }
 
 static const cq_topic_walk_ops_t walk_ops = {
+	.prefetch = walk_prefetch,
+	.candidate = walk_candidate,
 	.child = walk_child,
 	.plus = walk_plus,
 	.exact = walk_exact,
@@ -522,8 +611,8 @@ cq_route_match(const cq_topic_levels_t *t, cq_route_result_t *r)
 	r->workers = 0;
 	r->npicks = 0;
 	struct route_walk m = {r, 0};
-	cq_topic_walk(t, &cq_route_area->root, &walk_ops, &m);
-	if (m.err < 0) {
+	if (cq_topic_walk(t, &cq_route_area->root, &walk_ops, &m) < 0 ||
+		m.err < 0) {
 		errno = ENOMEM;
 		return -1;
 	}
@@ -545,9 +634,9 @@ cq_route_stats(cq_route_stats_t *s_r)
 
 /* ---- purge --------------------------------------------------------- */
 
+/* One entry to clear: its filter text (in pg->texts) and group key. */
 struct purge_item {
-	cq_off_t node;
-	int pos;
+	uint32_t off, len;
 	uint64_t key;
 };
 
@@ -563,7 +652,9 @@ struct purge {
 	cq_route_keep_fn keep;
 	void *arg;
 	char *path;
-	uint32_t plen, pcap;
+	uint32_t pcap;
+	char *texts;
+	uint32_t tlen, tcap;
 	struct purge_item *items;
 	uint32_t nitems, icap;
 	struct purge_frame *stack;
@@ -571,53 +662,41 @@ struct purge {
 	int err;
 };
 
-static int
-vec_grow(void **p, uint32_t *cap, uint64_t need, size_t size)
-{
-	if (need <= *cap)
-		return 0;
-	uint64_t n = *cap ? *cap : 64;
-	while (n < need)
-		n *= 2;
-	void *np = n <= UINT32_MAX ? realloc(*p, n * size) : NULL;
-	if (np == NULL)
-		return -1;
-	*p = np;
-	*cap = (uint32_t)n;
-	return 0;
-}
-
 static void
-purge_note(struct purge *pg, route_node_t *n, int pos, uint64_t key)
+purge_note(struct purge *pg, uint32_t len, uint64_t key)
 {
-	if (vec_grow((void **)&pg->items, &pg->icap, (uint64_t)pg->nitems + 1,
-		    sizeof(*pg->items)) < 0) {
+	if (cq_grow((void **)&pg->items, &pg->icap, (uint64_t)pg->nitems + 1,
+		    sizeof(*pg->items)) < 0 ||
+		cq_grow((void **)&pg->texts, &pg->tcap,
+			(uint64_t)pg->tlen + len, 1) < 0) {
 		pg->err = -1;
 		return;
 	}
-	pg->items[pg->nitems++] = (struct purge_item){CQ_OFF(n), pos, key};
+	memcpy(pg->texts + pg->tlen, pg->path, len);
+	pg->items[pg->nitems++] = (struct purge_item){pg->tlen, len, key};
+	pg->tlen += len;
 }
 
 /* Note the entries of n/pos (whose filter is path[0..len)) to clear. */
 static void
-purge_position(struct purge *pg, route_node_t *n, int pos, uint32_t len)
+purge_position(struct purge *pg, const route_node_t *n, int pos, uint32_t len)
 {
 	if ((n->workers[pos] & pg->bit) &&
 		(pg->keep == NULL || !pg->keep(pg->arg, pg->path, len, 0)))
-		purge_note(pg, n, pos, 0);
+		purge_note(pg, len, 0);
 	const route_groups_t *gs = CQ_PTR(const route_groups_t, n->groups[pos]);
 	for (uint32_t i = 0; gs != NULL && i < gs->n; i++)
 		if ((gs->g[i].workers & pg->bit) &&
 			(pg->keep == NULL ||
 				!pg->keep(
 					pg->arg, pg->path, len, gs->g[i].key)))
-			purge_note(pg, n, pos, gs->g[i].key);
+			purge_note(pg, len, gs->g[i].key);
 }
 
 static void
 purge_push(struct purge *pg, cq_off_t node, uint32_t plen)
 {
-	if (vec_grow((void **)&pg->stack, &pg->scap, (uint64_t)pg->sp + 1,
+	if (cq_grow((void **)&pg->stack, &pg->scap, (uint64_t)pg->sp + 1,
 		    sizeof(*pg->stack)) < 0) {
 		pg->err = -1;
 		return;
@@ -625,28 +704,33 @@ purge_push(struct purge *pg, cq_off_t node, uint32_t plen)
 	pg->stack[pg->sp++] = (struct purge_frame){node, plen};
 }
 
+static void
+purge_push_kids(struct purge *pg, uint64_t kids, uint32_t plen)
+{
+	cq_trie_iter_t it;
+	cq_trie_iter_init(&it, kids);
+	for (cq_off_t c; (c = cq_trie_iter_next(&it)) != CQ_OFF_NULL;)
+		purge_push(pg, c, plen);
+}
+
 /* Visit one node: extend the path, note its positions, push its kids. */
 static void
 purge_node(struct purge *pg, struct purge_frame f)
 {
-	route_node_t *n = node_at(f.node);
+	const route_node_t *n = node_at(f.node);
 	uint32_t start = f.plen == NO_PARENT ? 0 : f.plen + 1;
 	uint32_t len = start + n->h.len;
-	if (vec_grow((void **)&pg->path, &pg->pcap, (uint64_t)len + 3, 1) < 0) {
+	if (cq_grow((void **)&pg->path, &pg->pcap, (uint64_t)len + 3, 1) < 0) {
 		pg->err = -1;
 		return;
 	}
 	if (f.plen != NO_PARENT)
 		pg->path[f.plen] = '/';
-	memcpy(pg->path + len - n->h.len, cq_trie_text(&n->h, ROUTE_TEXT),
-		n->h.len);
+	memcpy(pg->path + start, cq_trie_text(&n->h, ROUTE_TEXT), n->h.len);
 	purge_position(pg, n, ROUTE_EXACT, len);
 	memcpy(pg->path + len, "/#", 2);
 	purge_position(pg, n, ROUTE_MULTI, len + 2);
-	const cq_trie_tab_t *t = CQ_PTR(const cq_trie_tab_t, n->h.kids);
-	for (uint32_t i = 0; t != NULL && i < t->nslots; i++)
-		if (cq_trie_slot_live(t->slot[i]))
-			purge_push(pg, cq_trie_slot_off(t->slot[i]), len);
+	purge_push_kids(pg, n->h.kids, len);
 	if (n->plus != CQ_OFF_NULL)
 		purge_push(pg, n->plus, len);
 }
@@ -656,36 +740,28 @@ static long
 purge_shard_locked(struct purge *pg, route_shard_t *s, unsigned si)
 {
 	route_area_t *a = cq_route_area;
-	route_node_t *root = &a->root;
-	pg->nitems = pg->sp = 0;
+	pg->nitems = pg->sp = pg->tlen = 0;
 	if (si == a->nshards + ROUTE_SHARD_HASH) {
-		if (vec_grow((void **)&pg->path, &pg->pcap, 4, 1) < 0)
+		if (cq_grow((void **)&pg->path, &pg->pcap, 4, 1) < 0)
 			return -1;
-		memcpy(pg->path, "#", 1);
-		purge_position(pg, root, ROUTE_MULTI, 1);
+		pg->path[0] = '#';
+		purge_position(pg, &a->root, ROUTE_MULTI, 1);
 	} else if (si == a->nshards + ROUTE_SHARD_PLUS) {
-		if (root->plus != CQ_OFF_NULL)
-			purge_push(pg, root->plus, NO_PARENT);
-	} else {
-		const cq_trie_tab_t *t = CQ_PTR(const cq_trie_tab_t, s->kids);
-		for (uint32_t i = 0; t != NULL && i < t->nslots; i++)
-			if (cq_trie_slot_live(t->slot[i]))
-				purge_push(pg, cq_trie_slot_off(t->slot[i]),
-					NO_PARENT);
-	}
+		if (a->root.plus != CQ_OFF_NULL)
+			purge_push(pg, a->root.plus, NO_PARENT);
+	} else
+		purge_push_kids(pg, s->kids, NO_PARENT);
 	while (pg->sp > 0 && pg->err == 0)
 		purge_node(pg, pg->stack[--pg->sp]);
 	if (pg->err < 0)
 		return -1;
-	/* Every noted node still holds a bit being cleared, so no earlier
-	 * prune can have retired it. */
 	for (uint32_t i = 0; i < pg->nitems; i++) {
-		route_node_t *n = node_at(pg->items[i].node);
-		if (payload_remove(n, pg->items[i].pos, pg->items[i].key,
-			    pg->bit) > 0 &&
-			s->filters > 0)
-			s->filters--;
-		prune_up(s, n);
+		cq_topic_levels_t lv;
+		if (cq_topic_levels_split(&lv, pg->texts + pg->items[i].off,
+			    pg->items[i].len, a->seed) < 0)
+			return -1;
+		remove_locked(s, &lv, pg->items[i].key, pg->bit);
+		cq_topic_levels_free(&lv);
 	}
 	return pg->nitems;
 }
@@ -713,6 +789,7 @@ cq_route_purge_slot(unsigned slot, cq_route_keep_fn keep, void *arg)
 		total += n;
 	}
 	free(pg.path);
+	free(pg.texts);
 	free(pg.items);
 	free(pg.stack);
 	return total;
@@ -720,32 +797,12 @@ cq_route_purge_slot(unsigned slot, cq_route_keep_fn keep, void *arg)
 
 /* ---- module -------------------------------------------------------- */
 
-static uint32_t
-route_nshards(const cq_shm_conf_t *conf)
-{
-	uint32_t want = conf->route_shards ? conf->route_shards : 64;
-	uint32_t n = 1;
-	while (n * 2 <= want && n < 4096)
-		n *= 2;
-	return n;
-}
-
 static size_t
 route_size(const cq_shm_conf_t *conf)
 {
 	return sizeof(route_area_t) +
-		(route_nshards(conf) + ROUTE_EXTRA_SHARDS) *
+		(cq_trie_nshards(conf) + ROUTE_EXTRA_SHARDS) *
 		sizeof(route_shard_t);
-}
-
-static uint64_t
-fresh_seed(void)
-{
-	uint64_t seed;
-	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))
-		return seed;
-	return (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull ^
-		(uint64_t)getpid();
 }
 
 static int
@@ -753,8 +810,8 @@ route_init(cq_shm_t *shm, void *area, size_t size, const char **error_r)
 {
 	route_area_t *a = area;
 	a->magic = ROUTE_MAGIC;
-	a->seed = fresh_seed();
-	a->nshards = route_nshards(&shm->hdr->conf);
+	a->seed = cq_trie_new_seed();
+	a->nshards = cq_trie_nshards(&shm->hdr->conf);
 	a->nworkers = shm->hdr->conf.workers;
 	cq_assert(size >= route_size(&shm->hdr->conf));
 	for (uint32_t i = 0; i < a->nshards + ROUTE_EXTRA_SHARDS; i++)

@@ -29,6 +29,7 @@
 
 #include "core/assert.h"
 #include "shm/arena.h"
+#include "shm/crashpoint.h"
 #include "shm/msg.h"
 #include "shm/qsbr.h"
 #include "shm/session-int.h"
@@ -67,19 +68,12 @@ rec_is(const sess_sub_rec_t *r, const char *f, size_t len)
 
 /* ---- subscriptions ------------------------------------------------- */
 
-int
-cq_session_sub_add(cq_off_t sess, uint64_t gen, const char *filter, size_t len,
+/* A new list: the live records of 'ol' (may be NULL) other than 'filter',
+ * then (filter, o).  CQ_OFF_NULL when the arena is full. */
+static cq_off_t
+subs_copy_with(const sess_subs_t *ol, const char *filter, size_t len,
 	const cq_subopts_t *o)
 {
-	if (len == 0 || len > 65535) {
-		errno = EINVAL;
-		return -1;
-	}
-	sess_obj_t *s = cq_session_wbegin(sess, gen);
-	if (s == NULL)
-		return -1;
-	cq_off_t old = s->subs;
-	const sess_subs_t *ol = CQ_PTR(const sess_subs_t, old);
 	size_t bytes = rec_size((uint32_t)len);
 	for (uint32_t b = 0; ol != NULL && b < ol->bytes;) {
 		const sess_sub_rec_t *r = rec_at(ol, b);
@@ -87,15 +81,10 @@ cq_session_sub_add(cq_off_t sess, uint64_t gen, const char *filter, size_t len,
 			bytes += rec_size(r->len);
 		b += (uint32_t)rec_size(r->len);
 	}
-	cq_off_t off = cq_arena_alloc(sizeof(sess_subs_t) + bytes);
-	if (off == CQ_OFF_NULL) {
-		cq_session_wend(s);
-		errno = ENOMEM;
-		return -1;
-	}
+	cq_off_t off = cq_arena_zalloc(sizeof(sess_subs_t) + bytes);
+	if (off == CQ_OFF_NULL)
+		return CQ_OFF_NULL;
 	sess_subs_t *nl = CQ_PTR(sess_subs_t, off);
-	nl->n = 0;
-	nl->bytes = 0;
 	for (uint32_t b = 0; ol != NULL && b < ol->bytes;) {
 		const sess_sub_rec_t *r = rec_at(ol, b);
 		size_t rs = rec_size(r->len);
@@ -113,10 +102,32 @@ cq_session_sub_add(cq_off_t sess, uint64_t gen, const char *filter, size_t len,
 		.flags = (uint8_t)((o->no_local ? SUBF_NO_LOCAL : 0) |
 			(o->retain_as_published ? SUBF_RAP : 0) |
 			((o->retain_handling & 3u) << SUBF_RH_SHIFT))};
-	memcpy(r + 1, filter, len);
-	memset((char *)(r + 1) + len, 0, rec_size((uint32_t)len) - 8 - len);
+	memcpy(r + 1, filter, len); /* the padding stays zero */
 	nl->bytes += (uint32_t)rec_size((uint32_t)len);
 	nl->n++;
+	return off;
+}
+
+int
+cq_session_sub_add(cq_off_t sess, uint64_t gen, const char *filter, size_t len,
+	const cq_subopts_t *o)
+{
+	if (len == 0 || len > 65535) {
+		errno = EINVAL;
+		return -1;
+	}
+	sess_obj_t *s = cq_session_wbegin(sess, gen);
+	if (s == NULL)
+		return -1;
+	cq_off_t old = s->subs;
+	cq_off_t off = subs_copy_with(
+		CQ_PTR(const sess_subs_t, old), filter, len, o);
+	if (off == CQ_OFF_NULL) {
+		cq_session_wend(s);
+		errno = ENOMEM;
+		return -1;
+	}
+	CQ_CRASHPOINT("session.sub_built");
 	cq_off_publish(&s->subs, off);
 	if (old != CQ_OFF_NULL)
 		cq_qsbr_retire(old);
@@ -402,6 +413,7 @@ cq_session_queue_push(cq_off_t sess, uint64_t gen, cq_off_t msg)
 		rc = -1;
 	} else {
 		q->slot[q->tail % q->cap] = msg;
+		CQ_CRASHPOINT("session.writing");
 		__atomic_store_n(&q->tail, q->tail + 1, __ATOMIC_RELEASE);
 	}
 	cq_session_wend(s);

@@ -60,7 +60,6 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "core/assert.h"
@@ -71,6 +70,7 @@
 #include "shm/msg.h"
 #include "shm/qsbr.h"
 #include "shm/session-int.h"
+#include "shm/trie.h"
 
 sess_area_t *cq_session_area;
 
@@ -445,14 +445,17 @@ cq_session_disconnect(cq_off_t sess, uint64_t gen, uint64_t now)
 	if (s == NULL)
 		return -1;
 	uint32_t iv = s->expiry_interval;
-	s->deadline = iv == CQ_SESSION_NEVER ? 0 : now + iv;
 	uint64_t w = sess_load_state(s);
 	uint64_t next = cq_session_word(CQ_SESSION_DISCONNECTED,
 		cq_session_word_owner(w), cq_session_word_gen(w));
 	bool ok = cq_session_word_state(w) == CQ_SESSION_CONNECTED &&
-		cq_session_word_gen(w) == gen &&
-		__atomic_compare_exchange_n(&s->state, &w, next, false,
+		cq_session_word_gen(w) == gen;
+	if (ok) {
+		/* The deadline first: whoever sees DISCONNECTED sees it. */
+		s->deadline = iv == CQ_SESSION_NEVER ? 0 : now + iv;
+		ok = __atomic_compare_exchange_n(&s->state, &w, next, false,
 			__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	}
 	cq_session_wend(s);
 	if (!ok) {
 		errno = ESTALE;
@@ -649,9 +652,7 @@ sess_init(cq_shm_t *shm, void *area, size_t size, const char **error_r)
 	geometry(&shm->hdr->conf, &g);
 	cq_assert(size >= g.size);
 	a->magic = SESS_AREA_MAGIC;
-	if (getrandom(&a->seed, sizeof(a->seed), GRND_NONBLOCK) !=
-		sizeof(a->seed))
-		a->seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull;
+	a->seed = cq_trie_new_seed();
 	a->cap = g.cap;
 	a->nslots = g.nslots;
 	a->nstripes = g.nstripes;
@@ -705,6 +706,17 @@ reap_session(sess_obj_t *s, unsigned slot, uint64_t now)
 	}
 }
 
+/* Lock stripe i for a walker that is no QSBR reader (the master): while
+ * it is held, no session in its slots can be unlinked, so none is freed
+ * under the walker.  Recovers a dead holder's lock as a side effect. */
+static void
+stripe_hold(sess_area_t *a, uint32_t i)
+{
+	sess_stripe_t *st = &sess_stripes(a)[i];
+	if (cq_mutex_lock(&st->lock) == CQ_LOCK_RECOVERED)
+		st->recoveries++;
+}
+
 static void
 sess_reap(cq_shm_t *shm, void *area, unsigned slot)
 {
@@ -712,23 +724,22 @@ sess_reap(cq_shm_t *shm, void *area, unsigned slot)
 	sess_area_t *a = area;
 	uint64_t now = (uint64_t)time(NULL);
 	const uint64_t *slots = sess_slots(a);
-	for (uint32_t i = 0; i < a->nslots; i++)
-		if (sess_slot_live(slots[i]))
-			reap_session(sess_obj((cq_off_t)slots[i]), slot, now);
+	for (uint32_t st = 0; st < a->nstripes; st++) {
+		stripe_hold(a, st);
+		uint32_t end = (st + 1) << a->stripe_log;
+		for (uint32_t i = st << a->stripe_log; i < end && i < a->nslots;
+			i++)
+			if (sess_slot_live(slots[i]))
+				reap_session(sess_obj((cq_off_t)slots[i]), slot,
+					now);
+		cq_mutex_unlock(&sess_stripes(a)[st].lock);
+	}
 	if (cq_mutex_lock(&a->zlock) == CQ_LOCK_RECOVERED)
 		a->zrecoveries++;
 	for (cq_off_t z = a->zombies; z != CQ_OFF_NULL;
 		z = sess_obj(z)->zombie_next)
 		reap_session(sess_obj(z), slot, now);
 	cq_mutex_unlock(&a->zlock);
-	for (uint32_t i = 0; i < a->nstripes; i++) {
-		cq_mutex_t *mx = &sess_stripes(a)[i].lock;
-		if (cq_mutex_owner(mx) != 0 && cq_mutex_owner_dead(mx)) {
-			if (cq_mutex_lock(mx) == CQ_LOCK_RECOVERED)
-				sess_stripes(a)[i].recoveries++;
-			cq_mutex_unlock(mx);
-		}
-	}
 }
 
 const cq_shm_module_t cq_session_module = {

@@ -118,8 +118,10 @@ typedef struct cq_session_stats {
  * is deleted, its contents released, its will handed over in prev_will;
  * even when the open itself then fails).  Takes the id's stripe lock(s).
  * After a takeover (present = 1) call cq_session_fence() until it returns 0
- * before touching the contents, and kick prev_owner if prev_state was
- * CONNECTED.  0; -1 with errno ENOSPC (table full: CONNACK 0x97), ENOMEM
+ * before touching the contents, then apply what this CONNECT changes
+ * (cq_session_set_expiry, cq_session_will_set: a taken-over session keeps
+ * its stored values, and its window and queue capacities, until then),
+ * and kick prev_owner if prev_state was CONNECTED.  0; -1 with errno ENOSPC (table full: CONNACK 0x97), ENOMEM
  * (arena full: 0x97) or EINVAL.
  */
 int cq_session_open(const cq_session_open_t *o, cq_session_ref_t *r);
@@ -181,8 +183,9 @@ unsigned cq_session_reclaim(void);
 
 /*
  * Call fn for every live session owned by 'slot' (all when slot is
- * CQ_SLOT_NONE), with its state word.  Lock-free; a respawned worker uses
- * it to rebuild its private trie.
+ * CQ_SLOT_NONE), with its state word.  Lock-free, for QSBR readers (a
+ * registered worker between quiescent points); a respawned worker uses it
+ * to rebuild its private trie.
  */
 typedef void (*cq_session_fn)(void *arg, cq_off_t sess, uint64_t state);
 void cq_session_foreach(unsigned slot, cq_session_fn fn, void *arg);

@@ -45,22 +45,14 @@ typedef struct cq_topic_level {
 	uint32_t hash;
 } cq_topic_level_t;
 
-/* One pending (node, level) pair of the depth-first walk. */
-typedef struct cq_topic_frame {
-	const void *node;
-	uint32_t level;
-} cq_topic_frame_t;
-
 /* A topic (or filter) split into levels, each with its hash. */
 typedef struct cq_topic_levels {
 	cq_topic_level_t *lv;
-	cq_topic_frame_t *stack; /* n + 2 frames, for cq_topic_walk */
 	uint32_t n;
 	bool dollar; /* first level starts with '$' */
-	bool heap; /* lv/stack were malloc'd */
+	bool heap; /* lv was malloc'd */
 	uint64_t seed;
 	cq_topic_level_t inline_lv[CQ_TOPIC_INLINE_LEVELS];
-	cq_topic_frame_t inline_stack[CQ_TOPIC_INLINE_LEVELS + 2];
 } cq_topic_levels_t;
 
 /*
@@ -68,28 +60,77 @@ typedef struct cq_topic_levels {
  * shm store it); the seed is chosen when a trie is created so that nobody
  * can pick colliding level names in advance.
  */
+static inline uint64_t
+cq_topic_load32(const char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static inline uint64_t
+cq_topic_load64(const char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/*
+ * Hash of one level.  Stable across processes for a given seed (tries in
+ * shm store it); the seed is chosen when a trie is created so that nobody
+ * can pick colliding level names in advance.  Short levels (the common
+ * case) take two overlapping loads instead of a byte loop; the length is
+ * mixed in first, so overlapping loads cannot make two lengths collide
+ * systematically.
+ */
 static inline uint32_t
 cq_topic_hash(const char *s, size_t n, uint64_t seed)
 {
 	uint64_t h = seed ^ (0x9e3779b97f4a7c15ull * (n + 1));
-	while (n >= 8) {
-		uint64_t w;
-		memcpy(&w, s, 8);
-		h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
-		h ^= h >> 31;
-		s += 8;
-		n -= 8;
-	}
-	if (n > 0) {
-		uint64_t w = 0;
-		for (size_t i = 0; i < n; i++)
-			w |= (uint64_t)(unsigned char)s[i] << (8 * i);
-		h = (h ^ w) * 0x94d049bb133111ebull;
-	}
+	uint64_t w;
+	if (n >= 8) {
+		while (n > 8) {
+			h = (h ^ cq_topic_load64(s)) * 0xbf58476d1ce4e5b9ull;
+			h ^= h >> 31;
+			s += 8;
+			n -= 8;
+		}
+		w = cq_topic_load64(s + n - 8); /* the last 8, overlapping */
+	} else if (n >= 4)
+		w = cq_topic_load32(s) | cq_topic_load32(s + n - 4) << 32;
+	else if (n > 0)
+		w = (uint64_t)(unsigned char)s[0] << 16 |
+			(uint64_t)(unsigned char)s[n / 2] << 8 |
+			(unsigned char)s[n - 1];
+	else
+		w = 0;
+	h = (h ^ w) * 0x94d049bb133111ebull;
 	h ^= h >> 29;
 	h *= 0xbf58476d1ce4e5b9ull;
 	h ^= h >> 32;
 	return (uint32_t)h;
+}
+
+/* Equality of two byte strings of length n, fast for short ones. */
+static inline bool
+cq_topic_mem_eq(const char *a, const char *b, size_t n)
+{
+	if (n >= 8 && n <= 16)
+		return cq_topic_load64(a) == cq_topic_load64(b) &&
+			cq_topic_load64(a + n - 8) ==
+			cq_topic_load64(b + n - 8);
+	if (n >= 4 && n < 8)
+		return cq_topic_load32(a) == cq_topic_load32(b) &&
+			cq_topic_load32(a + n - 4) ==
+			cq_topic_load32(b + n - 4);
+	if (n < 4) {
+		for (size_t i = 0; i < n; i++)
+			if (a[i] != b[i])
+				return false;
+		return true;
+	}
+	return memcmp(a, b, n) == 0;
 }
 
 /* Number of levels of a topic or filter: 1 + the number of '/'. */
@@ -115,33 +156,43 @@ static inline int
 cq_topic_levels_split(
 	cq_topic_levels_t *t, const char *topic, size_t len, uint64_t seed)
 {
-	uint32_t n = cq_topic_count_levels(topic, len);
-	t->n = n;
 	t->seed = seed;
-	t->heap = n > CQ_TOPIC_INLINE_LEVELS;
+	t->heap = false;
 	t->dollar = len > 0 && topic[0] == '$';
-	if (cq_likely(!t->heap)) {
-		t->lv = t->inline_lv;
-		t->stack = t->inline_stack;
-	} else {
-		t->lv = malloc(sizeof(*t->lv) * n);
-		t->stack = malloc(sizeof(*t->stack) * (n + 2));
-		if (t->lv == NULL || t->stack == NULL) {
-			free(t->lv);
-			free(t->stack);
-			t->heap = false;
-			t->n = 0;
-			return -1;
-		}
-	}
+	t->lv = t->inline_lv;
 	const char *p = topic, *end = topic + len;
+	uint32_t n = 0;
+	for (;;) {
+		const char *q = p;
+		while (q < end && *q != '/') /* levels are short: no memchr */
+			q++;
+		if (cq_unlikely(n == CQ_TOPIC_INLINE_LEVELS))
+			break; /* very deep: start again on the heap */
+		t->lv[n].s = p;
+		t->lv[n].len = (uint32_t)(q - p);
+		t->lv[n].hash = cq_topic_hash(p, (size_t)(q - p), seed);
+		n++;
+		if (q == end) {
+			t->n = n;
+			return 0;
+		}
+		p = q + 1;
+	}
+	n = cq_topic_count_levels(topic, len);
+	if ((t->lv = malloc(sizeof(*t->lv) * n)) == NULL) {
+		t->lv = t->inline_lv;
+		t->n = 0;
+		return -1;
+	}
+	t->heap = true;
+	t->n = n;
+	p = topic;
 	for (uint32_t i = 0; i < n; i++) {
 		const char *slash = memchr(p, '/', (size_t)(end - p));
 		size_t l = slash != NULL ? (size_t)(slash - p)
 					 : (size_t)(end - p);
-		t->lv[i].s = p;
-		t->lv[i].len = (uint32_t)l;
-		t->lv[i].hash = cq_topic_hash(p, l, seed);
+		t->lv[i] = (cq_topic_level_t){
+			p, (uint32_t)l, cq_topic_hash(p, l, seed)};
 		p += l + 1;
 	}
 	return 0;
@@ -152,7 +203,6 @@ cq_topic_levels_free(cq_topic_levels_t *t)
 {
 	if (t->heap) {
 		free(t->lv);
-		free(t->stack);
 		t->heap = false;
 	}
 	t->n = 0;
@@ -161,7 +211,7 @@ cq_topic_levels_free(cq_topic_levels_t *t)
 static inline bool
 cq_topic_level_eq(const cq_topic_level_t *a, const char *s, uint32_t len)
 {
-	return a->len == len && memcmp(a->s, s, len) == 0;
+	return a->len == len && cq_topic_mem_eq(a->s, s, len);
 }
 
 static inline bool
@@ -191,9 +241,17 @@ cq_topic_wild_allowed(uint32_t level, bool dollar)
  * trie's own node type; the walk never looks inside it.
  */
 typedef struct cq_topic_walk_ops {
-	/* The child of 'node' for the literal level 'lv', or NULL. */
-	const void *(*child)(
+	/* Start loading what a lookup of level 'lv' below 'node' reads first
+	 * (a children slot), and the '+' child (a hint: may do nothing). */
+	void (*prefetch)(
 		void *ctx, const void *node, const cq_topic_level_t *lv);
+	/* The likely child of 'node' for the literal level 'lv' (same hash;
+	 * NULL: certainly none), without reading it: start loading it. */
+	const void *(*candidate)(
+		void *ctx, const void *node, const cq_topic_level_t *lv);
+	/* The child of 'node' for 'lv' given its candidate, or NULL. */
+	const void *(*child)(void *ctx, const void *node,
+		const cq_topic_level_t *lv, const void *candidate);
 	/* The '+' child of 'node', or NULL. */
 	const void *(*plus)(void *ctx, const void *node);
 	/* Report the filter that ends at 'node' (the topic matched it). */
@@ -202,39 +260,114 @@ typedef struct cq_topic_walk_ops {
 	void (*multi)(void *ctx, const void *node);
 } cq_topic_walk_ops_t;
 
+/* Nodes of one level being matched (grows on the heap if it must). */
+#define CQ_TOPIC_FRONT 64u
+
+typedef struct cq_topic_front {
+	const void **cur, **next, **cand;
+	uint32_t cap;
+	const void *inl[3][CQ_TOPIC_FRONT];
+} cq_topic_front_t;
+
+/* Room for 'need' nodes in each array; 0 or -1 (out of memory). */
+static inline int
+cq_topic_front_grow(cq_topic_front_t *f, uint32_t need)
+{
+	if (need <= f->cap)
+		return 0;
+	uint32_t cap = f->cap * 2 >= need ? f->cap * 2 : need;
+	const void **a = malloc(sizeof(*a) * cap * 3);
+	if (a == NULL)
+		return -1;
+	memcpy(a + cap, f->cur, sizeof(*a) * f->cap);
+	if (f->cap > CQ_TOPIC_FRONT)
+		free(f->cand); /* the start of the old heap arrays */
+	f->cand = a;
+	f->cur = a + cap;
+	f->next = a + 2 * cap;
+	f->cap = cap;
+	return 0;
+}
+
 /*
  * Report every filter in the trie rooted at 'root' that matches the topic
  * 't': exact(node) for a filter ending at node, multi(node) for "node/#".
- * Each matching filter is reported exactly once.  Iterative (an explicit
- * stack of at most t->n + 2 frames), so a deep topic cannot exhaust the C
- * stack.  Forced inline so that, with 'ops' a constant, every access
- * function is called directly (and usually inlined) by the compiler.
+ * Each matching filter is reported exactly once.
+ *
+ * Level by level: the frontier holds every node whose filter prefix
+ * matches the topic so far (the literal path, and one more path per '+'
+ * met).  All the frontier's next lookups are prefetched before any is
+ * resolved, so the cache misses of independent paths overlap instead of
+ * adding up.  No recursion: a deep topic cannot exhaust the C stack.
+ * Forced inline so that, with 'ops' a constant, every access function is
+ * called directly (and usually inlined).  0, or -1 when a frontier wider
+ * than CQ_TOPIC_FRONT needs memory malloc cannot give.
  */
-static inline __attribute__((always_inline)) void
+static inline __attribute__((always_inline)) int
 cq_topic_walk(const cq_topic_levels_t *t, const void *root,
 	const cq_topic_walk_ops_t *ops, void *ctx)
 {
-	cq_topic_frame_t *st = t->stack;
-	uint32_t sp = 0;
-	st[sp++] = (cq_topic_frame_t){root, 0};
-	while (sp > 0) {
-		cq_topic_frame_t f = st[--sp];
-		if (f.level == t->n) {
-			/* "a/b" and "a/b/#" both match "a/b". */
-			ops->exact(ctx, f.node);
-			ops->multi(ctx, f.node);
-			continue;
+	cq_topic_front_t f;
+	f.cur = f.inl[0];
+	f.next = f.inl[1];
+	f.cand = f.inl[2];
+	f.cap = CQ_TOPIC_FRONT;
+	f.cur[0] = root;
+	uint32_t ncur = 1;
+	int rc = 0;
+	for (uint32_t i = 0; i < t->n && ncur > 0; i++) {
+		const cq_topic_level_t *lv = &t->lv[i];
+		bool wild = cq_topic_wild_allowed(i, t->dollar);
+		if (cq_unlikely(ncur * 2 > f.cap) &&
+			cq_topic_front_grow(&f, ncur * 2) < 0) {
+			rc = -1;
+			break;
 		}
-		if (cq_topic_wild_allowed(f.level, t->dollar)) {
-			ops->multi(ctx, f.node);
-			const void *p = ops->plus(ctx, f.node);
-			if (p != NULL)
-				st[sp++] = (cq_topic_frame_t){p, f.level + 1};
+		/* Passes over the whole frontier, so that their misses
+		 * overlap: the next lookups were prefetched when the nodes
+		 * joined the frontier (below); candidates are found and their
+		 * loading started; then they are confirmed. */
+		if (i == 0)
+			ops->prefetch(ctx, root, lv);
+		for (uint32_t k = 0; k < ncur; k++)
+			f.cand[k] = ops->candidate(ctx, f.cur[k], lv);
+		const cq_topic_level_t *lnext = i + 1 < t->n ? &t->lv[i + 1]
+							     : NULL;
+		uint32_t nnext = 0;
+		for (uint32_t k = 0; k < ncur; k++) {
+			const void *n = f.cur[k];
+			if (wild) {
+				ops->multi(ctx, n);
+				const void *p = ops->plus(ctx, n);
+				if (p != NULL) {
+					f.next[nnext++] = p;
+					if (lnext != NULL)
+						ops->prefetch(ctx, p, lnext);
+				}
+			}
+			const void *c = f.cand[k] != NULL
+				? ops->child(ctx, n, lv, f.cand[k])
+				: NULL;
+			if (c != NULL) {
+				f.next[nnext++] = c;
+				if (lnext != NULL)
+					ops->prefetch(ctx, c, lnext);
+			}
 		}
-		const void *c = ops->child(ctx, f.node, &t->lv[f.level]);
-		if (c != NULL)
-			st[sp++] = (cq_topic_frame_t){c, f.level + 1};
+		const void **x = f.cur;
+		f.cur = f.next;
+		f.next = x;
+		ncur = nnext;
+		if (i + 1 == t->n)
+			for (uint32_t k = 0; k < ncur; k++) {
+				/* "a/b" and "a/b/#" both match "a/b". */
+				ops->exact(ctx, f.cur[k]);
+				ops->multi(ctx, f.cur[k]);
+			}
 	}
+	if (f.cap > CQ_TOPIC_FRONT)
+		free(f.cand);
+	return rc;
 }
 
 /* A filter with its shared-subscription prefix split off. */

@@ -1,9 +1,9 @@
 /*
- * trie-check.c — checker helpers for the shared tries (trie.h): one
- * children table, and a whole tree walked depth-first with an explicit
- * stack (a corrupt region can be deep or cyclic: the walk is bounded by
- * the number of nodes the region could hold).  Callers hold the shard lock
- * of what they walk (or the region is quiescent).
+ * trie-check.c — checker helpers for the shared tries (trie.h): the
+ * children of one kids word, and whole trees walked depth-first with an
+ * explicit stack (a corrupt region can be deep or cyclic: the walk is
+ * bounded by the number of nodes the region could hold).  Callers hold the
+ * shard lock of what they walk, or the region is quiescent.
  */
 #include "config.h"
 
@@ -33,19 +33,28 @@ check_order(const char *base, uint64_t prev, uint32_t tomb_max, uint64_t w,
 	return NULL;
 }
 
-unsigned
-cq_trie_tab_check(const char *base, size_t region_size, cq_off_t tab,
-	size_t text_off, void (*fn)(void *arg, cq_off_t child), void *arg,
+/* Bounds of a node and its text; 0 or a reason. */
+static const char *
+check_node_bounds(const char *base, size_t size, cq_off_t c, size_t text_off)
+{
+	const cq_trie_node_t *n = cq_off_ptr(base, c);
+	if (!cq_off_valid(size, c, sizeof(*n)))
+		return "child offset out of bounds";
+	if (!cq_off_valid(size, c, text_off + n->len))
+		return "child level text out of bounds";
+	return NULL;
+}
+
+static unsigned
+check_table(const char *base, size_t size, cq_off_t tab, unsigned shape,
+	size_t text_off, void (*fn)(void *, cq_off_t), void *arg,
 	const char **why_r)
 {
-	if (!cq_off_valid(region_size, tab, sizeof(cq_trie_tab_t))) {
-		*why_r = "children table offset out of bounds";
-		return 1;
-	}
 	const cq_trie_tab_t *t = cq_off_ptr(base, tab);
-	if (t->cap < CQ_TRIE_MIN_CAP || (t->cap & (t->cap - 1)) != 0 ||
+	if (!cq_off_valid(size, tab, sizeof(*t)) || shape > 30 ||
+		t->cap != 1u << shape ||
 		t->nslots != t->cap + cq_trie_tail(t->cap) ||
-		!cq_off_valid(region_size, tab,
+		!cq_off_valid(size, tab,
 			sizeof(*t) + (size_t)t->nslots * sizeof(uint64_t))) {
 		*why_r = "children table header corrupt";
 		return 1;
@@ -57,25 +66,18 @@ cq_trie_tab_check(const char *base, size_t region_size, cq_off_t tab,
 		uint64_t w = t->slot[i];
 		if (w == 0)
 			continue;
-		const char *why = NULL;
 		if (!cq_trie_slot_live(w)) {
 			uint32_t h = cq_trie_slot_hash(w);
 			tomb_max = h > tomb_max ? h : tomb_max;
 			continue;
 		}
-		{
-			cq_off_t c = cq_trie_slot_off(w);
-			const cq_trie_node_t *n = cq_off_ptr(base, c);
-			if (!cq_off_valid(region_size, c, sizeof(*n)))
-				why = "child offset out of bounds";
-			else if (!cq_off_valid(
-					 region_size, c, text_off + n->len))
-				why = "child level text out of bounds";
-			else if (n->hash != cq_trie_slot_hash(w))
-				why = "child hash differs from its slot";
-			else if (i < cq_trie_home(n->hash, t->cap))
-				why = "child before its home slot";
-		}
+		cq_off_t c = cq_trie_slot_off(w);
+		const char *why = check_node_bounds(base, size, c, text_off);
+		const cq_trie_node_t *n = cq_off_ptr(base, c);
+		if (why == NULL && n->hash != cq_trie_slot_hash(w))
+			why = "child hash differs from its slot";
+		if (why == NULL && i < cq_trie_home(n->hash, t->cap))
+			why = "child before its home slot";
 		if (why == NULL)
 			why = check_order(base, prev, tomb_max, w, text_off);
 		if (why != NULL) {
@@ -84,10 +86,36 @@ cq_trie_tab_check(const char *base, size_t region_size, cq_off_t tab,
 			continue; /* keep 'prev' a slot known to be sound */
 		}
 		if (fn != NULL)
-			fn(arg, cq_trie_slot_off(w));
+			fn(arg, c);
 		prev = w;
 	}
 	return bad;
+}
+
+unsigned
+cq_trie_kids_check(const char *base, size_t size, uint64_t kids,
+	size_t text_off, void (*fn)(void *arg, cq_off_t child), void *arg,
+	const char **why_r)
+{
+	if (kids == 0)
+		return 0;
+	cq_off_t off = cq_trie_kids_off(kids);
+	unsigned shape = cq_trie_kids_shape(kids);
+	if (shape != CQ_TRIE_SINGLE)
+		return check_table(
+			base, size, off, shape, text_off, fn, arg, why_r);
+	const char *why = check_node_bounds(base, size, off, text_off);
+	if (why == NULL &&
+		!cq_trie_kids_tag_ok(kids,
+			((const cq_trie_node_t *)cq_off_ptr(base, off))->hash))
+		why = "single child's tag differs from its hash";
+	if (why != NULL) {
+		*why_r = why;
+		return 1;
+	}
+	if (fn != NULL)
+		fn(arg, off);
+	return 0;
 }
 
 static void
@@ -102,7 +130,7 @@ walk_push(void *arg, cq_off_t child)
 			c->shard);
 	if (c->sp == c->cap) {
 		uint32_t cap = c->cap ? c->cap * 2 : 256;
-		void *s = realloc(c->stack, cap * sizeof(*c->stack));
+		cq_off_t *s = realloc(c->stack, cap * sizeof(*c->stack));
 		if (s == NULL) {
 			c->oom = 1;
 			return;
@@ -110,39 +138,39 @@ walk_push(void *arg, cq_off_t child)
 		c->stack = s;
 		c->cap = cap;
 	}
-	c->stack[c->sp].node = child;
-	c->stack[c->sp++].parent = c->cur_parent;
+	c->stack[c->sp++] = child;
 }
 
 static void
-walk_tab(cq_trie_check_t *c, cq_off_t tab, cq_off_t parent)
+walk_kids(cq_trie_check_t *c, uint64_t kids)
 {
-	if (tab == CQ_OFF_NULL)
-		return;
 	const char *why = NULL;
-	c->cur_parent = parent;
-	if (cq_trie_tab_check(c->shm->base, c->shm->size, tab, c->text_off,
+	if (cq_trie_kids_check(c->shm->base, c->shm->size, kids, c->text_off,
 		    walk_push, c, &why) > 0)
-		cq_shm_check_error(
-			c->rep, c->module, "table %#x: %s", tab, why);
-	else
-		cq_arena_mark(c->shm, c->rep, tab);
+		cq_shm_check_error(c->rep, c->module, "children %#llx: %s",
+			(unsigned long long)kids, why);
+	else if (kids != 0 && cq_trie_kids_shape(kids) != CQ_TRIE_SINGLE)
+		cq_arena_mark(c->shm, c->rep, cq_trie_kids_off(kids));
+}
+
+static cq_off_t
+plus_of(const cq_trie_check_t *c, const cq_trie_node_t *n)
+{
+	return c->plus_off != 0
+		? *(const cq_off_t *)((const char *)n + c->plus_off)
+		: CQ_OFF_NULL;
 }
 
 static void
-walk_node(cq_trie_check_t *c, cq_off_t off, cq_off_t parent)
+walk_node(cq_trie_check_t *c, cq_off_t off)
 {
 	const cq_trie_node_t *n = cq_off_ptr(c->shm->base, off);
-	if (!cq_off_valid(c->shm->size, off, c->text_off) ||
-		!cq_off_valid(c->shm->size, off, c->text_off + n->len)) {
-		cq_shm_check_error(
-			c->rep, c->module, "node %#x out of bounds", off);
+	const char *why = check_node_bounds(
+		c->shm->base, c->shm->size, off, c->text_off);
+	if (why != NULL) {
+		cq_shm_check_error(c->rep, c->module, "node %#x: %s", off, why);
 		return;
 	}
-	if (n->parent != parent)
-		cq_shm_check_error(c->rep, c->module,
-			"node %#x: parent %#x, reached from %#x", off,
-			n->parent, parent);
 	if (n->hash !=
 		cq_topic_hash(cq_trie_text(n, c->text_off), n->len, c->seed))
 		cq_shm_check_error(
@@ -150,20 +178,13 @@ walk_node(cq_trie_check_t *c, cq_off_t off, cq_off_t parent)
 	cq_arena_mark(c->shm, c->rep, off);
 	c->nodes++;
 	bool empty = c->node_fn(c->arg, off, n);
-	if (empty && cq_trie_tab_empty(n->kids) &&
-		(c->plus_off == 0 ||
-			*(const cq_off_t *)((const char *)n + c->plus_off) ==
-				CQ_OFF_NULL))
+	cq_off_t plus = plus_of(c, n);
+	if (empty && cq_trie_kids_empty(n->kids) && plus == CQ_OFF_NULL)
 		c->empty++;
 	c->shard_mask = UINT32_MAX; /* below the first level */
-	walk_tab(c, n->kids, off);
-	cq_off_t plus = c->plus_off != 0
-		? *(const cq_off_t *)((const char *)n + c->plus_off)
-		: CQ_OFF_NULL;
-	if (plus != CQ_OFF_NULL) {
-		c->cur_parent = off;
+	walk_kids(c, n->kids);
+	if (plus != CQ_OFF_NULL)
 		walk_push(c, plus);
-	}
 }
 
 static void
@@ -171,8 +192,7 @@ walk_run(cq_trie_check_t *c)
 {
 	while (c->sp > 0 && !c->oom && c->budget > 0) {
 		c->budget--;
-		c->sp--;
-		walk_node(c, c->stack[c->sp].node, c->stack[c->sp].parent);
+		walk_node(c, c->stack[--c->sp]);
 	}
 	if (c->budget == 0)
 		cq_shm_check_error(
@@ -183,20 +203,19 @@ walk_run(cq_trie_check_t *c)
 }
 
 void
-cq_trie_check_tab(cq_trie_check_t *c, cq_off_t tab, cq_off_t parent,
-	uint32_t shard_mask, uint32_t shard)
+cq_trie_check_kids(
+	cq_trie_check_t *c, uint64_t kids, uint32_t shard_mask, uint32_t shard)
 {
 	c->shard_mask = shard_mask;
 	c->shard = shard;
-	walk_tab(c, tab, parent);
+	walk_kids(c, kids);
 	walk_run(c);
 }
 
 void
-cq_trie_check_node(cq_trie_check_t *c, cq_off_t node, cq_off_t parent)
+cq_trie_check_node(cq_trie_check_t *c, cq_off_t node)
 {
 	c->shard_mask = UINT32_MAX;
-	c->cur_parent = parent;
 	walk_push(c, node);
 	walk_run(c);
 }

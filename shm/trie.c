@@ -1,23 +1,26 @@
 /*
- * trie.c — children tables of the shared tries (see trie.h for the layout
- * and invariants T1..T5).
+ * trie.c — children of the shared tries (see trie.h for the layout and
+ * invariants T1..T5).
  *
- * Every function except cq_trie_seek() and cq_trie_tab_check() is for
- * writers holding the owning trie's shard lock; they may therefore read
- * slots with plain loads, but every store a reader can see is a release
- * store of a whole slot or kids word.
+ * Every function except the iterator is for writers holding the owning
+ * trie's shard lock; they may therefore read slots with plain loads, but
+ * every store a reader can see is a release store of a whole slot or kids
+ * word.
  *
  * Counters: 'live' and 'used' only steer rebuilds.  They are raised before
  * the slot store that adds a key and lowered after the store that removes
  * one, so a writer killed between the two leaves them too high, never too
- * low: a table is never unpublished while it still holds a child.  Every
- * rebuild recounts from the slots, and the checker repairs them.
+ * low: children are never unpublished while one is still there.  Every
+ * rebuild recounts from the slots.
  */
 #include "config.h"
 
 #include "shm/trie.h"
 
 #include <errno.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "core/assert.h"
 #include "core/log.h"
@@ -37,32 +40,79 @@ slot_store(cq_trie_tab_t *t, uint32_t i, uint64_t w)
 	__atomic_store_n(&t->slot[i], w, __ATOMIC_RELEASE);
 }
 
+static inline const cq_trie_node_t *
+node_at(cq_off_t off)
+{
+	return CQ_PTR(const cq_trie_node_t, off);
+}
+
 /* Compare the key of live slot 'w' with (hash, s, len). */
 static int
 slot_cmp(
 	uint64_t w, uint32_t hash, const char *s, uint32_t len, size_t text_off)
 {
-	const cq_trie_node_t *n = CQ_PTR(
-		const cq_trie_node_t, cq_trie_slot_off(w));
+	const cq_trie_node_t *n = node_at(cq_trie_slot_off(w));
 	return cq_trie_key_cmp(cq_trie_slot_hash(w), cq_trie_text(n, text_off),
 		n->len, hash, s, len);
 }
 
-uint32_t
-cq_trie_seek(const cq_trie_tab_t *t, uint32_t hash, const char *s, uint32_t len,
-	bool inclusive, size_t text_off)
+/* ---- iteration ------------------------------------------------------ */
+
+void
+cq_trie_iter_init(cq_trie_iter_t *it, uint64_t kids)
+{
+	*it = (cq_trie_iter_t){0};
+	if (kids == 0)
+		return;
+	cq_off_t off = cq_trie_kids_off(kids);
+	unsigned shape = cq_trie_kids_shape(kids);
+	if (shape == CQ_TRIE_SINGLE) {
+		it->one = mkslot(node_at(off)->hash, off);
+		it->n = 1;
+		return;
+	}
+	it->cap = 1u << shape;
+	it->n = it->cap + cq_trie_tail(it->cap);
+	it->slot = CQ_PTR(const cq_trie_tab_t, off)->slot;
+}
+
+static inline uint64_t
+iter_slot(const cq_trie_iter_t *it, uint32_t i)
+{
+	return it->slot != NULL
+		? __atomic_load_n(&it->slot[i], __ATOMIC_ACQUIRE)
+		: it->one;
+}
+
+void
+cq_trie_iter_seek(cq_trie_iter_t *it, uint32_t hash, const char *s,
+	uint32_t len, bool inclusive, size_t text_off)
 {
 	/* Keys before the home slot of 'hash' are all smaller (T2). */
-	for (uint32_t i = cq_trie_home(hash, t->cap); i < t->nslots; i++) {
-		uint64_t w = cq_trie_slot_load(t, i);
+	uint32_t i = it->slot != NULL ? cq_trie_home(hash, it->cap) : 0;
+	for (; i < it->n; i++) {
+		uint64_t w = iter_slot(it, i);
 		if (!cq_trie_slot_live(w))
 			continue;
 		int c = slot_cmp(w, hash, s, len, text_off);
 		if (c > 0 || (c == 0 && inclusive))
-			return i;
+			break;
 	}
-	return t->nslots;
+	it->i = i;
 }
+
+cq_off_t
+cq_trie_iter_next(cq_trie_iter_t *it)
+{
+	while (it->i < it->n) {
+		uint64_t w = iter_slot(it, it->i++);
+		if (cq_trie_slot_live(w))
+			return cq_trie_slot_off(w);
+	}
+	return CQ_OFF_NULL;
+}
+
+/* ---- building tables ------------------------------------------------- */
 
 /* Place live slot 'w' at or after both *pos and its home; -1 if no room. */
 static int
@@ -78,18 +128,20 @@ place(cq_trie_tab_t *t, uint32_t *pos, uint64_t w)
 	return 0;
 }
 
-/* Fill the fresh table t with old's live slots plus 'add' (0: none). */
+/* Fill the fresh table t with the children of 'old' plus 'add' (0: none)
+ * minus 'drop' (0: none), in key order. */
 static int
-fill(cq_trie_tab_t *t, const cq_trie_tab_t *old, uint64_t add, size_t text_off)
+fill(cq_trie_tab_t *t, uint64_t old, uint64_t add, cq_off_t drop,
+	size_t text_off)
 {
 	uint32_t pos = 0;
-	const cq_trie_node_t *an = CQ_PTR(
-		const cq_trie_node_t, cq_trie_slot_off(add));
-	uint32_t n = old != NULL ? old->nslots : 0;
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t w = old->slot[i];
-		if (!cq_trie_slot_live(w))
+	const cq_trie_node_t *an = node_at(cq_trie_slot_off(add));
+	cq_trie_iter_t it;
+	cq_trie_iter_init(&it, old);
+	for (cq_off_t c; (c = cq_trie_iter_next(&it)) != CQ_OFF_NULL;) {
+		if (c == drop)
 			continue;
+		uint64_t w = mkslot(node_at(c)->hash, c);
 		if (add != 0 &&
 			slot_cmp(w, an->hash, cq_trie_text(an, text_off),
 				an->len, text_off) > 0) {
@@ -106,14 +158,18 @@ fill(cq_trie_tab_t *t, const cq_trie_tab_t *old, uint64_t add, size_t text_off)
 	return 0;
 }
 
-/* A new table holding old's live children plus 'add', load <= 1/2. */
-static cq_off_t
-tab_build(const cq_trie_tab_t *old, uint64_t add, size_t text_off)
+static unsigned
+log2u(uint32_t v)
 {
-	uint32_t live = 0;
-	for (uint32_t i = 0; old != NULL && i < old->nslots; i++)
-		live += cq_trie_slot_live(old->slot[i]);
-	live += add != 0;
+	return 31u - (unsigned)__builtin_clz(v);
+}
+
+/* The kids word of a new table holding 'live' children: those of old,
+ * plus add, minus drop; load <= 1/2.  0 when the arena is full. */
+static uint64_t
+tab_build(uint64_t old, uint64_t add, cq_off_t drop, uint32_t live,
+	size_t text_off)
+{
 	uint32_t cap = CQ_TRIE_MIN_CAP;
 	while (cap < live * 2)
 		cap *= 2;
@@ -122,23 +178,45 @@ tab_build(const cq_trie_tab_t *old, uint64_t add, size_t text_off)
 		cq_off_t off = cq_arena_zalloc(sizeof(cq_trie_tab_t) +
 			(size_t)nslots * sizeof(uint64_t));
 		if (off == CQ_OFF_NULL)
-			return CQ_OFF_NULL;
+			return 0;
 		cq_trie_tab_t *t = CQ_PTR(cq_trie_tab_t, off);
 		t->cap = cap;
 		t->nslots = nslots;
-		if (fill(t, old, add, text_off) == 0)
-			return off;
+		if (fill(t, old, add, drop, text_off) == 0)
+			return cq_trie_kids_word(off, log2u(cap));
 		/* A run reached the end of the tail: spread it wider. */
 		cq_arena_free(off);
 	}
 }
 
+static uint32_t
+count_live(uint64_t kids)
+{
+	cq_trie_iter_t it;
+	cq_trie_iter_init(&it, kids);
+	uint32_t n = 0;
+	while (cq_trie_iter_next(&it) != CQ_OFF_NULL)
+		n++;
+	return n;
+}
+
+/* Publish 'next' as the kids word, retiring the table of the old one. */
+static void
+kids_replace(uint64_t *kids, uint64_t next)
+{
+	uint64_t old = *kids;
+	CQ_CRASHPOINT("trie.table_built");
+	__atomic_store_n(kids, next, __ATOMIC_RELEASE);
+	cq_trie_kids_retire(old);
+}
+
+/* ---- insert and remove ----------------------------------------------- */
+
 /* Try to insert w without a rebuild; -1 (nothing changed) if no room. */
 static int
 insert_in_place(cq_trie_tab_t *t, uint64_t w, size_t text_off)
 {
-	const cq_trie_node_t *c = CQ_PTR(
-		const cq_trie_node_t, cq_trie_slot_off(w));
+	const cq_trie_node_t *c = node_at(cq_trie_slot_off(w));
 	const char *s = cq_trie_text(c, text_off);
 	for (uint32_t p = cq_trie_home(c->hash, t->cap); p < t->nslots; p++) {
 		uint64_t x = t->slot[p];
@@ -184,102 +262,144 @@ insert_in_place(cq_trie_tab_t *t, uint64_t w, size_t text_off)
 }
 
 int
-cq_trie_insert(cq_off_t *kids, cq_off_t child, size_t text_off)
+cq_trie_insert(uint64_t *kids, cq_off_t child, size_t text_off)
 {
-	const cq_trie_node_t *c = CQ_PTR(const cq_trie_node_t, child);
-	uint64_t w = mkslot(c->hash, child);
-	cq_off_t toff = cq_off_load(kids);
-	cq_trie_tab_t *t = CQ_PTR(cq_trie_tab_t, toff);
-	if (t != NULL && (uint64_t)(t->used + 1) * 4 <= (uint64_t)t->cap * 3 &&
-		insert_in_place(t, w, text_off) == 0)
+	uint64_t w = mkslot(node_at(child)->hash, child);
+	uint64_t k = *kids;
+	if (k == 0) {
+		__atomic_store_n(kids,
+			cq_trie_kids_single(child, node_at(child)->hash),
+			__ATOMIC_RELEASE);
 		return 0;
-	cq_off_t nt = tab_build(t, w, text_off);
-	if (nt == CQ_OFF_NULL) {
+	}
+	uint32_t live = 2;
+	if (cq_trie_kids_shape(k) != CQ_TRIE_SINGLE) {
+		cq_trie_tab_t *t = CQ_PTR(cq_trie_tab_t, cq_trie_kids_off(k));
+		if ((uint64_t)(t->used + 1) * 4 <= (uint64_t)t->cap * 3 &&
+			insert_in_place(t, w, text_off) == 0)
+			return 0;
+		live = count_live(k) + 1;
+	}
+	uint64_t next = tab_build(k, w, CQ_OFF_NULL, live, text_off);
+	if (next == 0) {
 		errno = ENOMEM;
 		return -1;
 	}
-	CQ_CRASHPOINT("trie.table_built");
-	cq_off_publish(kids, nt);
-	if (toff != CQ_OFF_NULL)
-		cq_qsbr_retire(toff);
+	kids_replace(kids, next);
 	return 0;
 }
 
-void
-cq_trie_remove(cq_off_t *kids, cq_off_t child, size_t text_off)
+/* The one live child left in 'kids' other than 'but', or NULL. */
+static cq_off_t
+other_child(uint64_t kids, cq_off_t but)
 {
-	const cq_trie_node_t *c = CQ_PTR(const cq_trie_node_t, child);
-	cq_off_t toff = cq_off_load(kids);
-	cq_trie_tab_t *t = CQ_PTR(cq_trie_tab_t, toff);
-	cq_assert(t != NULL);
-	uint32_t p = cq_trie_home(c->hash, t->cap);
+	cq_trie_iter_t it;
+	cq_trie_iter_init(&it, kids);
+	for (cq_off_t c; (c = cq_trie_iter_next(&it)) != CQ_OFF_NULL;)
+		if (c != but)
+			return c;
+	return CQ_OFF_NULL;
+}
+
+void
+cq_trie_remove(uint64_t *kids, cq_off_t child, size_t text_off)
+{
+	uint64_t k = *kids;
+	cq_assert(k != 0);
+	if (cq_trie_kids_shape(k) == CQ_TRIE_SINGLE) {
+		cq_assert(cq_trie_kids_off(k) == child);
+		__atomic_store_n(kids, 0, __ATOMIC_RELEASE);
+		return;
+	}
+	cq_trie_tab_t *t = CQ_PTR(cq_trie_tab_t, cq_trie_kids_off(k));
+	if (t->live <= 2) {
+		/* Down to one (or none): the single form, no table. */
+		cq_off_t o = other_child(k, child);
+		kids_replace(
+			kids, cq_trie_kids_single(o, o ? node_at(o)->hash : 0));
+		return;
+	}
+	uint32_t p = cq_trie_home(node_at(child)->hash, t->cap);
 	while (p < t->nslots && cq_trie_slot_off(t->slot[p]) != child)
 		p++;
 	cq_assert(p < t->nslots);
-	slot_store(t, p, mkslot(c->hash, CQ_TRIE_TOMB));
-	if (t->live > 0)
-		t->live--;
-	if (t->live == 0) {
-		cq_off_publish(kids, CQ_OFF_NULL);
-		cq_qsbr_retire(toff);
-		return;
-	}
+	slot_store(t, p, mkslot(node_at(child)->hash, CQ_TRIE_TOMB));
+	t->live--;
 	if (t->cap > 4 * CQ_TRIE_MIN_CAP && (uint64_t)t->live * 8 < t->cap) {
-		cq_off_t nt = tab_build(t, 0, text_off);
-		if (nt == CQ_OFF_NULL)
-			return; /* sparse but correct: shrink another time */
-		cq_off_publish(kids, nt);
-		cq_qsbr_retire(toff);
+		uint64_t next = tab_build(k, 0, CQ_OFF_NULL, t->live, text_off);
+		if (next != 0) /* else sparse but correct: shrink later */
+			kids_replace(kids, next);
 	}
 }
 
-cq_off_t
-cq_trie_node_new(size_t node_size, cq_off_t parent, uint32_t hash,
-	const char *s, uint32_t len)
+bool
+cq_trie_kids_empty(uint64_t kids)
 {
-	cq_off_t off = cq_arena_alloc(node_size + len);
+	return kids == 0 ||
+		(cq_trie_kids_shape(kids) != CQ_TRIE_SINGLE &&
+			count_live(kids) == 0);
+}
+
+void
+cq_trie_kids_retire(uint64_t kids)
+{
+	if (kids != 0 && cq_trie_kids_shape(kids) != CQ_TRIE_SINGLE)
+		cq_qsbr_retire(cq_trie_kids_off(kids));
+}
+
+size_t
+cq_trie_kids_bytes(uint64_t kids)
+{
+	if (kids == 0 || cq_trie_kids_shape(kids) == CQ_TRIE_SINGLE)
+		return 0;
+	const cq_trie_tab_t *t = CQ_PTR(
+		const cq_trie_tab_t, cq_trie_kids_off(kids));
+	return sizeof(*t) + (size_t)t->nslots * sizeof(uint64_t);
+}
+
+/* ---- nodes and chains ------------------------------------------------ */
+
+cq_off_t
+cq_trie_node_new(size_t text_off, uint32_t hash, const char *s, uint32_t len)
+{
+	cq_off_t off = cq_arena_alloc(text_off + len);
 	if (off == CQ_OFF_NULL)
 		return CQ_OFF_NULL;
 	cq_trie_node_t *n = CQ_PTR(cq_trie_node_t, off);
-	memset(n, 0, node_size);
+	memset(n, 0, text_off);
 	n->hash = hash;
 	n->len = len;
-	n->parent = parent;
-	memcpy((char *)n + node_size, s, len);
+	memcpy((char *)n + text_off, s, len);
 	return off;
 }
 
 int
 cq_trie_chain_build(const cq_topic_levels_t *lv, uint32_t i, uint32_t end,
-	size_t node_size, cq_off_t parent, size_t plus_off, cq_off_t *first_r,
-	cq_off_t *last_r)
+	size_t text_off, size_t plus_off, cq_off_t *first_r, cq_off_t *last_r)
 {
-	cq_off_t first = CQ_OFF_NULL;
-	cq_trie_node_t *prev = NULL;
-	for (uint32_t j = i; j < end; j++) {
+	cq_off_t below = CQ_OFF_NULL; /* the chain built so far, deepest up */
+	for (uint32_t j = end; j-- > i;) {
 		const cq_topic_level_t *l = &lv->lv[j];
 		cq_off_t off = cq_trie_node_new(
-			node_size, parent, l->hash, l->s, l->len);
-		if (off == CQ_OFF_NULL)
-			goto fail;
-		if (prev == NULL)
-			first = off;
-		else if (plus_off != 0 && cq_topic_level_is_plus(l))
-			*(cq_off_t *)((char *)prev + plus_off) = off;
-		else if (cq_trie_insert(&prev->kids, off, node_size) < 0) {
-			cq_arena_free(off);
-			goto fail;
+			text_off, l->hash, l->s, l->len);
+		if (off == CQ_OFF_NULL) {
+			cq_trie_chain_free(below, plus_off, NULL);
+			errno = ENOMEM;
+			return -1;
 		}
-		prev = CQ_PTR(cq_trie_node_t, off);
-		parent = off;
+		if (below == CQ_OFF_NULL)
+			*last_r = off;
+		else if (plus_off != 0 &&
+			cq_topic_level_is_plus(&lv->lv[j + 1]))
+			*(cq_off_t *)((char *)CQ_PTR(void, off) +
+				plus_off) = below;
+		else
+			CQ_PTR(cq_trie_node_t, off)->kids = cq_trie_kids_single(
+				below, node_at(below)->hash);
+		below = off;
 	}
-	*first_r = first;
-	*last_r = parent;
+	*first_r = below;
 	return 0;
-fail:
-	cq_trie_chain_free(first, plus_off, NULL);
-	errno = ENOMEM;
-	return -1;
 }
 
 void
@@ -288,20 +408,17 @@ cq_trie_chain_free(
 {
 	while (off != CQ_OFF_NULL) {
 		cq_trie_node_t *n = CQ_PTR(cq_trie_node_t, off);
-		cq_off_t next = plus_off != 0
-			? *(cq_off_t *)((char *)n + plus_off)
-			: 0;
-		const cq_trie_tab_t *t = CQ_PTR(const cq_trie_tab_t, n->kids);
-		for (uint32_t i = 0; t != NULL && i < t->nslots; i++)
-			if (cq_trie_slot_live(t->slot[i]))
-				next = cq_trie_slot_off(t->slot[i]);
+		cq_off_t next = cq_trie_kids_off(n->kids);
+		if (plus_off != 0 && next == CQ_OFF_NULL)
+			next = *(cq_off_t *)((char *)n + plus_off);
 		if (extra != NULL)
 			extra(n);
-		cq_arena_free(n->kids);
 		cq_arena_free(off);
 		off = next;
 	}
 }
+
+/* ---- locks ----------------------------------------------------------- */
 
 void
 cq_trie_lock(
@@ -317,6 +434,29 @@ cq_trie_lock(
 	}
 }
 
+uint32_t
+cq_trie_nshards(const cq_shm_conf_t *conf)
+{
+	uint32_t want = conf->route_shards ? conf->route_shards : 64;
+	uint32_t n = 1;
+	while (n * 2 <= want && n < 4096)
+		n *= 2;
+	return n;
+}
+
+uint64_t
+cq_trie_new_seed(void)
+{
+	uint64_t seed;
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))
+		return seed;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000007u + (uint64_t)ts.tv_nsec) *
+		0x9e3779b97f4a7c15ull ^
+		(uint64_t)getpid();
+}
+
 void
 cq_trie_reap_locks(
 	cq_mutex_t *mx, size_t stride, unsigned n, uint64_t *recoveries)
@@ -330,26 +470,4 @@ cq_trie_reap_locks(
 			cq_mutex_unlock(m);
 		}
 	}
-}
-
-bool
-cq_trie_tab_empty(cq_off_t tab)
-{
-	const cq_trie_tab_t *t = CQ_PTR(const cq_trie_tab_t, tab);
-	if (t == NULL || t->live == 0)
-		return true;
-	if (t->live > 2)
-		return false; /* 'live' errs high only after a crash, by one */
-	for (uint32_t i = 0; i < t->nslots; i++)
-		if (cq_trie_slot_live(t->slot[i]))
-			return false;
-	return true;
-}
-
-size_t
-cq_trie_tab_bytes(cq_off_t tab)
-{
-	const cq_trie_tab_t *t = CQ_PTR(const cq_trie_tab_t, tab);
-	return t == NULL ? 0
-			 : sizeof(*t) + (size_t)t->nslots * sizeof(uint64_t);
 }

@@ -18,20 +18,11 @@
 #include "shm/crashpoint.h"
 #include "shm/qsbr.h"
 #include "shm/route.h"
+#include "t/unit/crash_test.h"
 #include "t/unit/match_cases.h"
 #include "t/unit/shm_test.h"
 #include "t/unit/unit.h"
-
-/* Test bookkeeping shared with children, outside the region (so the
- * checker does not count it as leaked). */
-static void *
-shared_zalloc(size_t size)
-{
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ck_assert_ptr_ne(p, MAP_FAILED);
-	return p;
-}
+#include "workers/subtrie.h"
 
 static void
 add(const char *f, unsigned slot)
@@ -242,6 +233,35 @@ START_TEST(many_groups)
 }
 END_TEST
 
+/* 2^8 shared filters of '+' and literals match one topic: the walk's
+ * frontier outgrows its inline arrays. */
+START_TEST(wide_frontier)
+{
+	cq_shm_t shm;
+	shm_test_create(&shm, 2, 16u << 20);
+	cq_route_result_t r;
+	cq_route_result_init(&r);
+	char f[48];
+	for (unsigned m = 0; m < 256; m++) {
+		char *p = f + sprintf(f, "$share/g/");
+		for (unsigned b = 0; b < 8; b++) {
+			if (b > 0)
+				*p++ = '/';
+			*p++ = (m >> b) & 1 ? '+' : 'a';
+		}
+		*p = '\0';
+		add(f, m % 2);
+	}
+	match("a/a/a/a/a/a/a/a", &r);
+	ck_assert_uint_eq(r.npicks, 256);
+	match("a/a/a/a/a/a/a/b", &r);
+	ck_assert_uint_eq(r.npicks, 128);
+	cq_route_result_free(&r);
+	check_clean(&shm);
+	cq_shm_detach(&shm);
+}
+END_TEST
+
 /* ---- model-based ---------------------------------------------------- */
 
 #define M_FILT  48
@@ -443,6 +463,39 @@ START_TEST(purge_slot)
 }
 END_TEST
 
+/* A respawned worker rebuilds its private trie, then drops the routes its
+ * predecessor left that no session holds any more. */
+START_TEST(purge_with_private_trie)
+{
+	cq_shm_t shm;
+	shm_test_create(&shm, 4, 8u << 20);
+	cq_subtrie_t *t = cq_subtrie_new(cq_route_seed());
+	const char *kept[] = {"k/1", "k/+/#", "$share/g/k/2", "#"};
+	const char *stale[] = {"s/1", "$share/g/s/2", "$share/h/k/2", "k/2"};
+	cq_subopts_t o = {.qos = 1};
+	unsigned flags;
+	for (size_t i = 0; i < CQ_ARRAY_SIZE(kept); i++) {
+		ck_assert_int_eq(
+			cq_subtrie_subscribe(t, kept[i], strlen(kept[i]),
+				(void *)1, &o, &flags),
+			0);
+		add(kept[i], 3);
+	}
+	for (size_t i = 0; i < CQ_ARRAY_SIZE(stale); i++)
+		add(stale[i], 3);
+	ck_assert_int_eq(cq_route_purge_slot(3, cq_subtrie_has, t), 4);
+	for (size_t i = 0; i < CQ_ARRAY_SIZE(kept); i++)
+		ck_assert_int_eq(cq_route_has(kept[i], strlen(kept[i]), 3), 1);
+	for (size_t i = 0; i < CQ_ARRAY_SIZE(stale); i++)
+		ck_assert_int_eq(
+			cq_route_has(stale[i], strlen(stale[i]), 3), 0);
+	cq_subtrie_free(t);
+	cq_qsbr_reclaim();
+	check_clean(&shm);
+	cq_shm_detach(&shm);
+}
+END_TEST
+
 /* ---- concurrency and crashes --------------------------------------- */
 
 /* A reader process matches stable filters while this process churns
@@ -457,7 +510,7 @@ START_TEST(reader_never_misses_during_churn)
 		snprintf(f, sizeof(f), "c/%u/s", i * 2);
 		add(f, 1);
 	}
-	volatile uint32_t *stop = shared_zalloc(4096);
+	volatile uint32_t *stop = crash_shared_zalloc(4096);
 	pid_t pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -503,6 +556,23 @@ START_TEST(reader_never_misses_during_churn)
 }
 END_TEST
 
+/* committed[i] != 0: the child's add of filter i returned. */
+static void
+route_work(uint32_t trial, void *arg)
+{
+	uint8_t *committed = arg;
+	char f[64];
+	for (unsigned i = 0; i < 4000; i++) {
+		unsigned k = (i * 37 + trial) % 601;
+		snprintf(f, sizeof(f), "k/%u/%u/x", k % 50, k);
+		if (i % 3 == 2) {
+			committed[k] = 0;
+			cq_route_remove(f, strlen(f), 1);
+		} else if (cq_route_add(f, strlen(f), 1) == 0)
+			committed[k] = 1;
+	}
+}
+
 /* Kill a writer at crash point 'cp' (armed with a countdown) in a child,
  * then continue writing and check: consistent, committed filters kept. */
 static void
@@ -510,28 +580,10 @@ crash_writer_at(const char *cp)
 {
 	cq_shm_t shm;
 	shm_test_create(&shm, 4, 16u << 20);
-	/* committed[i] != 0: the child's add of filter i returned. */
-	uint8_t *committed = shared_zalloc(4096);
+	uint8_t *committed = crash_shared_zalloc(4096);
 	for (uint32_t trial = 1; trial <= 6; trial++) {
-		pid_t pid = fork();
-		ck_assert_int_ge(pid, 0);
-		if (pid == 0) {
-			cq_shm_set_slot(1);
-			cq_crashpoint_arm(cp, trial * 3, 0, trial);
-			char f[64];
-			for (unsigned i = 0; i < 4000; i++) {
-				unsigned k = (i * 37 + trial) % 601;
-				snprintf(f, sizeof(f), "k/%u/%u/x", k % 50, k);
-				if (i % 3 == 2) {
-					committed[k] = 0;
-					cq_route_remove(f, strlen(f), 1);
-				} else if (cq_route_add(f, strlen(f), 1) == 0)
-					committed[k] = 1;
-			}
-			_exit(3);
-		}
-		ck_assert_int_eq(shm_test_wait(pid), SIGKILL);
-		cq_shm_reap(&shm, 1);
+		crash_trial(
+			&shm, 1, cp, trial * 3, trial, route_work, committed);
 		/* The next writer recovers the lock and goes on. */
 		add("after/crash", 2);
 		del("after/crash", 2);
@@ -539,7 +591,7 @@ crash_writer_at(const char *cp)
 			&shm, CQ_SHM_CHECK_QUIESCENT);
 		ck_assert_uint_eq(rep.errors, 0);
 		char f[64];
-		for (unsigned k = 0; k < 4000; k++) {
+		for (unsigned k = 0; k < 601; k++) {
 			snprintf(f, sizeof(f), "k/%u/%u/x", k % 50, k);
 			if (committed[k])
 				ck_assert_msg(cq_route_has(f, strlen(f), 1),
@@ -550,6 +602,7 @@ crash_writer_at(const char *cp)
 		&shm, CQ_SHM_CHECK_QUIESCENT | CQ_SHM_CHECK_REPAIR);
 	ck_assert_uint_eq(rep.errors, 0);
 	check_clean(&shm);
+	munmap(committed, 4096);
 	cq_shm_detach(&shm);
 }
 
@@ -584,10 +637,12 @@ cq_unit_suite(void)
 	tcase_add_test(tc, add_remove_idempotent);
 	tcase_add_test(tc, shared_group_choice);
 	tcase_add_test(tc, many_groups);
+	tcase_add_test(tc, wide_frontier);
 	tcase_add_test(tc, model_random_ops);
 	tcase_add_test(tc, wide_level_tables);
 	tcase_add_test(tc, arena_exhaustion);
 	tcase_add_test(tc, purge_slot);
+	tcase_add_test(tc, purge_with_private_trie);
 	tcase_add_test(tc, reader_never_misses_during_churn);
 	tcase_add_test(tc, crash_inside_locked_section);
 	tcase_add_test(tc, crash_between_allocate_and_publish);

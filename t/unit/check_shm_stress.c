@@ -38,7 +38,8 @@
 #define W          4u
 #define HELD       64u
 #define MSGS       16u
-#define RUN_MS     2500u
+#define MIN_OPS    400000u /* run until this much work and MAX_KILLS... */
+#define MAX_RUN_MS 20000u /* ...or this long, whichever comes first */
 #define MAX_KILLS  48u
 #define REC_TYPE   5u
 #define ROOT_WORDS 8u
@@ -53,6 +54,7 @@ typedef struct slot_state {
 	uint64_t errors; /* loss, duplication, corruption seen */
 	uint64_t ops;
 	uint64_t root_reads;
+	uint32_t done; /* saw stop: this slot pushes no more */
 } slot_state_t;
 
 typedef struct stress {
@@ -253,7 +255,8 @@ read_roots(stress_t *st, unsigned me)
 		return;
 	const volatile uint64_t *w = CQ_PTR(uint64_t, r);
 	uint64_t v = w[1];
-	sched_yield(); /* give the writer time to replace and retire it */
+	if (rnd(16) == 0)
+		sched_yield(); /* let the writer replace and retire it */
 	for (unsigned i = 2; i < ROOT_WORDS; i++) {
 		if (w[0] != ROOT_MAGIC || w[i] != v * i)
 			st->slot[me].errors++;
@@ -316,21 +319,34 @@ worker_step(stress_t *st, unsigned me)
 	ss->ops++;
 }
 
-/* Once stop is set: no more pushes; drain until every ring into this slot
- * is empty and has been for a while (the others stop pushing too). */
+static int
+all_done(const stress_t *st)
+{
+	for (unsigned s = 0; s < W; s++) {
+		if (!__atomic_load_n(&st->slot[s].done, __ATOMIC_ACQUIRE))
+			return 0;
+	}
+	return 1;
+}
+
+/* Once stop is set: no more pushes; drain until every slot has said so
+ * (a slot's replacement says it for a dead incarnation) and the rings into
+ * this slot stay empty. */
 static void
 worker_drain(stress_t *st, unsigned me)
 {
 	unsigned quiet = 0;
-	while (quiet < 2000) {
+	__atomic_store_n(&st->slot[me].done, 1, __ATOMIC_RELEASE);
+	while (quiet < 100) {
 		size_t depth = 0;
+		int done = all_done(st);
 		cq_qsbr_quiescent();
 		cq_qsbr_reclaim();
 		for (unsigned src = 0; src < W; src++) {
 			consume_from(&st->slot[me], src);
 			depth += cq_ring_depth(src, me);
 		}
-		quiet = depth == 0 ? quiet + 1 : 0;
+		quiet = depth == 0 && done ? quiet + 1 : 0;
 		sched_yield();
 	}
 }
@@ -411,11 +427,23 @@ on_death(master_t *ms, pid_t pid, int status, int respawn)
 	}
 }
 
+static uint64_t
+total_ops(const stress_t *st)
+{
+	uint64_t n = 0;
+	for (unsigned s = 0; s < W; s++)
+		n += __atomic_load_n(&st->slot[s].ops, __ATOMIC_RELAXED);
+	return n;
+}
+
+/* Bounded by work (ops and kills), with a time cap for a loaded machine:
+ * no rate is asserted. */
 static void
 run_phase(master_t *ms)
 {
-	uint64_t end = ms_now() + RUN_MS;
-	while (ms_now() < end) {
+	uint64_t end = ms_now() + MAX_RUN_MS;
+	while (ms_now() < end &&
+		(ms->kills < MAX_KILLS || total_ops(ms->st) < MIN_OPS)) {
 		int status;
 		pid_t pid = waitpid(-1, &status, WNOHANG);
 		if (pid > 0)
@@ -568,11 +596,9 @@ START_TEST(workers_killed_at_crash_points)
 		spawn(&ms, s, 1);
 	run_phase(&ms);
 	verify_end(&ms);
-	uint64_t ops = 0, recs = 0;
-	for (unsigned s = 0; s < W; s++) {
-		ops += ms.st->slot[s].ops;
+	uint64_t ops = total_ops(ms.st), recs = 0;
+	for (unsigned s = 0; s < W; s++)
 		recs += ms.st->slot[s].received;
-	}
 	fprintf(stderr,
 		"# stress (seed %llu): %llu ops, %llu records, %u "
 		"kills;",

@@ -308,6 +308,33 @@ START_TEST(deep_filters)
 }
 END_TEST
 
+/* A topic matched by 2^8 filters of '+' and literals: the walk's
+ * frontier outgrows its inline arrays. */
+START_TEST(wide_frontier)
+{
+	cq_subtrie_t *t = cq_subtrie_new(SEED);
+	cq_subtrie_result_t r;
+	cq_subtrie_result_init(&r);
+	char f[32];
+	for (unsigned m = 0; m < 256; m++) {
+		char *p = f;
+		for (unsigned b = 0; b < 8; b++) {
+			if (b > 0)
+				*p++ = '/';
+			*p++ = (m >> b) & 1 ? '+' : 'a';
+		}
+		*p = '\0';
+		sub(t, f, m, opts(0, 0), NULL);
+	}
+	match(t, "a/a/a/a/a/a/a/a", NULL, &r);
+	ck_assert_uint_eq(r.n, 256);
+	match(t, "a/a/a/a/a/a/a/b", NULL, &r);
+	ck_assert_uint_eq(r.n, 128);
+	cq_subtrie_result_free(&r);
+	cq_subtrie_free(t);
+}
+END_TEST
+
 /* ---- model-based ---------------------------------------------------- */
 
 #define M_SESS 12
@@ -435,6 +462,7 @@ cq_unit_suite(void)
 	tcase_add_test(tc, shared_groups_round_robin);
 	tcase_add_test(tc, many_sessions_one_filter);
 	tcase_add_test(tc, deep_filters);
+	tcase_add_test(tc, wide_frontier);
 	tcase_add_test(tc, model_random_ops);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,0 +1,119 @@
+/*
+ * subtrie-int.h — the private trie's layout, for subtrie.c (building) and
+ * subtrie-match.c (matching) only.  See subtrie.c for the design and the
+ * invariants.
+ */
+#ifndef CQ_WORKERS_SUBTRIE_INT_H
+#define CQ_WORKERS_SUBTRIE_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "workers/subtrie.h"
+
+/* Lists longer than this get a session -> position index. */
+#define SUBS_INDEX_MIN 8u
+#define NONE           UINT32_MAX
+
+struct st_sub {
+	void *session;
+	cq_subopts_t opts;
+};
+
+/* v points to 'one' while the list has at most one entry (the usual
+ * case: matching then reads no second object); never copy the struct. */
+struct st_subs {
+	struct st_sub *v;
+	uint32_t n, cap;
+	uint32_t *idx; /* position + 1, 0 = empty slot */
+	uint32_t idx_cap; /* power of two, >= 2 * n, or 0 */
+	struct st_sub one;
+};
+
+struct st_group {
+	struct st_group *next;
+	uint64_t key; /* cq_topic_share_key(name, filter) */
+	uint32_t rr; /* round-robin cursor over members */
+	uint32_t name_len;
+	struct st_subs members;
+	char name[];
+};
+
+struct st_filter {
+	struct st_subs subs;
+	struct st_group *groups;
+};
+
+struct st_slot {
+	uint32_t hash;
+	struct st_node *node;
+};
+
+/* Cache-line aligned, so a node whose level has up to 8 bytes is one
+ * line: what matching reads costs one miss.  No parent link (writers keep
+ * the path they walked down). */
+struct st_node {
+	uint32_t hash, len;
+	struct st_node *one; /* the only kid (then no table, kcap 0) */
+	union {
+		struct st_slot *kids; /* kcap > 0 */
+		uint32_t one_hash; /* one != NULL: its hash, read without it */
+	};
+	struct st_node *plus;
+	struct st_filter *exact; /* the filter ending here */
+	union {
+		struct st_filter *multi; /* "<here>/#" */
+		struct st_node *dead_next; /* cq_subtrie_free() only */
+	};
+	uint32_t nkids, kcap; /* kcap: power of two or 0 */
+	char level[];
+};
+
+/* A filter's nodes from the root: n[0] is the root, n[j] the node of
+ * level j - 1. */
+struct st_path {
+	struct st_node **n;
+	struct st_node *inl[CQ_TOPIC_INLINE_LEVELS + 1];
+	uint32_t depth;
+};
+
+struct cq_subtrie {
+	struct st_node *root;
+	uint64_t seed;
+	uint64_t nodes, subscriptions, filters;
+};
+
+static inline uint32_t
+ptr_hash(const void *p)
+{
+	return (uint32_t)(((uintptr_t)p * 0x9e3779b97f4a7c15ull) >> 32);
+}
+
+static inline bool
+level_is(const struct st_node *k, uint32_t hash, const char *s, uint32_t len)
+{
+	return k->hash == hash && k->len == len &&
+		cq_topic_mem_eq(k->level, s, len);
+}
+
+static inline struct st_node *
+kid_find(const struct st_node *n, const char *s, uint32_t len, uint32_t hash)
+{
+	if (n->one != NULL)
+		return n->one_hash == hash && level_is(n->one, hash, s, len)
+			? n->one
+			: NULL;
+	if (n->kcap == 0)
+		return NULL;
+	uint32_t mask = n->kcap - 1;
+	for (uint32_t i = hash & mask; n->kids[i].node != NULL;
+		i = (i + 1) & mask) {
+		const struct st_node *k = n->kids[i].node;
+		if (n->kids[i].hash == hash && level_is(k, hash, s, len))
+			return n->kids[i].node;
+	}
+	return NULL;
+}
+
+#endif /* CQ_WORKERS_SUBTRIE_INT_H */

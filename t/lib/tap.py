@@ -12,6 +12,7 @@ Cleanups registered with t.cleanup(fn) run in reverse order at done(),
 skip_all() or on an uncaught exception, so every process a test starts is
 killed even when the test dies half-way.
 """
+import atexit
 import signal
 import sys
 import traceback
@@ -23,6 +24,8 @@ class T:
         self.failed = 0
         self._cleanups = []
         sys.excepthook = self._excepthook
+        # A script that ends without done() still stops what it started.
+        atexit.register(self._run_cleanups)
         # prove kills a hung test with SIGTERM: still clean up.
         signal.signal(signal.SIGTERM, self._on_term)
 

@@ -16,7 +16,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import mqttraw as m  # noqa: E402
 from cqtest import (Broker, NumberedPublisher, check_numbered,  # noqa
-                    comqtt_only)
+                    comqtt_only, wait_until)
 from tap import T  # noqa: E402
 
 t = T()
@@ -47,7 +47,12 @@ def reconnect(old, timeout=30.0):
 got = {1: [], 2: []}
 killed = None
 present = None
-th = NumberedPublisher(pub, [("wk/1", 1), ("wk/2", 2)], N)
+# Stay at most AHEAD messages ahead of the subscriber, so that the kill
+# happens in the middle of the stream however fast the broker delivers.
+AHEAD = 20
+th = NumberedPublisher(pub, [("wk/1", 1), ("wk/2", 2)], N, gate=lambda i:
+                       wait_until(lambda: len(set(got[2])) >= i - AHEAD,
+                                  5, 0.002))
 deadline = time.monotonic() + 90
 while time.monotonic() < deadline:
     if not th.alive() and len(set(got[1])) >= N and len(got[2]) >= N:

@@ -968,7 +968,7 @@ START_TEST(walk_lists_every_key)
 
 	cq_cfg_walk(cq_config_schema(), walk_key, &w);
 	/* 11 top-level, 2 log, 7 listener, 11 limits, 15 mqtt, 3 shm. */
-	ck_assert_int_eq(w.keys, 50);
+	ck_assert_int_eq(w.keys, 51);
 	ck_assert(w.listener_name);
 	ck_assert(w.log_level_live);
 	ck_assert(!w.workers_live);

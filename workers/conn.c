@@ -399,8 +399,10 @@ on_readable(evutil_socket_t fd, short what, void *arg)
 		cq_conn_close(c, CQ_CLOSE_ABNORMAL);
 		return;
 	}
-	cq_buf_commit(&c->in, (size_t)n);
 	cq_counter_add(CQ_CTR_BYTES_IN, (uint64_t)n);
+	if (c->state == CQ_CONN_DRAINING)
+		return; /* what the client still says is not heard */
+	cq_buf_commit(&c->in, (size_t)n);
 	process_input(c);
 }
 
@@ -476,15 +478,50 @@ cq_conn_new(cq_worker_t *w, int fd, unsigned li, const struct sockaddr *peer,
 	return c;
 }
 
+/* The connection no longer serves its session: counters, the session's
+ * disconnect (wills per 'why'), hooks.  Once. */
+static void
+detach(cq_conn_t *c, cq_close_why_t why)
+{
+	cq_worker_t *w = c->w;
+	if (c->state == CQ_CONN_ACTIVE) {
+		w->nconnected--;
+		cq_counter_set(CQ_CTR_CONNECTIONS, w->nconnected);
+	}
+	cq_handle_connect_detach(c);
+	cq_rsend_stop(c);
+	if (c->ls != NULL) {
+		cq_lsess_t *ls = c->ls;
+		c->ls = NULL;
+		cq_lsess_conn_closed(w, ls, c, why);
+	}
+}
+
 void
 cq_conn_disconnect(cq_conn_t *c, uint8_t reason, cq_close_why_t why)
 {
-	if (c->state == CQ_CONN_CLOSED)
+	if (c->state == CQ_CONN_CLOSED || c->state == CQ_CONN_DRAINING)
 		return;
 	if (c->version == CQ_MQTT_V5 && c->state == CQ_CONN_ACTIVE) {
 		cq_mqtt_packet_t p = {.type = CQ_MQTT_DISCONNECT};
 		p.u.disconnect.reason = reason;
 		cq_conn_send_packet(c, &p);
+		if (c->w->cfg->mqtt.passive_client_disconnect &&
+			why != CQ_CLOSE_SHUTDOWN) {
+			/* Leave the close to the client (some expect it). */
+			detach(c, why);
+			c->state = CQ_CONN_DRAINING;
+			c->open_ms = c->w->now_ms;
+			if (c->blocked) {
+				c->blocked = false;
+				c->w->nblocked--;
+			}
+			if (c->paused) {
+				c->paused = false;
+				event_add(c->rev, NULL);
+			}
+			return;
+		}
 	}
 	cq_conn_close(c, why);
 }
@@ -495,7 +532,8 @@ cq_conn_close(cq_conn_t *c, cq_close_why_t why)
 	cq_worker_t *w = c->w;
 	if (c->state == CQ_CONN_CLOSED)
 		return;
-	bool was_active = c->state == CQ_CONN_ACTIVE;
+	if (c->state != CQ_CONN_DRAINING)
+		detach(c, why);
 	/* Best effort: a refusing CONNACK or a DISCONNECT is worth one
 	 * write; a peer that does not read loses it. */
 	if (cq_buf_used(&c->out) > 0)
@@ -518,17 +556,6 @@ cq_conn_close(cq_conn_t *c, cq_close_why_t why)
 		c->next->prev = c->prev;
 	w->nconns--;
 	cq_counter_add(CQ_CTR_CONN_CLOSED, 1);
-	if (was_active) {
-		w->nconnected--;
-		cq_counter_set(CQ_CTR_CONNECTIONS, w->nconnected);
-	}
-	cq_handle_connect_detach(c);
-	cq_rsend_stop(c);
-	if (c->ls != NULL) {
-		cq_lsess_t *ls = c->ls;
-		c->ls = NULL;
-		cq_lsess_conn_closed(w, ls, c, why);
-	}
 	cq_log(CQ_LOG_DEBUG, 0, "client %s (%s) closed",
 		c->id_log[0] ? c->id_log : "-", c->addr);
 	c->dead_next = w->dead;

@@ -14,6 +14,9 @@
  *   OPENING  CONNECT accepted, the session is being opened (waiting for a
  *            previous owner's write section to end); input is held
  *   ACTIVE   CONNACK sent; every packet type
+ *   DRAINING DISCONNECT sent with mqtt.passive_client_disconnect: the
+ *            session is detached, input is read and dropped until the
+ *            client closes (or the connect timeout passes)
  *   CLOSED   socket closed; the struct is freed at the end of the
  *            iteration, so handlers up the stack may still look at it
  *
@@ -48,6 +51,7 @@ typedef enum cq_conn_state {
 	CQ_CONN_NEW = 0,
 	CQ_CONN_OPENING,
 	CQ_CONN_ACTIVE,
+	CQ_CONN_DRAINING,
 	CQ_CONN_CLOSED,
 } cq_conn_state_t;
 

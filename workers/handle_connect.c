@@ -54,6 +54,7 @@ typedef struct cq_opening {
 	uint32_t expiry; /* granted */
 	bool expiry_capped;
 	uint16_t server_keepalive; /* 0: none sent */
+	bool response_info; /* Request Response Information */
 } cq_opening_t;
 
 int
@@ -97,6 +98,23 @@ connected_total(const cq_worker_t *w)
 	return sum;
 }
 
+/*
+ * listeners[].max_connections: counted by this worker for the listener
+ * (exact for a listener whose connections all go to one worker).
+ */
+static bool
+listener_full(const cq_worker_t *w, const cq_conn_t *c)
+{
+	const cq_config_t *cfg = w->cfg;
+	if (c->listener >= cfg->n_listeners ||
+		cfg->listeners[c->listener].max_connections == 0)
+		return false;
+	unsigned n = 0;
+	for (const cq_conn_t *x = w->conns; x != NULL; x = x->next)
+		n += x->state == CQ_CONN_ACTIVE && x->listener == c->listener;
+	return n >= cfg->listeners[c->listener].max_connections;
+}
+
 /* Validation of phase one: 0 to go on, or a refusal code. */
 static uint8_t
 check_connect(cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk,
@@ -122,11 +140,20 @@ check_connect(cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk,
 		*why_r = "extended authentication is not supported";
 		return CQ_MQTT_RC_BAD_AUTH_METHOD;
 	}
-	if (connected_total(w) >= cfg->limits.max_connections) {
-		*why_r = "limits.max_connections reached";
+	if (connected_total(w) >= cfg->limits.max_connections ||
+		listener_full(w, c)) {
+		*why_r = "connection limit reached";
 		return pk->version == CQ_MQTT_V5
 			? CQ_MQTT_RC_QUOTA_EXCEEDED
 			: CQ_MQTT_RC_SERVER_UNAVAILABLE;
+	}
+	uint32_t kmax = cfg->limits.keepalive_max;
+	if (kmax != 0 && pk->version != CQ_MQTT_V5 &&
+		(pk->keep_alive == 0 || pk->keep_alive > kmax)) {
+		/* 3.x cannot be told a smaller keep alive: refused as
+		 * Mosquitto does (max_keepalive). */
+		*why_r = "keep alive above limits.keepalive_max";
+		return CQ_MQTT_RC_CLIENT_ID_INVALID;
 	}
 	if (cq_hooks_authenticate(w, c, pk) != CQ_HOOK_ALLOW) {
 		*why_r = "not authorized";
@@ -232,6 +259,9 @@ grant(cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk,
 					  CQ_MQTT_PROP_REQUEST_PROBLEM_INFO,
 					  1) != 0;
 		c->aliases.max = cfg->mqtt.topic_alias_maximum;
+		o->response_info = cq_mqtt_props_int_or(&pk->props,
+					   CQ_MQTT_PROP_REQUEST_RESPONSE_INFO,
+					   0) != 0;
 	}
 }
 
@@ -373,10 +403,13 @@ send_connack(cq_worker_t *w, cq_conn_t *c, const cq_opening_t *o)
 	const cq_config_t *cfg = w->cfg;
 	cq_mqtt_packet_t p = {.type = CQ_MQTT_CONNACK};
 	p.u.connack.session_present = o->r.present && c->version != CQ_MQTT_V31;
-	uint8_t pmem[256];
-	if (c->version == CQ_MQTT_V5) {
+	/* Room for the fixed properties and two copies of the client id
+	 * (assigned id, response information). */
+	size_t cap = 128 + 2 * (o->id_len + 16);
+	uint8_t *pmem = c->version == CQ_MQTT_V5 ? malloc(cap) : NULL;
+	if (pmem != NULL) {
 		cq_mqtt_pbuf_t pb;
-		cq_mqtt_pbuf_init(&pb, pmem, sizeof(pmem));
+		cq_mqtt_pbuf_init(&pb, pmem, cap);
 		if (o->expiry_capped)
 			cq_mqtt_pbuf_int(
 				&pb, CQ_MQTT_PROP_SESSION_EXPIRY, o->expiry);
@@ -407,9 +440,24 @@ send_connack(cq_worker_t *w, cq_conn_t *c, const cq_opening_t *o)
 		if (o->server_keepalive)
 			cq_mqtt_pbuf_int(&pb, CQ_MQTT_PROP_SERVER_KEEP_ALIVE,
 				o->server_keepalive);
+		if (o->response_info || cfg->mqtt.always_return_response_info) {
+			/* A topic prefix the client may use for responses
+			 * (MQTT 5 §4.10): its own, by client id. */
+			static const char pfx[] = "responses/";
+			size_t n = sizeof(pfx) - 1 + o->id_len;
+			char *ri = n <= CQ_MQTT_MAX_STRING ? malloc(n) : NULL;
+			if (ri != NULL) {
+				memcpy(ri, pfx, sizeof(pfx) - 1);
+				memcpy(ri + sizeof(pfx) - 1, o->id, o->id_len);
+				cq_mqtt_pbuf_bin(
+					&pb, CQ_MQTT_PROP_RESPONSE_INFO, ri, n);
+				free(ri);
+			}
+		}
 		p.u.connack.props = cq_mqtt_pbuf_props(&pb);
 	}
 	cq_conn_send_packet(c, &p);
+	free(pmem);
 }
 
 /*

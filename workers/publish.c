@@ -182,12 +182,29 @@ push_records(cq_worker_t *w, cq_dmsg_t *d, uint64_t dsts)
 	return 0;
 }
 
-/* The retained store, before routing; failure is logged, not fatal. */
+/* The retained store; failure is logged, not fatal: the message still
+ * goes to the current subscribers. */
 static void
 set_retained(cq_worker_t *w, cq_dmsg_t *d)
 {
 	if (cq_hooks_retain_message(w, d) < 0)
 		return;
+	uint32_t max = w->cfg->limits.retained_max;
+	if (max != 0 && d->payload_len > 0) {
+		cq_retained_stats_t rs;
+		cq_retained_stats(&rs);
+		if (rs.messages >= max &&
+			cq_retained_get(d->topic, d->topic_len, w->now_s) ==
+				CQ_OFF_NULL) {
+			/* Full: a new topic is not stored; replacing and
+			 * clearing still work. */
+			cq_counter_add(CQ_CTR_DROP_NO_MEMORY, 1);
+			cq_ratelog(w, &w->log_full, CQ_LOG_WARN, 0,
+				"limits.retained_max reached: a new retained "
+				"topic was not stored");
+			return;
+		}
+	}
 	if (cq_retained_set(d->topic, d->topic_len, d->msg) == 0)
 		return;
 	cq_counter_add(CQ_CTR_DROP_NO_MEMORY, 1);

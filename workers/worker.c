@@ -407,8 +407,11 @@ busy(const cq_worker_t *w, unsigned drained)
 static bool
 waiting(const cq_worker_t *w)
 {
-	return w->moving != NULL || cq_handle_connect_waiting() ||
-		cq_takeover_outbox_len() > 0 || cq_rsend_pending(w);
+	/* A full ring (nblocked) drains at the pace of another worker:
+	 * retrying every millisecond is enough, spinning is not needed. */
+	return w->moving != NULL || w->nblocked > 0 ||
+		cq_handle_connect_waiting() || cq_takeover_outbox_len() > 0 ||
+		cq_rsend_pending(w);
 }
 
 static void

@@ -21,3 +21,4 @@ LIB_SRCS += \
 	workers/takeover.c \
 	workers/transport_tcp.c \
 	workers/worker.c
+UNIT_TESTS += t/unit/check_workers.c

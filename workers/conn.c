@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -454,6 +455,13 @@ cq_conn_new(cq_worker_t *w, int fd, unsigned li, const struct sockaddr *peer,
 	c->dec.flags = CQ_MQTT_DEC_FROM_CLIENT;
 	c->dec.max_packet = w->cfg->limits.max_packet_size;
 	peer_text(c, peer, peer_len);
+	if (peer != NULL &&
+		(peer->sa_family == AF_INET || peer->sa_family == AF_INET6)) {
+		/* Output is gathered and written once per loop iteration:
+		 * Nagle would only hold the last write of a burst back. */
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_readable, c);
 	c->wev = event_new(w->base, fd, EV_WRITE, on_writable, c);
 	if (c->rev == NULL || c->wev == NULL || c->tr->open(c) < 0) {

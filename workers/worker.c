@@ -273,9 +273,10 @@ setup_events(cq_worker_t *w)
 	w->sig_ev = add_event(w, w->sigfd, EV_READ | EV_PERSIST, on_signal);
 	w->chan_ev = add_event(w, a->chan, EV_READ | EV_PERSIST, on_chan);
 	w->death_ev = add_event(w, a->death_fd, EV_READ | EV_PERSIST, on_death);
-	if (cq_ring_wakefd() >= 0)
-		w->wake_ev = add_event(
-			w, cq_ring_wakefd(), EV_READ | EV_PERSIST, on_wake);
+	if (cq_ring_wakefd() < 0)
+		return -1; /* would sleep through deliveries */
+	w->wake_ev = add_event(
+		w, cq_ring_wakefd(), EV_READ | EV_PERSIST, on_wake);
 	w->tick_ev = event_new(w->base, -1, EV_PERSIST, on_tick, w);
 	struct timeval tick = {0, TICK_MS * 1000};
 	if (w->tick_ev != NULL)
@@ -299,9 +300,6 @@ purge_routes(cq_worker_t *w)
 static int
 setup_runtime(cq_worker_t *w)
 {
-	const cq_worker_args_t *a = w->args;
-	cq_shm_use(a->shm);
-	cq_shm_set_slot(a->slot);
 	cq_qsbr_register();
 	cq_counter_set(CQ_CTR_CONNECTIONS, 0);
 	struct timespec ts;
@@ -471,6 +469,9 @@ cq_worker_main(const cq_worker_args_t *args)
 	clock_update(&w);
 	w.start_ms = w.now_ms;
 	w.iter = 1;
+	/* The slot first: the ring wake-up descriptor is the slot's. */
+	cq_shm_use(args->shm);
+	cq_shm_set_slot(args->slot);
 	if (setup_events(&w) < 0 || setup_runtime(&w) < 0) {
 		cq_log(CQ_LOG_CRIT, errno, "worker %u: set-up failed",
 			args->slot);

@@ -184,6 +184,12 @@ static const cq_cfg_key_t listener_keys[] = {
 		.max = 256,
 		.valid = valid_topic_prefix,
 		.doc = "topic prefix of this listener's clients; \"\" = none"},
+	{.name = "allow_remote",
+		.type = CQ_CFG_BOOL,
+		LISTENER(allow_remote),
+		.def = "false",
+		.doc = "accept clients from other hosts than this one "
+		       "(no authentication yet)"},
 };
 
 static const cq_cfg_table_t listener_table = {

@@ -72,6 +72,7 @@ typedef struct cq_config_listener {
 	int32_t worker; /* handoff: pin to this worker slot; -1: any */
 	uint32_t max_connections; /* 0: only limits.max_connections */
 	char *mount_point; /* topic prefix, "" for none */
+	bool allow_remote; /* clients from non-loopback addresses */
 } cq_config_listener_t;
 
 typedef struct cq_config_log {

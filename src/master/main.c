@@ -1,30 +1,42 @@
 /*
- * main.c — comqttd, the master process.
+ * main.c — comqttd: the composition root.
  *
- * Foundation stage: parses the command line and listens on the default MQTT
- * port, but the worker runtime has not landed yet, so every connection is
- * accepted, logged and closed.  The master proper (shm region, prefork
- * workers, supervision) replaces this.
+ * Reads the command line and the configuration, opens the log, detaches
+ * (-d), takes the pid file, creates the shared-memory region, binds the
+ * listeners, drops privileges and hands over to the master loop
+ * (master.c), which forks the workers.  It is also where the master's
+ * generic pieces meet the worker: worker_main() turns the master's state
+ * into the worker's arguments, so src/master/ and workers/ do not include
+ * each other.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/listener.h>
-#include <event2/util.h>
 
 #include "core/conf.h"
 #include "core/log.h"
+#include "master/daemon.h"
+#include "master/master.h"
+#include "shm/counters.h"
+#include "shm/region.h"
+#include "shm/ring.h"
+#include "workers/worker.h"
 
-#define DEFAULT_PORT 1883
+#define STOP_TIMEOUT_MS 10000
+
+static cq_config_t cfg;
+static cq_config_cmdline_t cmdline;
+static cq_master_t master;
+static time_t started;
+static char listen_addr[CQ_MAX_LISTENERS][CQ_ADDR_STRLEN];
 
 static void
 usage(FILE *out)
@@ -35,6 +47,7 @@ usage(FILE *out)
 		"  -c FILE         configuration file (default: embedded "
 		"defaults)\n"
 		"  -t              check the configuration and exit\n"
+		"  -d              detach and run in the background\n"
 		"  -v              print the version and exit\n"
 		"  --workers N     run N workers, whatever the file says\n"
 		"  --print-config  print the configuration in effect and "
@@ -47,55 +60,213 @@ usage(FILE *out)
  * configuration's error messages are printed here, and only here.
  */
 static int
-load_config(const cq_config_cmdline_t *cl, int test_only, int print_config,
-	cq_config_t *cfg_r)
+load_config(int test_only, int print_config)
 {
 	char *error = NULL;
-
-	if (cq_config_load_cmdline(cl, cfg_r, &error) < 0) {
+	if (cq_config_load_cmdline(&cmdline, &cfg, &error) < 0) {
 		fprintf(stderr, "comqttd: %s\n",
 			error != NULL ? error : "out of memory");
 		free(error);
 		return 1;
 	}
+	for (size_t i = 0; i < cfg.n_listeners; i++) {
+		int w = cfg.listeners[i].worker;
+		if (w >= 0 && (unsigned)w >= cq_config_workers(&cfg)) {
+			fprintf(stderr,
+				"comqttd: listeners[%zu].worker: slot %d does "
+				"not exist with %u worker(s)\n",
+				i, w, cq_config_workers(&cfg));
+			cq_config_free(&cfg);
+			return 1;
+		}
+	}
 	if (test_only) {
-		if (cl->file != NULL)
+		if (cmdline.file != NULL)
 			fprintf(stderr, "configuration file %s is valid\n",
-				cl->file);
+				cmdline.file);
 		else
 			fprintf(stderr, "the default configuration is valid\n");
 	}
-	if (print_config && cq_config_print(cfg_r, stdout) < 0) {
+	if (print_config && cq_config_print(&cfg, stdout) < 0) {
 		fprintf(stderr, "comqttd: writing the configuration failed\n");
-		cq_config_free(cfg_r);
+		cq_config_free(&cfg);
 		return 1;
 	}
 	if (test_only || print_config) {
-		cq_config_free(cfg_r);
+		cq_config_free(&cfg);
 		return 0;
 	}
 	return -1;
 }
 
-static void
-on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-	int salen, void *arg)
+static int
+open_log(const cq_config_t *c)
 {
-	char addr[64] = "?";
-	if (sa->sa_family == AF_INET)
-		evutil_inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
-			addr, sizeof(addr));
-	cq_log(CQ_LOG_WARN, 0,
-		"connection from %s closed: the MQTT runtime is not built yet",
-		addr);
-	evutil_closesocket(fd);
+	cq_log_set_level(c->log.level);
+	return cq_log_open(c->log.file);
+}
+
+/* The shm sizing the configuration asks for. */
+static void
+shm_conf(const cq_config_t *c, unsigned workers, cq_shm_conf_t *sc)
+{
+	cq_shm_conf_init(sc);
+	sc->size = c->shm_size;
+	sc->workers = workers;
+	sc->max_sessions = c->limits.max_sessions;
+	sc->ring_bytes = c->shm.ring_size;
+	sc->auth_cache_entries = c->shm.auth_cache_entries;
+	sc->route_shards = c->shm.route_shards;
 }
 
 static void
-on_signal(evutil_socket_t sig, short what, void *arg)
+listener_specs(cq_master_t *m, const cq_config_t *c)
 {
-	cq_log(CQ_LOG_NOTICE, 0, "signal %d: stopping", (int)sig);
-	event_base_loopbreak(arg);
+	m->nlisteners = 0;
+	for (size_t i = 0; i < c->n_listeners && i < CQ_MAX_LISTENERS; i++) {
+		const cq_config_listener_t *cl = &c->listeners[i];
+		cq_listener_t *l = &m->listeners[m->nlisteners++];
+		memset(l, 0, sizeof(*l));
+		cq_addr_format(
+			&cl->address, listen_addr[i], sizeof(listen_addr[i]));
+		l->spec.name = cl->name;
+		l->spec.kind = (int)cl->type;
+		l->spec.unix_socket = cl->address.is_path;
+		l->spec.address = listen_addr[i];
+		l->spec.handoff = cl->accept == CQ_ACCEPT_HANDOFF;
+		l->spec.pinned_slot = cl->worker;
+		l->spec.mode = cl->mode;
+		l->fd = -1;
+	}
+}
+
+/* In a freshly forked worker: the master's state, as the worker needs it. */
+static int
+worker_main(cq_child_t *child, void *arg)
+{
+	cq_master_t *m = arg;
+	cq_worker_args_t a = {
+		.slot = child->slot,
+		.nworkers = m->workers,
+		.chan = child->child_chan,
+		.death_fd = m->death_pipe[0],
+		.config_path = cmdline.file,
+		.cmdline = &cmdline,
+		.config = &cfg,
+		.shm = &m->shm,
+		.start_time = (uint64_t)started,
+	};
+	for (unsigned i = 0; i < m->nlisteners; i++) {
+		const cq_listener_t *l = &m->listeners[i];
+		a.listeners[i].index = i;
+		a.listeners[i].kind = l->spec.kind;
+		a.listeners[i].name = l->spec.name;
+		a.listeners[i].fd = l->spec.handoff ? -1
+						    : l->slot_fds[child->slot];
+		/* The other slots' sockets stay with the master. */
+		for (unsigned s = 0; s < l->nslots; s++)
+			if (s != child->slot)
+				close(l->slot_fds[s]);
+	}
+	a.nlisteners = m->nlisteners;
+	return cq_worker_main(&a);
+}
+
+/* Connections a worker serves: the master's least-loaded choice. */
+static unsigned
+worker_load(cq_master_t *m, unsigned slot)
+{
+	uint64_t v[CQ_CTR_COUNT];
+	if (cq_counters_read(&m->shm, slot, v) < 0)
+		return ~0u;
+	return v[CQ_CTR_CONNECTIONS] > UINT32_MAX
+		? UINT32_MAX
+		: (unsigned)v[CQ_CTR_CONNECTIONS];
+}
+
+static void
+log_change(const cq_cfg_change_t *ch, void *ctx)
+{
+	if (ch->live)
+		cq_log(CQ_LOG_NOTICE, 0, "reload: %s: %s -> %s", ch->path,
+			ch->old_value, ch->new_value);
+	else
+		cq_log(CQ_LOG_WARN, 0,
+			"reload: %s: %s -> %s needs a restart; keeping %s",
+			ch->path, ch->old_value, ch->new_value, ch->old_value);
+}
+
+/* SIGHUP: re-read the file; apply what can change live. */
+static int
+reload(cq_master_t *m)
+{
+	cq_config_t fresh;
+	char *error = NULL;
+	if (cq_config_load_cmdline(&cmdline, &fresh, &error) < 0) {
+		cq_log(CQ_LOG_ERR, 0,
+			"reload failed, keeping the running "
+			"configuration: %s",
+			error ? error : "out of memory");
+		free(error);
+		return -1;
+	}
+	cq_config_diff(&cfg, &fresh, log_change, NULL);
+	cq_config_keep_restart_keys(&cfg, &fresh);
+	cq_config_free(&cfg);
+	cfg = fresh;
+	if (open_log(&cfg) < 0)
+		cq_log(CQ_LOG_ERR, 0, "reload: keeping the previous log");
+	return 0;
+}
+
+/* Everything before the workers start; the exit status on failure. */
+static int
+start(int daemonize)
+{
+	const char *error;
+	int pid_fd = -1;
+
+	if (daemonize && cq_daemonize() < 0) {
+		fprintf(stderr, "comqttd: detaching failed: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	if (open_log(&cfg) < 0)
+		return 1;
+	if (cfg.pid_file[0] != '\0') {
+		pid_fd = cq_pidfile_create(cfg.pid_file, &error);
+		if (pid_fd < 0) {
+			/* An error of this start, not of the broker that runs
+			 * (and may share the log). */
+			cq_log(CQ_LOG_ERR, 0, "%s", error);
+			return 1;
+		}
+		cq_process_private_fd(pid_fd);
+	}
+	master.workers = cq_config_workers(&cfg);
+	cq_shm_conf_t sc;
+	shm_conf(&cfg, master.workers, &sc);
+	if (cq_shm_create(&sc, &master.shm, &error) < 0) {
+		cq_log(CQ_LOG_CRIT, 0, "shared memory: %s", error);
+		return 1;
+	}
+	/* Wake-ups of the rings: created once, inherited by every worker
+	 * (a respawned one too). */
+	if (cq_ring_eventfds_create(master.workers) < 0)
+		return 1;
+	started = time(NULL);
+	listener_specs(&master, &cfg);
+	if (cq_master_listen(&master) < 0)
+		return 1;
+	if (cfg.user[0] != '\0' && cq_drop_privileges(cfg.user, &error) < 0) {
+		cq_log(CQ_LOG_CRIT, 0, "%s", error);
+		return 1;
+	}
+	cq_log(CQ_LOG_NOTICE, 0,
+		"comqttd %s starting: %u worker(s), %llu MiB of shared memory",
+		PACKAGE_VERSION, master.workers,
+		(unsigned long long)(cfg.shm_size >> 20));
+	return -1;
 }
 
 int
@@ -107,22 +278,22 @@ main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	int opt, test_only = 0, print_config = 0, rc;
-	cq_config_cmdline_t cl = {NULL, NULL};
-	cq_config_t cfg;
+	int opt, test_only = 0, print_config = 0, daemonize = 0, rc;
+
 	while ((opt = getopt_long(argc, argv, "c:tdvh", longopts, NULL)) !=
 		-1) {
 		switch (opt) {
 		case 'c':
-			cl.file = optarg;
+			cmdline.file = optarg;
 			break;
 		case 'W':
-			cl.workers = optarg;
+			cmdline.workers = optarg;
 			break;
 		case 'P':
 			print_config = 1;
 			break;
 		case 'd':
+			daemonize = 1;
 			break;
 		case 't':
 			test_only = 1;
@@ -143,37 +314,26 @@ main(int argc, char **argv)
 		return 1;
 	}
 	cq_log_set_ident("master");
-	if ((rc = load_config(&cl, test_only, print_config, &cfg)) >= 0)
+	if ((rc = load_config(test_only, print_config)) >= 0)
 		return rc;
-
-	struct event_base *base = event_base_new();
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons(DEFAULT_PORT),
-	};
-	struct evconnlistener *l = evconnlistener_new_bind(base, on_accept,
-		NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, -1,
-		(struct sockaddr *)&sin, sizeof(sin));
-	if (l == NULL) {
-		cq_log(CQ_LOG_CRIT, errno, "bind() to 0.0.0.0:%d failed",
-			DEFAULT_PORT);
+	if ((rc = start(daemonize)) >= 0) {
 		cq_config_free(&cfg);
-		return 1;
+		return rc;
 	}
-	struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);
-	struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);
-	event_add(sigint, NULL);
-	event_add(sigterm, NULL);
-	cq_log(CQ_LOG_NOTICE, 0,
-		"comqttd %s listening on 0.0.0.0:%d (foundation build: "
-		"connections "
-		"are accepted and closed until the runtime lands)",
-		PACKAGE_VERSION, DEFAULT_PORT);
-	event_base_dispatch(base);
-	event_free(sigint);
-	event_free(sigterm);
-	evconnlistener_free(l);
-	event_base_free(base);
+
+	master.base = event_base_new();
+	master.stop_timeout_ms = STOP_TIMEOUT_MS;
+	master.worker_main = worker_main;
+	master.worker_arg = &master;
+	master.reload = reload;
+	master.worker_load = worker_load;
+	cq_daemon_ready();
+	rc = cq_master_run(&master);
+
+	event_base_free(master.base);
+	if (cfg.pid_file[0] != '\0')
+		unlink(cfg.pid_file);
+	cq_shm_detach(&master.shm);
 	cq_config_free(&cfg);
-	return 0;
+	return rc;
 }

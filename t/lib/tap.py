@@ -5,8 +5,15 @@ Usage:
     t = T()
     t.ok(cond, "name [MQTT-3.1.2-4]")
     t.is_(got, expected, "name")
+    t.skip("why", n)  # n skipped assertions (reason printed in the TAP line)
     t.done()          # prints the plan, exits non-zero on any failure
+
+Cleanups registered with t.cleanup(fn) run in reverse order at done(),
+skip_all() or on an uncaught exception, so every process a test starts is
+killed even when the test dies half-way.
 """
+import atexit
+import signal
 import sys
 import traceback
 
@@ -17,6 +24,17 @@ class T:
         self.failed = 0
         self._cleanups = []
         sys.excepthook = self._excepthook
+        # A script that ends without done() still stops what it started.
+        atexit.register(self._run_cleanups)
+        # prove kills a hung test with SIGTERM: still clean up.
+        signal.signal(signal.SIGTERM, self._on_term)
+
+    def _on_term(self, sig, frame):
+        self.ok(False, "killed by signal %d" % sig)
+        self._run_cleanups()
+        print("1..%d" % self.n)
+        sys.stdout.flush()
+        sys.exit(1)
 
     def _excepthook(self, etype, value, tb):
         self.n += 1
@@ -57,13 +75,33 @@ class T:
             self.diag("expected: %r" % (expected,))
         return good
 
+    def cmp_ok(self, got, op, expected, name=""):
+        """ok(got <op> expected) with both values in the diagnostics."""
+        ops = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+               ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+               "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+        good = self.ok(got is not None and ops[op](got, expected), name)
+        if not good:
+            self.diag("     got: %r" % (got,))
+            self.diag("expected: %s %r" % (op, expected))
+        return good
+
+    def skip(self, reason, n=1):
+        """Record n assertions as skipped, with the reason."""
+        for _ in range(n):
+            self.n += 1
+            print("ok %d # skip %s" % (self.n, reason))
+        sys.stdout.flush()
+
     def diag(self, msg):
         for line in str(msg).splitlines():
             print("# " + line)
         sys.stdout.flush()
 
     def skip_all(self, reason):
+        self._run_cleanups()
         print("1..0 # SKIP %s" % reason)
+        sys.stdout.flush()
         sys.exit(0)
 
     def done(self):

@@ -1,0 +1,687 @@
+/*
+ * conn.c — see conn.h.
+ *
+ * Invariants:
+ *   - c->in holds unprocessed bytes only: a packet is consumed after its
+ *     handler returned (views into c->in stay valid during the handler),
+ *     or left in place when the handler answers CQ_AGAIN (a full ring:
+ *     the connection is 'blocked' and retried next iteration);
+ *   - a connection is on w->dirty at most once (c->dirty), and only with
+ *     output to write;
+ *   - after cq_conn_close() the descriptor is closed, the events are
+ *     gone and c->state is CLOSED; the struct itself is freed by
+ *     cq_conn_reap_dead() at the end of the iteration, so code that
+ *     called a handler may still read c->state.
+ */
+#include "config.h"
+#include "workers/conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "core/log.h"
+#include "mqtt/reason.h"
+#include "shm/counters.h"
+#include "workers/handle.h"
+#include "workers/hooks.h"
+#include "workers/lsess.h"
+#include "workers/rsend.h"
+#include "workers/worker.h"
+
+/* ---- addresses ----------------------------------------------------- */
+
+static void
+peer_text(cq_conn_t *c, const struct sockaddr *sa, socklen_t len)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	c->loopback = false;
+	if (sa == NULL || len == 0) {
+		snprintf(c->addr, sizeof(c->addr), "unix");
+		c->loopback = true;
+	} else if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+		snprintf(c->addr, sizeof(c->addr), "%s:%u", ip,
+			ntohs(in->sin_port));
+		c->loopback = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+		snprintf(c->addr, sizeof(c->addr), "[%s]:%u", ip,
+			ntohs(in6->sin6_port));
+		c->loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr) ||
+			(IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) &&
+				in6->sin6_addr.s6_addr[12] == 127);
+	} else {
+		/* A Unix socket: local by definition. */
+		snprintf(c->addr, sizeof(c->addr), "unix");
+		c->loopback = true;
+	}
+}
+
+void
+cq_conn_set_log_id(cq_conn_t *c, const void *id, size_t len)
+{
+	size_t n = len < sizeof(c->id_log) - 1 ? len : sizeof(c->id_log) - 1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = ((const unsigned char *)id)[i];
+		/* Keep log lines one line of printable text. */
+		c->id_log[i] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+	}
+	c->id_log[n] = '\0';
+}
+
+/* ---- output -------------------------------------------------------- */
+
+static void
+mark_dirty(cq_conn_t *c)
+{
+	if (c->dirty || c->state == CQ_CONN_CLOSED)
+		return;
+	c->dirty = true;
+	c->dirty_next = c->w->dirty;
+	c->w->dirty = c;
+}
+
+unsigned char *
+cq_conn_reserve(cq_conn_t *c, size_t n)
+{
+	if (cq_buf_reserve(&c->out, n) < 0) {
+		cq_log(CQ_LOG_ERR, ENOMEM,
+			"client %s (%s): output buffer of %zu bytes", c->id_log,
+			c->addr, cq_buf_used(&c->out) + n);
+		cq_conn_close(c, CQ_CLOSE_ABNORMAL);
+		return NULL;
+	}
+	mark_dirty(c);
+	return cq_buf_tail(&c->out);
+}
+
+void
+cq_conn_commit(cq_conn_t *c, size_t n)
+{
+	cq_buf_commit(&c->out, n);
+}
+
+int
+cq_conn_send(cq_conn_t *c, const void *p, size_t n)
+{
+	if (c->state == CQ_CONN_CLOSED)
+		return -1;
+	unsigned char *dst = cq_conn_reserve(c, n);
+	if (dst == NULL)
+		return -1;
+	memcpy(dst, p, n);
+	cq_conn_commit(c, n);
+	return 0;
+}
+
+int
+cq_conn_send_packet(cq_conn_t *c, const cq_mqtt_packet_t *pkt)
+{
+	if (c->state == CQ_CONN_CLOSED)
+		return -1;
+	uint8_t v = c->version ? c->version : CQ_MQTT_V311;
+	size_t n = cq_mqtt_size(pkt, v);
+	if (n == 0) {
+		cq_log(CQ_LOG_ERR, 0,
+			"client %s (%s): cannot encode a packet of type %u",
+			c->id_log, c->addr, pkt->type);
+		return -1;
+	}
+	unsigned char *dst = cq_conn_reserve(c, n);
+	if (dst == NULL)
+		return -1;
+	size_t got = cq_mqtt_encode(pkt, v, dst, n);
+	cq_conn_commit(c, got);
+	cq_hooks_packet_sent(c->w, c, pkt);
+	return 0;
+}
+
+/* One write of what is buffered: 0, or -1 when the peer is gone. */
+static int
+write_out(cq_conn_t *c)
+{
+	size_t n = cq_buf_used(&c->out);
+	if (n == 0)
+		return 0;
+	ssize_t got = c->tr->write(c, cq_buf_head(&c->out), n);
+	if (got == CQ_AGAIN)
+		got = 0;
+	if (got < 0)
+		return -1;
+	cq_buf_consume(&c->out, (size_t)got);
+	cq_counter_add(CQ_CTR_BYTES_OUT, (uint64_t)got);
+	return 0;
+}
+
+static void
+arm_write(cq_conn_t *c, bool on)
+{
+	if (on == c->writing)
+		return;
+	c->writing = on;
+	if (on)
+		event_add(c->wev, NULL);
+	else
+		event_del(c->wev);
+}
+
+/* After a write: the peer gone, all written, or wait for EV_WRITE. */
+static void
+after_write(cq_conn_t *c, int rc)
+{
+	if (rc < 0) {
+		cq_log(CQ_LOG_DEBUG, errno, "client %s (%s): write failed",
+			c->id_log, c->addr);
+		cq_conn_close(c, CQ_CLOSE_ABNORMAL);
+		return;
+	}
+	bool left = cq_buf_used(&c->out) > 0;
+	arm_write(c, left);
+	if (!left) {
+		cq_buf_shrink(&c->out, 1u << 20);
+		if (c->close_after_flush) {
+			cq_conn_close(c, CQ_CLOSE_NORMAL);
+			return;
+		}
+		/* Room again: let the session send what it queued. */
+		if (c->ls != NULL && c->state == CQ_CONN_ACTIVE)
+			cq_lsess_output_drained(c->w, c->ls);
+	}
+}
+
+void
+cq_conn_flush_dirty(cq_worker_t *w)
+{
+	while (w->dirty != NULL) {
+		cq_conn_t *c = w->dirty;
+		w->dirty = c->dirty_next;
+		c->dirty = false;
+		c->dirty_next = NULL;
+		if (c->state == CQ_CONN_CLOSED || c->writing)
+			continue;
+		after_write(c, write_out(c));
+	}
+}
+
+static void
+on_writable(evutil_socket_t fd, short what, void *arg)
+{
+	cq_conn_t *c = arg;
+	(void)fd;
+	(void)what;
+	c->writing = false; /* EV_WRITE is not persistent */
+	after_write(c, write_out(c));
+}
+
+/* ---- input --------------------------------------------------------- */
+
+static void process_input(cq_conn_t *c);
+
+/* The protocol level to answer a failed decode in. */
+static uint8_t
+reply_version(const cq_conn_t *c, const cq_mqtt_packet_t *pkt)
+{
+	if (c->version != 0)
+		return c->version;
+	/* A level we do not know is answered as 3.1.1 would (0x01): a client
+	 * of a later version understands that much [MQTT-3.1.2-2]. */
+	if (pkt->type == CQ_MQTT_CONNECT &&
+		pkt->u.connect.version >= CQ_MQTT_V31 &&
+		pkt->u.connect.version <= CQ_MQTT_V5)
+		return pkt->u.connect.version;
+	return CQ_MQTT_V311;
+}
+
+void
+cq_conn_violation(
+	cq_conn_t *c, cq_mqtt_err_t err, uint8_t reason, const char *what)
+{
+	if (c->state == CQ_CONN_CLOSED)
+		return;
+	bool connected = c->state == CQ_CONN_ACTIVE;
+	cq_log(CQ_LOG_NOTICE, 0, "client %s (%s): %s%s%s; closing",
+		c->id_log[0] ? c->id_log : "-", c->addr, what,
+		err != CQ_MQTT_OK ? ": " : "",
+		err != CQ_MQTT_OK ? cq_mqtt_err_name(err) : "");
+	if (err == CQ_MQTT_OK) {
+		cq_conn_disconnect(c, reason, CQ_CLOSE_ABNORMAL);
+		return;
+	}
+	cq_mqtt_reply_t r = cq_mqtt_err_reply(
+		err, c->version ? c->version : CQ_MQTT_V311, connected);
+	if (r.kind == CQ_MQTT_REPLY_CONNACK && !connected) {
+		cq_mqtt_packet_t p = {.type = CQ_MQTT_CONNACK};
+		p.u.connack.code = r.code;
+		uint8_t saved = c->version;
+		c->version = r.version;
+		cq_conn_send_packet(c, &p);
+		c->version = saved;
+	} else if (r.kind == CQ_MQTT_REPLY_DISCONNECT && connected) {
+		cq_conn_disconnect(c, r.code, CQ_CLOSE_ABNORMAL);
+		return;
+	}
+	cq_conn_close(c, connected ? CQ_CLOSE_ABNORMAL : CQ_CLOSE_REFUSED);
+}
+
+/* A decode error: the CONNECT's own level when there is no other. */
+static void
+decode_failed(
+	cq_conn_t *c, const cq_mqtt_frame_t *fr, const cq_mqtt_packet_t *pkt)
+{
+	uint8_t saved = c->version;
+	if (c->state != CQ_CONN_ACTIVE)
+		c->version = reply_version(c, pkt);
+	char what[64];
+	snprintf(what, sizeof(what), "bad packet (type %u)",
+		pkt->type ? pkt->type : fr->type);
+	cq_conn_violation(c, fr->err, 0, what);
+	if (c->state != CQ_CONN_CLOSED)
+		c->version = saved;
+}
+
+static int
+dispatch(cq_conn_t *c, cq_mqtt_packet_t *pkt)
+{
+	if (pkt->type != CQ_MQTT_CONNECT && c->state != CQ_CONN_ACTIVE) {
+		cq_conn_violation(
+			c, CQ_MQTT_ERR_NOT_CONNECT, 0, "packet before CONNECT");
+		return 0;
+	}
+	switch (pkt->type) {
+	case CQ_MQTT_CONNECT:
+		return cq_handle_connect(c, &pkt->u.connect);
+	case CQ_MQTT_PUBLISH:
+		return cq_handle_publish(c, &pkt->u.publish);
+	case CQ_MQTT_PUBACK:
+	case CQ_MQTT_PUBREC:
+	case CQ_MQTT_PUBREL:
+	case CQ_MQTT_PUBCOMP:
+		return cq_handle_ack(c, &pkt->u.ack);
+	case CQ_MQTT_SUBSCRIBE:
+		return cq_handle_subscribe(c, &pkt->u.subscribe);
+	case CQ_MQTT_UNSUBSCRIBE:
+		return cq_handle_unsubscribe(c, &pkt->u.subscribe);
+	case CQ_MQTT_PINGREQ:
+		return cq_handle_pingreq(c);
+	case CQ_MQTT_DISCONNECT:
+		return cq_handle_disconnect(c, &pkt->u.disconnect);
+	case CQ_MQTT_AUTH:
+		return cq_handle_auth(c, &pkt->u.auth);
+	default:
+		cq_conn_violation(c, CQ_MQTT_ERR_DIRECTION, 0,
+			"packet type not allowed from a client");
+		return 0;
+	}
+}
+
+static void
+process_input(cq_conn_t *c)
+{
+	while (c->state != CQ_CONN_CLOSED && !c->paused &&
+		cq_buf_used(&c->in) > 0) {
+		if (c->state == CQ_CONN_NEW &&
+			(cq_buf_head(&c->in)[0] >> 4) != CQ_MQTT_CONNECT) {
+			/* Say no at the first byte: a client that is not
+			 * speaking MQTT should not make us buffer a "packet"
+			 * of up to max_packet_size [MQTT-3.1.0-1]. */
+			cq_conn_violation(c, CQ_MQTT_ERR_NOT_CONNECT, 0,
+				"first packet is not CONNECT");
+			return;
+		}
+		cq_mqtt_frame_t fr;
+		cq_mqtt_packet_t pkt;
+		int rc = cq_mqtt_read(cq_buf_head(&c->in), cq_buf_used(&c->in),
+			&c->dec, &fr, &pkt);
+		if (rc == CQ_AGAIN)
+			break;
+		if (rc < 0) {
+			decode_failed(c, &fr, &pkt);
+			return;
+		}
+		c->rx_ms = c->w->now_ms;
+		if (cq_hooks_packet_read(c->w, c, &pkt) < 0) {
+			cq_conn_close(c, CQ_CLOSE_ABNORMAL);
+			return;
+		}
+		int rc2 = dispatch(c, &pkt);
+		c->retrying = false;
+		if (rc2 == CQ_AGAIN) {
+			/* Leave the packet for the next iteration; read no
+			 * more meanwhile (TCP throttles the publisher). */
+			if (!c->blocked) {
+				c->blocked = true;
+				c->w->nblocked++;
+			}
+			c->retrying = true;
+			cq_conn_pause_input(c);
+			return;
+		}
+		if (c->state == CQ_CONN_CLOSED)
+			return;
+		cq_buf_consume(&c->in, fr.size);
+	}
+	if (c->state != CQ_CONN_CLOSED && cq_buf_used(&c->in) == 0)
+		cq_buf_shrink(&c->in, 2 * CQ_CONN_READ_SIZE);
+}
+
+static void
+on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	cq_conn_t *c = arg;
+	(void)fd;
+	(void)what;
+	if (c->state == CQ_CONN_CLOSED || c->paused)
+		return;
+	if (cq_buf_reserve(&c->in, CQ_CONN_READ_SIZE) < 0) {
+		cq_log(CQ_LOG_ERR, ENOMEM, "client %s (%s): input buffer",
+			c->id_log, c->addr);
+		cq_conn_close(c, CQ_CLOSE_ABNORMAL);
+		return;
+	}
+	ssize_t n = c->tr->read(c, cq_buf_tail(&c->in), CQ_CONN_READ_SIZE);
+	if (n == CQ_AGAIN)
+		return;
+	if (n <= 0) {
+		if (n < 0)
+			cq_log(CQ_LOG_DEBUG, errno,
+				"client %s (%s): read failed", c->id_log,
+				c->addr);
+		cq_conn_close(c, CQ_CLOSE_ABNORMAL);
+		return;
+	}
+	cq_counter_add(CQ_CTR_BYTES_IN, (uint64_t)n);
+	if (c->state == CQ_CONN_DRAINING)
+		return; /* what the client still says is not heard */
+	cq_buf_commit(&c->in, (size_t)n);
+	process_input(c);
+}
+
+void
+cq_conn_pause_input(cq_conn_t *c)
+{
+	if (c->paused || c->state == CQ_CONN_CLOSED)
+		return;
+	c->paused = true;
+	event_del(c->rev);
+}
+
+void
+cq_conn_resume_input(cq_conn_t *c)
+{
+	if (c->state == CQ_CONN_CLOSED)
+		return;
+	if (c->blocked) {
+		c->blocked = false;
+		c->w->nblocked--;
+	}
+	if (c->paused) {
+		c->paused = false;
+		event_add(c->rev, NULL);
+	}
+	/* The keep-alive clock restarts: the client was not heard because
+	 * we were not listening. */
+	c->rx_ms = c->w->now_ms;
+	process_input(c);
+}
+
+/* ---- life cycle ---------------------------------------------------- */
+
+cq_conn_t *
+cq_conn_new(cq_worker_t *w, int fd, unsigned li, const struct sockaddr *peer,
+	socklen_t peer_len)
+{
+	cq_conn_t *c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		cq_log(CQ_LOG_ERR, ENOMEM, "new connection dropped");
+		close(fd);
+		return NULL;
+	}
+	c->w = w;
+	c->fd = fd;
+	c->tr = &cq_transport_tcp;
+	c->listener = li;
+	c->open_ms = c->rx_ms = w->now_ms;
+	c->dec.flags = CQ_MQTT_DEC_FROM_CLIENT;
+	c->dec.max_packet = w->cfg->limits.max_packet_size;
+	peer_text(c, peer, peer_len);
+	if (peer != NULL &&
+		(peer->sa_family == AF_INET || peer->sa_family == AF_INET6)) {
+		/* Output is gathered and written once per loop iteration:
+		 * Nagle would only hold the last write of a burst back. */
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_readable, c);
+	c->wev = event_new(w->base, fd, EV_WRITE, on_writable, c);
+	if (c->rev == NULL || c->wev == NULL || c->tr->open(c) < 0) {
+		cq_log(CQ_LOG_ERR, errno, "connection from %s dropped",
+			c->addr);
+		if (c->rev)
+			event_free(c->rev);
+		if (c->wev)
+			event_free(c->wev);
+		close(fd);
+		free(c);
+		return NULL;
+	}
+	event_add(c->rev, NULL);
+	c->next = w->conns;
+	if (w->conns != NULL)
+		w->conns->prev = c;
+	w->conns = c;
+	w->nconns++;
+	cq_counter_add(CQ_CTR_CONN_ACCEPTED, 1);
+	cq_log(CQ_LOG_DEBUG, 0, "new connection from %s", c->addr);
+	return c;
+}
+
+/* The connection no longer serves its session: counters, the session's
+ * disconnect (wills per 'why'), hooks.  Once. */
+static void
+detach(cq_conn_t *c, cq_close_why_t why)
+{
+	cq_worker_t *w = c->w;
+	if (c->state == CQ_CONN_ACTIVE) {
+		w->nconnected--;
+		cq_counter_set(CQ_CTR_CONNECTIONS, w->nconnected);
+	}
+	cq_handle_connect_detach(c);
+	cq_rsend_stop(c);
+	if (c->ls != NULL) {
+		cq_lsess_t *ls = c->ls;
+		c->ls = NULL;
+		cq_lsess_conn_closed(w, ls, c, why);
+	}
+}
+
+void
+cq_conn_disconnect(cq_conn_t *c, uint8_t reason, cq_close_why_t why)
+{
+	if (c->state == CQ_CONN_CLOSED || c->state == CQ_CONN_DRAINING)
+		return;
+	if (c->version == CQ_MQTT_V5 && c->state == CQ_CONN_ACTIVE) {
+		cq_mqtt_packet_t p = {.type = CQ_MQTT_DISCONNECT};
+		p.u.disconnect.reason = reason;
+		cq_conn_send_packet(c, &p);
+		if (c->w->cfg->mqtt.passive_client_disconnect &&
+			why != CQ_CLOSE_SHUTDOWN) {
+			/* Leave the close to the client (some expect it). */
+			detach(c, why);
+			c->state = CQ_CONN_DRAINING;
+			c->open_ms = c->w->now_ms;
+			if (c->blocked) {
+				c->blocked = false;
+				c->w->nblocked--;
+			}
+			if (c->paused) {
+				c->paused = false;
+				event_add(c->rev, NULL);
+			}
+			return;
+		}
+	}
+	cq_conn_close(c, why);
+}
+
+void
+cq_conn_close(cq_conn_t *c, cq_close_why_t why)
+{
+	cq_worker_t *w = c->w;
+	if (c->state == CQ_CONN_CLOSED)
+		return;
+	if (c->state != CQ_CONN_DRAINING)
+		detach(c, why);
+	/* Best effort: a refusing CONNACK or a DISCONNECT is worth one
+	 * write; a peer that does not read loses it. */
+	if (cq_buf_used(&c->out) > 0)
+		(void)write_out(c);
+	c->state = CQ_CONN_CLOSED;
+	event_del(c->rev);
+	event_del(c->wev);
+	c->tr->close(c);
+	close(c->fd);
+	c->fd = -1;
+	if (c->blocked) {
+		c->blocked = false;
+		w->nblocked--;
+	}
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	w->nconns--;
+	cq_counter_add(CQ_CTR_CONN_CLOSED, 1);
+	cq_log(CQ_LOG_DEBUG, 0, "client %s (%s) closed",
+		c->id_log[0] ? c->id_log : "-", c->addr);
+	c->dead_next = w->dead;
+	w->dead = c;
+}
+
+static void
+free_conn(cq_conn_t *c)
+{
+	event_free(c->rev);
+	event_free(c->wev);
+	cq_buf_free(&c->in);
+	cq_buf_free(&c->out);
+	cq_alias_free(&c->aliases);
+	free(c);
+}
+
+void
+cq_conn_reap_dead(cq_worker_t *w)
+{
+	while (w->dead != NULL) {
+		cq_conn_t *c = w->dead;
+		w->dead = c->dead_next;
+		free_conn(c);
+	}
+}
+
+void
+cq_conn_check_timeouts(cq_worker_t *w)
+{
+	cq_conn_t *next;
+	for (cq_conn_t *c = w->conns; c != NULL; c = next) {
+		next = c->next;
+		if (c->state != CQ_CONN_ACTIVE) {
+			if (w->now_ms - c->open_ms >
+				CQ_CONN_CONNECT_TIMEOUT_MS) {
+				cq_log(CQ_LOG_INFO, 0,
+					"connection from %s: no CONNECT "
+					"within %u s; closing",
+					c->addr,
+					CQ_CONN_CONNECT_TIMEOUT_MS / 1000);
+				cq_conn_close(c, CQ_CLOSE_REFUSED);
+			}
+			continue;
+		}
+		if (c->keepalive == 0 || c->paused)
+			continue;
+		/* [MQTT-3.1.2-24]: one and a half keep-alive periods. */
+		if (w->now_ms - c->rx_ms > (uint64_t)c->keepalive * 1500) {
+			cq_log(CQ_LOG_INFO, 0,
+				"client %s (%s): keep alive of %u s expired; "
+				"closing",
+				c->id_log, c->addr, c->keepalive);
+			cq_conn_disconnect(c, CQ_MQTT_RC_KEEP_ALIVE_TIMEOUT,
+				CQ_CLOSE_ABNORMAL);
+		}
+	}
+}
+
+/* ---- topic aliases ------------------------------------------------- */
+
+/* Room for entry 'alias' (the table grows with the largest alias
+ * used, so a client that uses few aliases costs little). */
+static int
+alias_room(cq_alias_map_t *m, uint16_t alias)
+{
+	if (alias < m->cap)
+		return 0;
+	uint32_t cap = m->cap ? m->cap : 16;
+	while (cap <= alias)
+		cap *= 2;
+	char **t = realloc(m->topic, cap * sizeof(*t));
+	if (t == NULL)
+		return -1;
+	m->topic = t;
+	uint16_t *l = realloc(m->len, cap * sizeof(*l));
+	if (l == NULL)
+		return -1;
+	m->len = l;
+	memset(t + m->cap, 0, (cap - m->cap) * sizeof(*t));
+	memset(l + m->cap, 0, (cap - m->cap) * sizeof(*l));
+	m->cap = cap;
+	return 0;
+}
+
+int
+cq_alias_set(cq_alias_map_t *m, uint16_t alias, const void *t, size_t n)
+{
+	if (alias == 0 || alias > m->max || alias_room(m, alias) < 0)
+		return -1;
+	char *s = malloc(n + 1);
+	if (s == NULL)
+		return -1;
+	memcpy(s, t, n);
+	s[n] = '\0';
+	free(m->topic[alias]);
+	m->topic[alias] = s;
+	m->len[alias] = (uint16_t)n;
+	return 0;
+}
+
+const char *
+cq_alias_get(const cq_alias_map_t *m, uint16_t alias, size_t *n_r)
+{
+	if (alias == 0 || alias >= m->cap || m->topic[alias] == NULL)
+		return NULL;
+	*n_r = m->len[alias];
+	return m->topic[alias];
+}
+
+void
+cq_alias_free(cq_alias_map_t *m)
+{
+	for (uint32_t i = 0; i < m->cap; i++)
+		free(m->topic[i]);
+	free(m->topic);
+	free(m->len);
+	m->topic = NULL;
+	m->len = NULL;
+	m->cap = 0;
+}

@@ -1,0 +1,204 @@
+/*
+ * conn.h — one client connection: bytes in, packets out.
+ *
+ * A connection owns a socket, its transport (transport.h), an input buffer
+ * that each readable event fills with one read of up to 64 KB, and one
+ * contiguous output buffer that handlers and deliveries append to.  After
+ * a read, every complete packet in the input is framed and decoded with
+ * the codec (src/mqtt) and dispatched to its handler (handle.h).  Output is
+ * flushed once per loop iteration (cq_conn_flush_dirty) with one write per
+ * connection; only a partial write arms EV_WRITE.
+ *
+ * Life cycle:
+ *   NEW      accepted; only CONNECT is decoded (connect timeout applies)
+ *   OPENING  CONNECT accepted, the session is being opened (waiting for a
+ *            previous owner's write section to end); input is held
+ *   ACTIVE   CONNACK sent; every packet type
+ *   DRAINING DISCONNECT sent with mqtt.passive_client_disconnect: the
+ *            session is detached, input is read and dropped until the
+ *            client closes (or the connect timeout passes)
+ *   CLOSED   socket closed; the struct is freed at the end of the
+ *            iteration, so handlers up the stack may still look at it
+ *
+ * Protocol violations: cq_conn_violation() logs ONE line naming the client
+ * id and address, answers what the spec asks (CONNACK/DISCONNECT with a
+ * reason on MQTT 5, a v3 CONNACK return code for CONNECT errors) and closes
+ * this connection only.
+ */
+#ifndef CQ_WORKERS_CONN_H
+#define CQ_WORKERS_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/buf.h"
+#include "mqtt/packet.h"
+#include "workers/transport.h"
+#include "workers/worker-t.h"
+
+#define CQ_CONN_READ_SIZE  65536u
+#define CQ_CONN_ADDR_MAX   64u
+#define CQ_CONN_ID_LOG_MAX 64u
+/* Output above this is not added to (QoS 0 dropped, QoS 1/2 queued in the
+ * session) until the client reads. */
+#define CQ_CONN_OUT_HIGH (4u << 20)
+/* A connection that has not completed CONNECT within this is closed. */
+#define CQ_CONN_CONNECT_TIMEOUT_MS 10000u
+
+typedef enum cq_conn_state {
+	CQ_CONN_NEW = 0,
+	CQ_CONN_OPENING,
+	CQ_CONN_ACTIVE,
+	CQ_CONN_DRAINING,
+	CQ_CONN_CLOSED,
+} cq_conn_state_t;
+
+/* Why a connection ends: decides the will and what the peer is told. */
+typedef enum cq_close_why {
+	CQ_CLOSE_NORMAL = 0, /* DISCONNECT 0x00 from the client: no will */
+	CQ_CLOSE_WILL, /* DISCONNECT 0x04 (v5): publish the will */
+	CQ_CLOSE_ABNORMAL, /* socket error/EOF, keep alive, violation */
+	CQ_CLOSE_TAKEN_OVER, /* same client id elsewhere: 0x8E, no will */
+	CQ_CLOSE_SHUTDOWN, /* broker stopping: 0x8B, no will */
+	CQ_CLOSE_REFUSED, /* never connected (CONNACK refused it) */
+} cq_close_why_t;
+
+/* Inbound topic aliases of an MQTT 5 client (alias -> topic). */
+typedef struct cq_alias_map {
+	uint16_t max; /* Topic Alias Maximum we announced */
+	uint32_t cap; /* entries allocated: grows with the aliases used */
+	char **topic; /* [cap], malloc'd strings */
+	uint16_t *len;
+} cq_alias_map_t;
+
+/* A subscription whose retained messages are still being sent. */
+typedef struct cq_rsend {
+	struct cq_rsend *next;
+	struct cq_retained_cursor *cur;
+	uint8_t qos;
+	uint32_t sub_id;
+	bool rap;
+} cq_rsend_t;
+
+struct cq_conn {
+	cq_worker_t *w;
+	int fd;
+	const cq_transport_ops_t *tr;
+	void *tr_state;
+	struct event *rev;
+	struct event *wev;
+	cq_buf_t in;
+	cq_buf_t out;
+	cq_mqtt_dec_t dec;
+
+	uint8_t state; /* cq_conn_state_t */
+	uint8_t version; /* protocol level, 0 before CONNECT */
+	bool dirty; /* on w->dirty */
+	bool writing; /* EV_WRITE armed (partial write) */
+	bool paused; /* input held (opening, takeover, blocked) */
+	bool blocked; /* a PUBLISH waits for room in a ring */
+	bool close_after_flush;
+	bool loopback; /* peer on 127.0.0.0/8 or ::1 */
+
+	unsigned listener;
+	char addr[CQ_CONN_ADDR_MAX];
+	char id_log[CQ_CONN_ID_LOG_MAX]; /* client id, for log lines */
+
+	uint64_t open_ms;
+	uint64_t rx_ms; /* last time bytes arrived */
+	uint16_t keepalive; /* seconds, 0: none */
+
+	cq_lsess_t *ls; /* the session, once CONNECT succeeded */
+
+	/* MQTT 5, as the client asked. */
+	uint32_t max_packet; /* client's Maximum Packet Size, 0: none */
+	uint16_t recv_max; /* client's Receive Maximum */
+	bool problem_info; /* Request Problem Information */
+	bool expiry_zero; /* CONNECT asked for session expiry 0 */
+	bool retrying; /* handling a held-back packet again */
+	cq_alias_map_t aliases;
+
+	/* A QoS 2 PUBLISH whose packet id is recorded but which waits for
+	 * room in a ring (conn->blocked). */
+	uint16_t blocked_pid;
+
+	cq_rsend_t *rsend; /* retained messages to send */
+	struct cq_opening *opening; /* CONNECT being finished (OPENING) */
+
+	cq_conn_t *next, *prev; /* w->conns */
+	cq_conn_t *dirty_next; /* w->dirty */
+	cq_conn_t *dead_next; /* w->dead */
+	cq_conn_t *rsend_next; /* w->rsending, while rsend != NULL */
+};
+
+/*
+ * Take an accepted socket (non-blocking) from listener 'li'.  Allocates;
+ * on failure the socket is closed and the failure logged.  Returns the
+ * connection or NULL.
+ */
+cq_conn_t *cq_conn_new(cq_worker_t *w, int fd, unsigned li,
+	const struct sockaddr *peer, socklen_t peer_len);
+
+/*
+ * Room for n more output bytes: a pointer to write them at, then
+ * cq_conn_commit(c, n).  NULL when memory is exhausted (the connection is
+ * then closed).  Marks the connection dirty.
+ */
+unsigned char *cq_conn_reserve(cq_conn_t *c, size_t n);
+void cq_conn_commit(cq_conn_t *c, size_t n);
+/* Append bytes.  0, or -1 (out of memory: the connection is closed). */
+int cq_conn_send(cq_conn_t *c, const void *p, size_t n);
+/* Encode a packet for the connection's protocol level and append it. */
+int cq_conn_send_packet(cq_conn_t *c, const cq_mqtt_packet_t *pkt);
+
+/* True while more output may be queued (below CQ_CONN_OUT_HIGH). */
+static inline bool
+cq_conn_writable(const cq_conn_t *c)
+{
+	return c->state == CQ_CONN_ACTIVE &&
+		cq_buf_used(&c->out) < CQ_CONN_OUT_HIGH;
+}
+
+/*
+ * Close: flush what is buffered (best effort, one write), close the
+ * socket, detach and disconnect the session (wills per 'why').  Safe to
+ * call twice; the struct stays valid until the end of the iteration.
+ */
+void cq_conn_close(cq_conn_t *c, cq_close_why_t why);
+
+/*
+ * Send DISCONNECT 'reason' (MQTT 5 only; nothing on v3), then close.
+ */
+void cq_conn_disconnect(cq_conn_t *c, uint8_t reason, cq_close_why_t why);
+
+/*
+ * A protocol violation by the peer: one log line (client id, address,
+ * what), the reply the codec's rules give for 'err' (or 'reason' on v5
+ * when err is CQ_MQTT_OK), then close as CQ_CLOSE_ABNORMAL.
+ */
+void cq_conn_violation(
+	cq_conn_t *c, cq_mqtt_err_t err, uint8_t reason, const char *what);
+
+/* Input: process what is buffered (after a pause ends).  */
+void cq_conn_resume_input(cq_conn_t *c);
+/* Hold input (no reads, no dispatch) until cq_conn_resume_input. */
+void cq_conn_pause_input(cq_conn_t *c);
+
+/* Flush every dirty connection: one write each. */
+void cq_conn_flush_dirty(cq_worker_t *w);
+/* Free the connections closed during this iteration. */
+void cq_conn_reap_dead(cq_worker_t *w);
+/* Keep-alive and connect-timeout checks. */
+void cq_conn_check_timeouts(cq_worker_t *w);
+
+/* Set the client id shown in log lines. */
+void cq_conn_set_log_id(cq_conn_t *c, const void *id, size_t len);
+
+/* Inbound topic aliases (MQTT 5). */
+int cq_alias_set(cq_alias_map_t *m, uint16_t alias, const void *t, size_t n);
+const char *cq_alias_get(const cq_alias_map_t *m, uint16_t alias, size_t *n_r);
+void cq_alias_free(cq_alias_map_t *m);
+
+#endif /* CQ_WORKERS_CONN_H */

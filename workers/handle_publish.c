@@ -1,0 +1,286 @@
+/*
+ * handle_publish.c — PUBLISH from a client (DESIGN.md §3 steps 1-2, 5).
+ *
+ * Checks what the codec leaves to the broker (QoS and retain against the
+ * configuration, topic levels, topic aliases, the ACL), applies the mount
+ * point and the message expiry cap, then publishes (publish.h).  The
+ * acknowledgement (PUBACK for QoS 1, PUBREC for QoS 2) goes out only once
+ * the message is in shm: when a ring to a destination worker is full the
+ * PUBLISH is handled again in a later iteration and nothing is answered
+ * meanwhile.
+ *
+ * Inbound QoS 2: the packet id is recorded in the session before the
+ * message is routed, so a re-sent PUBLISH with the same id is answered
+ * with PUBREC without being delivered again [MQTT-4.3.3-2]; the id is
+ * released by PUBREL (handle_ack.c).
+ */
+#include "config.h"
+#include "workers/handle.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "mqtt/reason.h"
+#include "workers/topics.h"
+#include "shm/counters.h"
+#include "shm/session.h"
+#include "workers/conn.h"
+#include "workers/hooks.h"
+#include "workers/lsess.h"
+#include "workers/publish.h"
+
+/* PUBACK or PUBREC for pid (reason on v5 only). */
+static void
+ack(cq_conn_t *c, uint8_t qos, uint16_t pid, uint8_t reason)
+{
+	if (qos == 0)
+		return;
+	cq_mqtt_packet_t p = {
+		.type = qos == 1 ? CQ_MQTT_PUBACK : CQ_MQTT_PUBREC};
+	p.u.ack = (cq_mqtt_ack_t){.type = p.type,
+		.packet_id = pid,
+		.reason = c->version == CQ_MQTT_V5 ? reason : 0};
+	cq_conn_send_packet(c, &p);
+}
+
+/*
+ * A PUBLISH the broker does not pass on.  On v5 a QoS 1/2 one gets its
+ * reason in the ack; on v3, which has no way to say no, it is
+ * acknowledged and dropped (closing would lose the client's later
+ * messages for the sake of one).
+ */
+static void
+drop(cq_conn_t *c, const cq_mqtt_publish_t *pk, uint8_t reason, const char *why)
+{
+	cq_log(CQ_LOG_DEBUG, 0,
+		"client %s (%s): PUBLISH to \"%.*s\" dropped: %s", c->id_log,
+		c->addr, (int)pk->topic.len, (const char *)pk->topic.ptr, why);
+	ack(c, pk->qos, pk->packet_id, reason);
+}
+
+/* The topic: the alias resolved or recorded (v5), the mount point
+ * prefixed.  0, or -1 after the connection was closed. */
+static int
+topic_of(cq_conn_t *c, const cq_mqtt_publish_t *pk, const char **t_r,
+	size_t *n_r)
+{
+	*t_r = (const char *)pk->topic.ptr;
+	*n_r = pk->topic.len;
+	uint32_t alias;
+	if (c->version != CQ_MQTT_V5 ||
+		cq_mqtt_props_topic_alias(&pk->props, &alias) != 0)
+		return 0;
+	if (alias > c->aliases.max) {
+		cq_conn_violation(c, CQ_MQTT_OK, CQ_MQTT_RC_TOPIC_ALIAS_INVALID,
+			"topic alias above the maximum");
+		return -1;
+	}
+	if (pk->topic.len == 0) {
+		*t_r = cq_alias_get(&c->aliases, (uint16_t)alias, n_r);
+		if (*t_r == NULL) {
+			cq_conn_violation(c, CQ_MQTT_OK,
+				CQ_MQTT_RC_PROTOCOL_ERROR,
+				"unknown topic alias");
+			return -1;
+		}
+		return 0;
+	}
+	if (cq_alias_set(&c->aliases, (uint16_t)alias, pk->topic.ptr,
+		    pk->topic.len) < 0) {
+		cq_conn_violation(c, CQ_MQTT_OK,
+			CQ_MQTT_RC_IMPLEMENTATION_ERROR,
+			"out of memory for a topic alias");
+		return -1;
+	}
+	return 0;
+}
+
+/* Fixed checks against the configuration: 0, or -1 (closed). */
+static int
+check_caps(cq_conn_t *c, const cq_mqtt_publish_t *pk)
+{
+	const cq_config_t *cfg = c->w->cfg;
+	if (pk->qos > cfg->mqtt.maximum_qos) {
+		cq_conn_violation(c, CQ_MQTT_OK, CQ_MQTT_RC_QOS_NOT_SUPPORTED,
+			"PUBLISH above mqtt.maximum_qos");
+		return -1;
+	}
+	if (pk->retain && !cfg->mqtt.retain_available) {
+		cq_conn_violation(c, CQ_MQTT_OK,
+			CQ_MQTT_RC_RETAIN_NOT_SUPPORTED,
+			"retained PUBLISH, retain is not available");
+		return -1;
+	}
+	return 0;
+}
+
+/* v5 properties to pass on: the publisher's without the Topic Alias. */
+static const uint8_t *
+props_of(const cq_mqtt_publish_t *pk, uint8_t *mem, size_t cap, size_t *n_r)
+{
+	*n_r = 0;
+	if (pk->props.len == 0)
+		return NULL;
+	if (!cq_mqtt_props_has(&pk->props, CQ_MQTT_PROP_TOPIC_ALIAS)) {
+		*n_r = pk->props.len;
+		return pk->props.raw;
+	}
+	cq_mqtt_pbuf_t pb;
+	cq_mqtt_pbuf_init(&pb, mem, cap);
+	if (cq_mqtt_pbuf_copy(&pb, &pk->props,
+		    CQ_MQTT_PROP_BIT(CQ_MQTT_PROP_TOPIC_ALIAS)) < 0)
+		return NULL;
+	*n_r = pb.len;
+	return mem;
+}
+
+static uint64_t
+expiry_of(const cq_worker_t *w, const cq_mqtt_publish_t *pk)
+{
+	uint32_t v;
+	if (cq_mqtt_props_message_expiry(&pk->props, &v) != 0)
+		return 0;
+	uint32_t cap = w->cfg->mqtt.maximum_message_expiry_interval;
+	if (cap != 0 && v > cap)
+		v = cap;
+	return w->now_s + v;
+}
+
+/* Inbound QoS 2: 1 new, 0 a duplicate (PUBREC sent), -1 closed. */
+static int
+qos2_record(cq_conn_t *c, cq_lsess_t *ls, uint16_t pid)
+{
+	if (c->blocked_pid == pid)
+		return 1; /* recorded when it first blocked */
+	int rc = cq_session_qos2_add(ls->sess, ls->gen, pid);
+	if (rc == 1)
+		return 1;
+	if (rc == 0) {
+		ack(c, 2, pid, 0);
+		return 0;
+	}
+	if (rc == CQ_AGAIN) {
+		cq_conn_violation(c, CQ_MQTT_OK,
+			CQ_MQTT_RC_RECEIVE_MAX_EXCEEDED,
+			"more QoS 2 messages in flight than "
+			"mqtt.receive_maximum");
+		return -1;
+	}
+	if (errno == ESTALE) {
+		cq_lsess_stale(c->w, ls);
+		if (c->state != CQ_CONN_CLOSED)
+			cq_conn_close(c, CQ_CLOSE_TAKEN_OVER);
+		return -1;
+	}
+	ack(c, 2, pid, CQ_MQTT_RC_QUOTA_EXCEEDED);
+	return 0;
+}
+
+static int
+route(cq_conn_t *c, cq_lsess_t *ls, const cq_mqtt_publish_t *pk, cq_dmsg_t *d)
+{
+	cq_worker_t *w = c->w;
+	int rc = cq_publish(w, d, true, ls);
+	if (rc == CQ_AGAIN) {
+		if (pk->qos == 2)
+			c->blocked_pid = pk->packet_id;
+		return CQ_AGAIN;
+	}
+	if (pk->qos == 2 && c->blocked_pid == pk->packet_id)
+		c->blocked_pid = 0;
+	if (rc < 0) {
+		if (pk->qos == 2)
+			cq_session_qos2_remove(
+				ls->sess, ls->gen, pk->packet_id);
+		if (c->version == CQ_MQTT_V5 || pk->qos == 0)
+			drop(c, pk, CQ_MQTT_RC_QUOTA_EXCEEDED, "store full");
+		else
+			cq_conn_disconnect(
+				c, CQ_MQTT_RC_SERVER_BUSY, CQ_CLOSE_ABNORMAL);
+		return 0;
+	}
+	ack(c, pk->qos, pk->packet_id, 0);
+	return 0;
+}
+
+int
+cq_handle_publish(cq_conn_t *c, const cq_mqtt_publish_t *pk)
+{
+	cq_worker_t *w = c->w;
+	cq_lsess_t *ls = c->ls;
+	if (check_caps(c, pk) < 0 || ls == NULL)
+		return 0;
+	const char *topic;
+	size_t tlen;
+	if (topic_of(c, pk, &topic, &tlen) < 0)
+		return 0;
+	if (!c->retrying) {
+		static const cq_counter_t in[] = {CQ_CTR_MSGS_IN_Q0,
+			CQ_CTR_MSGS_IN_Q1, CQ_CTR_MSGS_IN_Q2};
+		cq_counter_add(in[pk->qos], 1);
+	}
+	if (!cq_wtopic_name_ok(topic, tlen, w->cfg->limits.max_topic_levels)) {
+		drop(c, pk, CQ_MQTT_RC_TOPIC_NAME_INVALID,
+			"more topic levels than limits.max_topic_levels");
+		return 0;
+	}
+	if (tlen >= 4 && memcmp(topic, "$SYS", 4) == 0 &&
+		(tlen == 4 || topic[4] == '/')) {
+		/* $SYS is the broker's (MQTT 5 §4.7.2). */
+		drop(c, pk, CQ_MQTT_RC_NOT_AUTHORIZED, "a $SYS topic");
+		return 0;
+	}
+	if (!cq_hooks_acl(w, c, topic, tlen, CQ_ACL_WRITE)) {
+		drop(c, pk, CQ_MQTT_RC_NOT_AUTHORIZED, "not authorized");
+		return 0;
+	}
+	char *mounted = NULL;
+	const char *mp = c->listener < w->cfg->n_listeners
+		? w->cfg->listeners[c->listener].mount_point
+		: "";
+	if (mp[0] != '\0') {
+		size_t ml = strlen(mp);
+		mounted = malloc(ml + tlen);
+		if (mounted == NULL) {
+			drop(c, pk, CQ_MQTT_RC_QUOTA_EXCEEDED, "out of memory");
+			return 0;
+		}
+		memcpy(mounted, mp, ml);
+		memcpy(mounted + ml, topic, tlen);
+		topic = mounted;
+		tlen += ml;
+	}
+	int rc = 0;
+	if (pk->qos == 2 && (rc = qos2_record(c, ls, pk->packet_id)) <= 0) {
+		free(mounted);
+		return 0;
+	}
+	uint8_t pmem[512];
+	cq_dmsg_t d = {.topic = topic,
+		.topic_len = tlen,
+		.payload = pk->payload.ptr,
+		.payload_len = pk->payload.len,
+		.qos = pk->qos,
+		.retain = pk->retain,
+		.origin_session = ls->sess};
+	if (c->version == CQ_MQTT_V5) {
+		uint8_t *heap = pk->props.len > sizeof(pmem)
+			? malloc(pk->props.len)
+			: NULL;
+		d.props = props_of(pk, heap ? heap : pmem,
+			heap ? pk->props.len : sizeof(pmem), &d.props_len);
+		d.expiry = expiry_of(w, pk);
+		uint8_t hr = cq_hooks_publish(w, c, &d);
+		rc = hr >= 0x80 ? (drop(c, pk, hr, "refused by a hook"), 0)
+				: route(c, ls, pk, &d);
+		free(heap);
+	} else {
+		uint8_t hr = cq_hooks_publish(w, c, &d);
+		rc = hr >= 0x80 ? (drop(c, pk, hr, "refused by a hook"), 0)
+				: route(c, ls, pk, &d);
+	}
+	free(mounted);
+	return rc;
+}

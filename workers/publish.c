@@ -71,12 +71,9 @@ inline_size(const cq_dmsg_t *d)
 	return d->topic_len + d->props_len + d->payload_len;
 }
 
-/* Make sure d has a store object; 0 or -1 (ENOMEM). */
-static int
-ensure_msg(cq_worker_t *w, cq_dmsg_t *d)
+cq_off_t
+cq_dmsg_store(const cq_dmsg_t *d, uint16_t origin)
 {
-	if (d->msg != CQ_OFF_NULL)
-		return 0;
 	cq_msg_info_t info = {.topic = d->topic,
 		.topic_len = d->topic_len,
 		.props = d->props,
@@ -86,9 +83,17 @@ ensure_msg(cq_worker_t *w, cq_dmsg_t *d)
 		.qos = d->qos,
 		.flags = d->retain ? CQ_MSG_F_RETAIN : 0,
 		.expiry = d->expiry,
-		.origin_slot = (uint16_t)w->slot,
+		.origin_slot = origin,
 		.origin_session = d->origin_session};
-	d->msg = cq_msg_create(&info);
+	return cq_msg_create(&info);
+}
+
+/* Make sure d has a store object; 0 or -1 (ENOMEM). */
+static int
+ensure_msg(cq_worker_t *w, cq_dmsg_t *d)
+{
+	if (d->msg == CQ_OFF_NULL)
+		d->msg = cq_dmsg_store(d, (uint16_t)w->slot);
 	return d->msg != CQ_OFF_NULL ? 0 : -1;
 }
 

@@ -138,6 +138,7 @@ cq_conn_send_packet(cq_conn_t *c, const cq_mqtt_packet_t *pkt)
 			c->id_log, c->addr, pkt->type);
 		return -1;
 	}
+	cq_hooks_packet_encode(c->w, c, pkt);
 	unsigned char *dst = cq_conn_reserve(c, n);
 	if (dst == NULL)
 		return -1;

@@ -25,7 +25,7 @@
 
 #include "core/log.h"
 #include "mqtt/reason.h"
-#include "workers/topics.h"
+#include "mqtt/topic.h"
 #include "shm/counters.h"
 #include "shm/msg.h"
 #include "shm/session.h"
@@ -130,8 +130,8 @@ check_will(
 		*why_r = "will QoS above mqtt.maximum_qos";
 		return CQ_MQTT_RC_QOS_NOT_SUPPORTED;
 	}
-	if (!cq_wtopic_name_ok(pk->will_topic.ptr, pk->will_topic.len,
-		    cfg->limits.max_topic_levels)) {
+	if (cq_topic_name_check(pk->will_topic.ptr, pk->will_topic.len,
+		    cfg->limits.max_topic_levels) != CQ_TOPIC_OK) {
 		*why_r = "will topic not allowed";
 		return CQ_MQTT_RC_TOPIC_NAME_INVALID;
 	}

@@ -23,7 +23,7 @@
 
 #include "core/log.h"
 #include "mqtt/reason.h"
-#include "workers/topics.h"
+#include "mqtt/topic.h"
 #include "shm/counters.h"
 #include "shm/session.h"
 #include "workers/conn.h"
@@ -211,7 +211,8 @@ refused(cq_conn_t *c, const cq_mqtt_publish_t *pk, const char *topic,
 	size_t tlen)
 {
 	cq_worker_t *w = c->w;
-	if (!cq_wtopic_name_ok(topic, tlen, w->cfg->limits.max_topic_levels)) {
+	if (cq_topic_name_check(topic, tlen, w->cfg->limits.max_topic_levels) !=
+		CQ_TOPIC_OK) {
 		drop(c, pk, CQ_MQTT_RC_TOPIC_NAME_INVALID,
 			"more topic levels than limits.max_topic_levels");
 		return true;

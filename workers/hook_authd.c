@@ -93,10 +93,9 @@ ask(cq_conn_t *c, char kind, const char *key, size_t len,
 		return CQ_HOOK_DENY;
 	cq_authc_result_t res;
 	uint32_t handle = 0;
-	int rc = auth != NULL ? cq_authc_check_auth(authc, auth, on_answer, e,
-					&handle, &res)
-			      : cq_authc_check_acl(authc, acl, on_answer, e,
-					&handle, &res);
+	int rc = auth != NULL
+		? cq_authc_check_auth(authc, auth, on_answer, e, &handle, &res)
+		: cq_authc_check_acl(authc, acl, on_answer, e, &handle, &res);
 	if (rc == CQ_AGAIN) {
 		cq_authwait_wait(e, handle);
 		return CQ_HOOK_PENDING;
@@ -137,13 +136,13 @@ authd_authenticate(
 }
 
 static cq_hook_verdict_t
-authd_acl(void *ctx, const cq_hook_client_t *cl, const char *topic,
-	size_t len, int access)
+authd_acl(void *ctx, const cq_hook_client_t *cl, const char *topic, size_t len,
+	int access)
 {
 	cq_conn_t *c = cl->conn;
-	char kind = access == CQ_ACL_WRITE ? CQ_AUTHP_ACCESS_WRITE
-		: access == CQ_ACL_SUBSCRIBE   ? CQ_AUTHP_ACCESS_SUBSCRIBE
-					       : CQ_AUTHP_ACCESS_READ;
+	char kind = access == CQ_ACL_WRITE   ? CQ_AUTHP_ACCESS_WRITE
+		: access == CQ_ACL_SUBSCRIBE ? CQ_AUTHP_ACCESS_SUBSCRIBE
+					     : CQ_AUTHP_ACCESS_READ;
 	cq_authc_acl_req_t r = {
 		.client = cl->id,
 		.client_len = cl->id_len,

@@ -14,6 +14,7 @@
 #include "shm/authcache.h"
 #include "shm/counters.h"
 #include "shm/msg.h"
+#include "shm/persist.h"
 #include "shm/qsbr.h"
 #include "shm/ring.h"
 #include "shm/retained.h"
@@ -32,6 +33,9 @@ const cq_shm_module_t *const cq_shm_modules[] = {
 	&cq_route_module,
 	&cq_retained_module,
 	&cq_session_module,
+
+	/* persistence: the rings to comqtt-storage (no area when off) */
+	&cq_persist_module,
 
 	/* the arena takes what the fixed-size modules leave */
 	&cq_arena_module,

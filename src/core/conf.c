@@ -551,6 +551,11 @@ static const cq_cfg_key_t root_keys[] = {
 		ROOT(auth),
 		.sub = &cq_config_auth_table,
 		.doc = "authentication and ACL: comqtt-authd (conf_auth.c)"},
+	{.name = "storage",
+		.type = CQ_CFG_MAP,
+		ROOT(storage),
+		.sub = &cq_config_storage_table,
+		.doc = "persistence: comqtt-storage (conf_storage.c)"},
 };
 
 static const cq_cfg_table_t config_table = {

@@ -2,10 +2,16 @@
  * master.c — see master.h.
  *
  * Stop sequence: on SIGTERM/SIGINT the master closes its handoff
- * listeners, sends CQ_CHAN_STOP to every child and waits up to
- * stop_timeout_ms for them to exit (workers disconnect their clients with
- * 0x8B on MQTT 5 and flush); stragglers get SIGKILL.  A second SIGTERM
- * skips the wait.
+ * listeners, sends CQ_CHAN_STOP to every worker and, once no worker runs,
+ * SIGTERM to the helpers (authd answers the workers until they are gone;
+ * comqtt-storage drains the last changes they made), and waits up to
+ * stop_timeout_ms in all for them to exit (workers disconnect their
+ * clients with 0x8B on MQTT 5 and flush); stragglers get SIGKILL.  A
+ * second SIGTERM skips the wait.
+ *
+ * Start sequence: the helpers first, then m->helpers_ready (the master
+ * waits there for comqtt-storage to load the stored state), then the
+ * workers.
  */
 #include "config.h"
 #include "master/master.h"
@@ -13,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -87,12 +94,15 @@ signal_child(cq_child_t *c, cq_channel_cmd_t cmd)
 		kill(c->pid, sig);
 }
 
+/* Send cmd to the running children: workers (helpers false) or helpers
+ * (true), or both (send_all). */
 static void
-send_all(cq_master_t *m, cq_channel_cmd_t cmd)
+send_to(cq_master_t *m, cq_channel_cmd_t cmd, bool workers, bool helpers)
 {
 	for (unsigned i = 0; i < cq_process_count(); i++) {
 		cq_child_t *c = cq_process_at(i);
-		if (c->pid == 0)
+		bool worker = c->kind == CQ_CHILD_WORKER;
+		if (c->pid == 0 || (worker ? !workers : !helpers))
 			continue;
 		if (c->kind != CQ_CHILD_WORKER) {
 			signal_child(c, cmd);
@@ -112,6 +122,34 @@ send_all(cq_master_t *m, cq_channel_cmd_t cmd)
 					"sendmsg() to %s failed", c->name);
 		}
 	}
+}
+
+static void
+send_all(cq_master_t *m, cq_channel_cmd_t cmd)
+{
+	send_to(m, cmd, true, true);
+}
+
+static unsigned
+workers_running(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < cq_process_count(); i++) {
+		cq_child_t *c = cq_process_at(i);
+		n += c->kind == CQ_CHILD_WORKER && c->pid != 0;
+	}
+	return n;
+}
+
+/* While stopping: the helpers go once the last worker is gone. */
+static void
+stop_helpers_when_idle(cq_master_t *m)
+{
+	static int told;
+	if (!stopping || told || workers_running() > 0)
+		return;
+	told = 1;
+	send_to(m, CQ_CHAN_STOP, false, true);
 }
 
 /* The worker to hand a connection from listener 'l' to, or NULL. */
@@ -302,6 +340,7 @@ on_sigchld(evutil_socket_t sig, short what, void *arg)
 		if (c != NULL)
 			child_died(m, c, status);
 	}
+	stop_helpers_when_idle(m);
 	if (stopping && cq_process_running() == 0)
 		event_base_loopbreak(m->base);
 }
@@ -339,7 +378,8 @@ begin_stop(cq_master_t *m, int sig)
 	}
 	for (unsigned i = 0; i < cq_process_count(); i++)
 		cq_process_at(i)->stopping = 1;
-	send_all(m, CQ_CHAN_STOP);
+	send_to(m, CQ_CHAN_STOP, true, false);
+	stop_helpers_when_idle(m);
 	if (cq_process_running() == 0) {
 		event_base_loopbreak(m->base);
 		return;
@@ -414,13 +454,17 @@ cq_master_run(cq_master_t *m)
 		return 1;
 	/* Helpers (authd) first: workers ask them from their first client
 	 * on. */
-	for (int workers = 0; workers <= 1; workers++)
+	for (int workers = 0; workers <= 1; workers++) {
 		for (unsigned i = 0; i < cq_process_count(); i++) {
 			cq_child_t *c = cq_process_at(i);
 			if ((c->kind == CQ_CHILD_WORKER) == workers &&
 				start_child(m, c) < 0)
 				return 1;
 		}
+		if (!workers && m->helpers_ready != NULL &&
+			m->helpers_ready(m) < 0)
+			return 1;
+	}
 
 	event_base_dispatch(m->base);
 

@@ -229,6 +229,7 @@ class Broker:
                  mqtt=self.mqtt, config=self.config_extra)
         o.update(override)
         lines = ["workers: %d" % o["workers"],
+                 "data_dir: %s" % os.path.join(self.dir.path, "data"),
                  "log: {file: %s, level: %s}" % (self.log, o["log_level"]),
                  "sys_interval: %d" % o["sys_interval"],
                  "listeners:"]
@@ -353,6 +354,17 @@ class Broker:
         self.check_log()
         return rc
 
+    def kill_all(self, timeout=10.0):
+        """SIGKILL the master and every child at once (a power cut for
+        the broker's processes); the next start() runs on what was
+        stored.  Returns once no process of the group is left."""
+        os.killpg(self.pid, signal.SIGKILL)
+        self.proc.wait(timeout)
+        if not wait_until(lambda: not self._group_alive(), timeout):
+            raise RuntimeError("broker processes survive SIGKILL")
+        self.proc = None
+        self._logf.close()
+
     def _group_alive(self):
         try:
             os.killpg(self.pid, 0)
@@ -386,6 +398,17 @@ class Broker:
             except OSError:
                 pass
         return sorted(set(out))
+
+    def worker_pids(self):
+        """Pids of the running workers (the master's other children,
+        comqtt-storage and comqtt-authd, left out), from the master's log
+        ("started worker N (pid P)") checked against its children."""
+        kids = set(self.children())
+        latest = {}
+        for slot, pid in re.findall(r"started worker (\d+) \(pid (\d+)\)",
+                                    self.log_text()):
+            latest[slot] = int(pid)
+        return sorted(p for p in latest.values() if p in kids)
 
     def worker_pid(self, slot, timeout=10.0):
         """The pid of the worker in a slot, from the master's log ("started

@@ -35,6 +35,7 @@
 #include "workers/handle.h"
 #include "workers/hooks.h"
 #include "workers/lsess.h"
+#include "workers/pack.h"
 #include "workers/rsend.h"
 #include "workers/worker.h"
 
@@ -516,6 +517,7 @@ detach(cq_conn_t *c, cq_close_why_t why)
 	}
 	cq_handle_connect_detach(c);
 	cq_rsend_stop(c);
+	cq_pack_stop(c);
 	if (c->ls != NULL) {
 		cq_lsess_t *ls = c->ls;
 		c->ls = NULL;

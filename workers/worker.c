@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "shm/arena.h"
 #include "shm/counters.h"
+#include "shm/persist.h"
 #include "shm/qsbr.h"
 #include "shm/ring.h"
 #include "shm/route.h"
@@ -28,6 +29,7 @@
 #include "workers/handle.h"
 #include "workers/hooks.h"
 #include "workers/lsess.h"
+#include "workers/pack.h"
 #include "workers/rsend.h"
 #include "workers/sys.h"
 #include "workers/takeover.h"
@@ -414,7 +416,7 @@ waiting(const cq_worker_t *w)
 	 * retrying every millisecond is enough, spinning is not needed. */
 	return w->moving != NULL || w->nblocked > 0 ||
 		cq_handle_connect_waiting() || cq_takeover_outbox_len() > 0 ||
-		cq_rsend_pending(w);
+		cq_rsend_pending(w) || cq_pack_pending(w);
 }
 
 /* One pass over what is ready, without blocking.  (NONBLOCK alone
@@ -446,6 +448,7 @@ iteration(cq_worker_t *w)
 	cq_qsbr_quiescent();
 	clock_update(w);
 	cq_counter_add(CQ_CTR_LOOP_ITERATIONS, 1);
+	w->persist_full = cq_persist_congested();
 	unsigned drained = cq_deliver_drain(w, DRAIN_BUDGET);
 	if (w->nblocked > 0)
 		retry_blocked(w);
@@ -454,6 +457,8 @@ iteration(cq_worker_t *w)
 	cq_takeover_poll(w);
 	if (cq_rsend_pending(w))
 		cq_rsend_poll(w);
+	if (cq_pack_pending(w))
+		cq_pack_poll(w);
 	housekeeping(w);
 	cq_conn_flush_dirty(w);
 	cq_ring_notify_pending();

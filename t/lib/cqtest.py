@@ -410,6 +410,19 @@ class Broker:
             latest[slot] = int(pid)
         return sorted(p for p in latest.values() if p in kids)
 
+    def helper_pid(self, name, timeout=10.0):
+        """The pid of a helper child ("storage", "authd") from the
+        master's log (the latest "started NAME (pid P)"), checked against
+        its children; None if there is none within timeout."""
+        rx = re.compile(r"started %s \(pid (\d+)\)" % re.escape(name))
+
+        def find():
+            m = rx.findall(self.log_text())
+            if m and int(m[-1]) in self.children():
+                return int(m[-1])
+            return None
+        return wait_until(find, timeout)
+
     def worker_pid(self, slot, timeout=10.0):
         """The pid of the worker in a slot, from the master's log ("started
         worker N (pid P)", the latest one) checked against its children."""

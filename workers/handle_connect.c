@@ -155,6 +155,11 @@ check_connect(cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk,
 		*why_r = "keep alive above limits.keepalive_max";
 		return CQ_MQTT_RC_CLIENT_ID_INVALID;
 	}
+	if (cq_transport_identity_required(c) &&
+		cq_transport_username(c) == NULL) {
+		*why_r = "no client certificate to take the username from";
+		return not_authorized(w);
+	}
 	if (cq_hooks_authenticate(w, c, pk) != CQ_HOOK_ALLOW) {
 		*why_r = "not authorized";
 		return not_authorized(w);

@@ -218,7 +218,7 @@ static const cq_cfg_key_t listener_keys[] = {
 		LISTENER(rate_limit),
 		.def = "0",
 		.min = 0,
-		.max = 1000000,
+		.max = 10000,
 		.doc = "new connections per second from one address; 0 = no "
 		       "limit"},
 	{.name = "rate_burst",
@@ -226,7 +226,7 @@ static const cq_cfg_key_t listener_keys[] = {
 		LISTENER(rate_burst),
 		.def = "10",
 		.min = 0,
-		.max = 1000000,
+		.max = 10000,
 		.doc = "connections one address may open at once before "
 		       "rate_limit applies"},
 	{.name = "path",

@@ -115,8 +115,7 @@ check_tls(cq_cfg_check_t *ck)
 		return cq_cfg_fail(ck, "ca_file",
 			"client_certs: %s needs the ca_file that signs them",
 			client_cert_names[t->client_certs]);
-	if (t->use_identity_as_username &&
-		t->client_certs == CQ_TLS_CERTS_NONE)
+	if (t->use_identity_as_username && t->client_certs == CQ_TLS_CERTS_NONE)
 		return cq_cfg_fail(ck, "use_identity_as_username",
 			"needs client_certs: optional or require");
 	if ((t->cert_file[0] == '\0') != (t->key_file[0] == '\0'))
@@ -209,8 +208,8 @@ check_proxies(cq_cfg_check_t *ck)
 				i, l->trusted_proxies.items[i]);
 	}
 	if (l->proxy_protocol && l->address.is_path)
-		return cq_cfg_fail(ck, "proxy_protocol",
-			"not on a Unix socket listener");
+		return cq_cfg_fail(
+			ck, "proxy_protocol", "not on a Unix socket listener");
 	if (l->rate_limit > 0 && l->rate_burst == 0)
 		return cq_cfg_fail(ck, "rate_burst",
 			"a rate_limit needs a rate_burst of at least 1");

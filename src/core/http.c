@@ -69,8 +69,8 @@ check_partial(const char *buf, size_t len, size_t max, int *status_r,
 
 /* "GET /path?q HTTP/1.1" (without its CRLF). */
 static int
-parse_request_line(const char *p, size_t n, cq_http_req_t *req,
-	int *status_r, const char **why_r)
+parse_request_line(const char *p, size_t n, cq_http_req_t *req, int *status_r,
+	const char **why_r)
 {
 	const char *end = p + n, *sp1, *sp2;
 	sp1 = memchr(p, ' ', n);
@@ -84,23 +84,23 @@ parse_request_line(const char *p, size_t n, cq_http_req_t *req,
 	for (size_t i = 0; i < req->target.n; i++) {
 		unsigned char c = (unsigned char)req->target.p[i];
 		if (c <= 0x20 || c >= 0x7f)
-			return refuse(400, "malformed request target",
-				status_r, why_r);
+			return refuse(400, "malformed request target", status_r,
+				why_r);
 	}
 	if (req->target.p[0] != '/')
-		return refuse(400, "request target is not a path", status_r,
-			why_r);
+		return refuse(
+			400, "request target is not a path", status_r, why_r);
 	const char *q = memchr(req->target.p, '?', req->target.n);
-	req->path = (cq_http_view_t){req->target.p,
-		q ? (size_t)(q - req->target.p) : req->target.n};
+	req->path = (cq_http_view_t){
+		req->target.p, q ? (size_t)(q - req->target.p) : req->target.n};
 	const char *v = sp2 + 1;
 	size_t vn = (size_t)(end - v);
 	if (vn != 8 || memcmp(v, "HTTP/", 5) != 0 || v[6] != '.' ||
 		v[5] < '0' || v[5] > '9' || v[7] < '0' || v[7] > '9')
 		return refuse(400, "malformed HTTP version", status_r, why_r);
 	if (v[5] != '1')
-		return refuse(505, "HTTP version not supported", status_r,
-			why_r);
+		return refuse(
+			505, "HTTP version not supported", status_r, why_r);
 	req->minor = (unsigned)(v[7] - '0');
 	return 0;
 }
@@ -117,8 +117,8 @@ parse_field(const char *p, size_t n, cq_http_req_t *req, int *status_r,
 		return refuse(400, "malformed header line", status_r, why_r);
 	for (const char *c = p; c < colon; c++)
 		if (!is_tchar((unsigned char)*c))
-			return refuse(400, "malformed header name", status_r,
-				why_r);
+			return refuse(
+				400, "malformed header name", status_r, why_r);
 	const char *v = colon + 1, *end = p + n;
 	while (v < end && (*v == ' ' || *v == '\t'))
 		v++;
@@ -160,9 +160,9 @@ cq_http_parse(const char *buf, size_t len, size_t max, cq_http_req_t *req_r,
 			return refuse(400, "bare CR in the request head",
 				status_r, why_r);
 		size_t n = (size_t)(eol - line);
-		int rc = first ? parse_request_line(line, n, req_r, status_r,
-					 why_r)
-			       : parse_field(line, n, req_r, status_r, why_r);
+		int rc = first
+			? parse_request_line(line, n, req_r, status_r, why_r)
+			: parse_field(line, n, req_r, status_r, why_r);
 		if (rc < 0)
 			return -1;
 		first = false;

@@ -49,12 +49,12 @@ typedef struct cq_http_req {
  * *why_r (a static text for the log) when the request is refused.  'max'
  * bounds the head; a head that does not fit is refused with 431.
  */
-int cq_http_parse(const char *buf, size_t len, size_t max,
-	cq_http_req_t *req_r, int *status_r, const char **why_r);
+int cq_http_parse(const char *buf, size_t len, size_t max, cq_http_req_t *req_r,
+	int *status_r, const char **why_r);
 
 /* The first field named 'name' (case-insensitive), or NULL. */
-const cq_http_field_t *cq_http_field(const cq_http_req_t *req,
-	const char *name);
+const cq_http_field_t *cq_http_field(
+	const cq_http_req_t *req, const char *name);
 
 /* How many fields are named 'name'. */
 unsigned cq_http_field_count(const cq_http_req_t *req, const char *name);
@@ -75,7 +75,7 @@ const char *cq_http_reason(int status);
  * 'body' is not NULL, the blank line and the body.  Returns its length,
  * or 0 if it does not fit in 'size'.
  */
-size_t cq_http_response(char *buf, size_t size, int status,
-	const char *headers, const char *body);
+size_t cq_http_response(char *buf, size_t size, int status, const char *headers,
+	const char *body);
 
 #endif /* CQ_CORE_HTTP_H */

@@ -36,8 +36,8 @@ bool cq_netmask_match(const cq_netmask_t *m, const struct sockaddr *sa);
 
 /* Is 'sa' inside any entry of 'list' (entries that do not parse never
  * match; the configuration check refuses them)? */
-bool cq_netmask_list_match(const cq_cfg_strlist_t *list,
-	const struct sockaddr *sa);
+bool cq_netmask_list_match(
+	const cq_cfg_strlist_t *list, const struct sockaddr *sa);
 
 /*
  * The socket address of the IP literal in the len bytes at 'text' (no

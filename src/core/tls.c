@@ -27,9 +27,9 @@
 #include "core/config_schema.h"
 #include "core/log.h"
 
-#define SECRET_LEN     32
-#define TICKET_PERIOD  3600 /* seconds a ticket key seals new tickets */
-#define PATH_BUF       4200
+#define SECRET_LEN      32
+#define TICKET_PERIOD   3600 /* seconds a ticket key seals new tickets */
+#define PATH_BUF        4200
 #define SESSION_TIMEOUT (2 * TICKET_PERIOD)
 
 static unsigned char ticket_secret[SECRET_LEN];
@@ -39,8 +39,9 @@ int
 cq_tls_init(void)
 {
 	if (RAND_priv_bytes(ticket_secret, sizeof(ticket_secret)) != 1) {
-		cq_log(CQ_LOG_CRIT, 0, "RAND_priv_bytes() failed: no TLS "
-				       "session tickets");
+		cq_log(CQ_LOG_CRIT, 0,
+			"RAND_priv_bytes() failed: no TLS "
+			"session tickets");
 		return -1;
 	}
 	have_secret = true;
@@ -97,8 +98,8 @@ static int
 mac_init(EVP_MAC_CTX *hctx, const ticket_key_t *k)
 {
 	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY,
-			(void *)k->mac, sizeof(k->mac)),
+		OSSL_PARAM_construct_octet_string(
+			OSSL_MAC_PARAM_KEY, (void *)k->mac, sizeof(k->mac)),
 		OSSL_PARAM_construct_utf8_string(
 			OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
 		OSSL_PARAM_construct_end(),
@@ -123,8 +124,8 @@ ticket_cb(SSL *s, unsigned char key_name[16], unsigned char *iv,
 		if (k == NULL || RAND_bytes(iv, 16) != 1)
 			return -1;
 		memcpy(key_name, k->name, 16);
-		if (EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes,
-			    iv) != 1 ||
+		if (EVP_EncryptInit_ex(
+			    cctx, EVP_aes_256_cbc(), NULL, k->aes, iv) != 1 ||
 			mac_init(hctx, k) < 0)
 			return -1;
 		return 1;
@@ -134,8 +135,8 @@ ticket_cb(SSL *s, unsigned char key_name[16], unsigned char *iv,
 		if (k == NULL || memcmp(key_name, k->name, 16) != 0)
 			continue;
 		if (mac_init(hctx, k) < 0 ||
-			EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL,
-				k->aes, iv) != 1)
+			EVP_DecryptInit_ex(
+				cctx, EVP_aes_256_cbc(), NULL, k->aes, iv) != 1)
 			return -1;
 		return back == 0 ? 1 : 2;
 	}
@@ -181,11 +182,11 @@ typedef struct build {
 	SSL_CTX *ctx;
 	X509 *cert;
 	EVP_PKEY *key;
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 } build_t;
 
-static int
-fail(build_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(build_t *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static int
 fail(build_t *b, const char *fmt, ...)
@@ -277,8 +278,8 @@ load_cert(build_t *b)
 			X509_free(extra);
 	fclose(f);
 	if (b->cert == NULL)
-		return fail(b, "tls.cert_file %s: no PEM certificate in it",
-			path);
+		return fail(
+			b, "tls.cert_file %s: no PEM certificate in it", path);
 	return check_dates(b, b->cert, "cert_file", path);
 }
 
@@ -300,8 +301,8 @@ load_chain(build_t *b)
 	}
 	fclose(f);
 	if (n == 0)
-		return fail(b, "tls.chain_file %s: no PEM certificate in it",
-			path);
+		return fail(
+			b, "tls.chain_file %s: no PEM certificate in it", path);
 	return 0;
 }
 
@@ -331,8 +332,8 @@ load_key(build_t *b)
 			"it",
 			path);
 	if (X509_check_private_key(b->cert, b->key) != 1)
-		return fail(b, "tls.key_file %s does not match tls.cert_file %s",
-			path,
+		return fail(b,
+			"tls.key_file %s does not match tls.cert_file %s", path,
 			resolve(b, b->l->tls.cert_file, cpath, sizeof(cpath)));
 	return 0;
 }
@@ -362,8 +363,9 @@ set_ciphers(build_t *b)
 		return fail(b, "tls.min_version cannot be set");
 	if (t->ciphers[0] != '\0' &&
 		SSL_CTX_set_cipher_list(b->ctx, t->ciphers) != 1)
-		return fail(b, "tls.ciphers \"%.200s\": no cipher OpenSSL "
-			       "knows",
+		return fail(b,
+			"tls.ciphers \"%.200s\": no cipher OpenSSL "
+			"knows",
 			t->ciphers);
 	if (t->ciphersuites[0] != '\0' &&
 		SSL_CTX_set_ciphersuites(b->ctx, t->ciphersuites) != 1)
@@ -389,8 +391,8 @@ set_client_certs(build_t *b)
 	if (SSL_CTX_load_verify_locations(b->ctx, path, NULL) != 1 ||
 		names == NULL) {
 		sk_X509_NAME_pop_free(names, X509_NAME_free);
-		return fail(b, "tls.ca_file %s: no PEM CA certificate in it",
-			path);
+		return fail(
+			b, "tls.ca_file %s: no PEM CA certificate in it", path);
 	}
 	SSL_CTX_set_client_CA_list(b->ctx, names);
 	SSL_CTX_set_verify(b->ctx,
@@ -417,8 +419,8 @@ set_session_context(build_t *b)
 	int len = snprintf(text, sizeof(text), "%d|%d|%d|%s",
 		(int)t->client_certs, (int)t->use_identity_as_username,
 		(int)t->identity, t->ca_file);
-	EVP_Digest(text, (size_t)(len > 0 ? len : 0), md, &n, EVP_sha256(),
-		NULL);
+	EVP_Digest(
+		text, (size_t)(len > 0 ? len : 0), md, &n, EVP_sha256(), NULL);
 	SSL_CTX_set_session_id_context(b->ctx, md,
 		n > SSL_MAX_SID_CTX_LENGTH ? SSL_MAX_SID_CTX_LENGTH : n);
 	SSL_CTX_set_session_cache_mode(b->ctx, SSL_SESS_CACHE_OFF);
@@ -479,21 +481,61 @@ cq_tls_ctx_new(
 }
 
 int
-cq_tls_check_config(
-	const cq_config_t *cfg, const char *config_file, char **error_r)
+cq_tls_ctx_build_all(const cq_config_t *cfg, const char *config_file,
+	SSL_CTX **ctxs, size_t n, char **error_r)
 {
 	char dir[PATH_BUF];
 	const char *base = cq_tls_base_dir(config_file, dir, sizeof(dir));
-	for (size_t i = 0; i < cfg->n_listeners; i++) {
+	for (size_t i = 0; i < n; i++)
+		ctxs[i] = NULL;
+	for (size_t i = 0; i < cfg->n_listeners && i < n; i++) {
 		const cq_config_listener_t *l = &cfg->listeners[i];
 		if (!cq_config_listener_tls(l))
 			continue;
-		SSL_CTX *ctx = cq_tls_ctx_new(l, base, error_r);
-		if (ctx == NULL)
+		ctxs[i] = cq_tls_ctx_new(l, base, error_r);
+		if (ctxs[i] == NULL) {
+			cq_tls_ctx_free_all(ctxs, n);
 			return -1;
-		SSL_CTX_free(ctx);
+		}
 	}
 	return 0;
+}
+
+int
+cq_tls_ctx_reload_all(const cq_config_t *cfg, const char *config_file,
+	SSL_CTX **ctxs, size_t n, int level)
+{
+	char dir[PATH_BUF];
+	const char *base = cq_tls_base_dir(config_file, dir, sizeof(dir));
+	int failed = 0;
+	for (size_t i = 0; i < cfg->n_listeners && i < n; i++) {
+		const cq_config_listener_t *l = &cfg->listeners[i];
+		if (!cq_config_listener_tls(l))
+			continue;
+		char *error = NULL;
+		SSL_CTX *fresh = cq_tls_ctx_new(l, base, &error);
+		if (fresh == NULL) {
+			cq_log(level, 0,
+				"reload: %s; keeping the previous TLS "
+				"certificate",
+				error ? error : "out of memory");
+			free(error);
+			failed++;
+			continue;
+		}
+		SSL_CTX_free(ctxs[i]);
+		ctxs[i] = fresh;
+	}
+	return failed;
+}
+
+void
+cq_tls_ctx_free_all(SSL_CTX **ctxs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		SSL_CTX_free(ctxs[i]);
+		ctxs[i] = NULL;
+	}
 }
 
 /* ---- client identity --------------------------------------------- */
@@ -529,8 +571,8 @@ common_name(X509 *x, char *buf, size_t size)
 static bool
 alt_name(X509 *x, char *buf, size_t size)
 {
-	GENERAL_NAMES *names =
-		X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	GENERAL_NAMES *names = X509_get_ext_d2i(
+		x, NID_subject_alt_name, NULL, NULL);
 	bool ok = false;
 	for (int i = 0; names != NULL && i < sk_GENERAL_NAME_num(names); i++) {
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);

@@ -42,11 +42,23 @@ SSL_CTX *cq_tls_ctx_new(
 	const cq_config_listener_t *l, const char *base_dir, char **error_r);
 
 /*
- * Build and free the context of every TLS listener of 'cfg', whose file
- * is 'config_file' (NULL: the defaults).  0, or -1 with *error_r.
+ * The context of every tls and wss listener of 'cfg' into ctxs[i] (index
+ * of the listener; NULL for the others and past n), from the file
+ * 'config_file' (NULL: the defaults).  0, or -1 with *error_r and every
+ * context freed.  The master calls it at start (and for -t).
  */
-int cq_tls_check_config(
-	const cq_config_t *cfg, const char *config_file, char **error_r);
+int cq_tls_ctx_build_all(const cq_config_t *cfg, const char *config_file,
+	SSL_CTX **ctxs, size_t n, char **error_r);
+
+/*
+ * SIGHUP: build every TLS listener's context again from its files; where
+ * that fails keep the previous one and log why at 'level'.  Returns the
+ * number of listeners that kept their previous context.
+ */
+int cq_tls_ctx_reload_all(const cq_config_t *cfg, const char *config_file,
+	SSL_CTX **ctxs, size_t n, int level);
+
+void cq_tls_ctx_free_all(SSL_CTX **ctxs, size_t n);
 
 /* The directory of 'config_file' into buf (NULL when config_file is NULL
  * or has no directory part): where relative TLS file names start. */
@@ -67,7 +79,7 @@ bool cq_tls_peer_identity(
  * first queued error ("wrong version number", "http request", ...), or
  * 'fallback'.  The thread's error queue is cleared.
  */
-const char *cq_tls_failure(SSL *ssl, const char *fallback, char *buf,
-	size_t size);
+const char *cq_tls_failure(
+	SSL *ssl, const char *fallback, char *buf, size_t size);
 
 #endif /* CQ_CORE_TLS_H */

@@ -71,8 +71,8 @@ START_TEST(http_incomplete_then_complete)
 	int status;
 	const char *why;
 	for (size_t n = 0; n < strlen(full); n++)
-		ck_assert_int_eq(cq_http_parse(full, n, 8192, &req, &status,
-					 &why),
+		ck_assert_int_eq(
+			cq_http_parse(full, n, 8192, &req, &status, &why),
 			CQ_AGAIN);
 	ck_assert_int_eq(parse(full, &req, &status), 0);
 	ck_assert_uint_eq(req.minor, 0);
@@ -118,9 +118,8 @@ START_TEST(http_size_limits)
 	cq_http_req_t req;
 	int status = 0;
 	const char *why;
-	ck_assert_int_eq(cq_http_parse(big, strlen(big), 256, &req, &status,
-				 &why),
-		-1);
+	ck_assert_int_eq(
+		cq_http_parse(big, strlen(big), 256, &req, &status, &why), -1);
 	ck_assert_int_eq(status, 431);
 
 	/* More header lines than the parser keeps. */
@@ -139,16 +138,18 @@ START_TEST(http_responses)
 {
 	char buf[256];
 	size_t n = cq_http_response(buf, sizeof(buf), 404, "", "no\n");
-	ck_assert_str_eq(buf, "HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n"
-			      "Connection: close\r\n\r\nno\n");
+	ck_assert_str_eq(buf,
+		"HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n"
+		"Connection: close\r\n\r\nno\n");
 	ck_assert_uint_eq(n, strlen(buf));
-	n = cq_http_response(buf, sizeof(buf), 101, "Upgrade: websocket\r\n",
-		NULL);
-	ck_assert_str_eq(buf, "HTTP/1.1 101 Switching Protocols\r\n"
-			      "Upgrade: websocket\r\n\r\n");
+	n = cq_http_response(
+		buf, sizeof(buf), 101, "Upgrade: websocket\r\n", NULL);
+	ck_assert_str_eq(buf,
+		"HTTP/1.1 101 Switching Protocols\r\n"
+		"Upgrade: websocket\r\n\r\n");
 	ck_assert_uint_eq(cq_http_response(buf, 10, 200, "", "x"), 0);
-	ck_assert_str_eq(cq_http_reason(431),
-		"Request Header Fields Too Large");
+	ck_assert_str_eq(
+		cq_http_reason(431), "Request Header Fields Too Large");
 }
 END_TEST
 
@@ -208,8 +209,8 @@ expect_listener_error(const char *yaml, const char *needle)
 {
 	cq_config_t cfg;
 	char *err = NULL;
-	ck_assert_msg(cq_config_load_string("t.yml", yaml, strlen(yaml), &cfg,
-			      &err) == -1,
+	ck_assert_msg(cq_config_load_string(
+			      "t.yml", yaml, strlen(yaml), &cfg, &err) == -1,
 		"accepted:\n%s", yaml);
 	ck_assert_msg(err != NULL && strstr(err, needle) != NULL,
 		"error \"%s\" lacks \"%s\"", err, needle);
@@ -262,8 +263,8 @@ START_TEST(listener_edge_checks)
 			 "  - {name: s, type: wss, address: \":3\", path: /m,"
 			 " tls: {cert_file: c, key_file: k, min_version: "
 			 "\"1.3\"}}\n";
-	ck_assert_msg(cq_config_load_string("t.yml", ok, strlen(ok), &cfg,
-			      &err) == 0,
+	ck_assert_msg(
+		cq_config_load_string("t.yml", ok, strlen(ok), &cfg, &err) == 0,
 		"%s", err);
 	ck_assert_str_eq(cq_config_listener_path(&cfg.listeners[0]), "/mqtt");
 	ck_assert_str_eq(
@@ -282,8 +283,7 @@ END_TEST
 /* A self-signed certificate for 'cn' valid from 'from' to 'to' days
  * from now, and its key, written to dir/<name>.crt and dir/<name>.key. */
 static void
-make_cert(const char *dir, const char *name, const char *cn, long from,
-	long to)
+make_cert(const char *dir, const char *name, const char *cn, long from, long to)
 {
 	EVP_PKEY *k = EVP_EC_gen("P-256");
 	ck_assert_ptr_nonnull(k);
@@ -323,8 +323,8 @@ ctx_for(const char *dir, const char *cert, const char *key, char **err)
 		cert, key);
 	cq_config_t cfg;
 	char *lerr = NULL;
-	ck_assert_msg(cq_config_load_string("t.yml", yaml, strlen(yaml), &cfg,
-			      &lerr) == 0,
+	ck_assert_msg(cq_config_load_string(
+			      "t.yml", yaml, strlen(yaml), &cfg, &lerr) == 0,
 		"%s", lerr);
 	SSL_CTX *ctx = cq_tls_ctx_new(&cfg.listeners[0], dir, err);
 	cq_config_free(&cfg);
@@ -344,16 +344,16 @@ START_TEST(tls_contexts)
 	SSL_CTX_free(ctx);
 
 	ck_assert_ptr_null(ctx_for(dir, "good.crt", "other.key", &err));
-	ck_assert_msg(strstr(err, "does not match tls.cert_file") != NULL,
-		"%s", err);
+	ck_assert_msg(
+		strstr(err, "does not match tls.cert_file") != NULL, "%s", err);
 	free(err);
 	ck_assert_ptr_null(ctx_for(dir, "old.crt", "old.key", &err));
-	ck_assert_msg(strstr(err, "the certificate expired on") != NULL, "%s",
-		err);
+	ck_assert_msg(
+		strstr(err, "the certificate expired on") != NULL, "%s", err);
 	free(err);
 	ck_assert_ptr_null(ctx_for(dir, "missing.crt", "good.key", &err));
-	ck_assert_msg(strstr(err, "missing.crt: cannot open: No such file") !=
-			NULL,
+	ck_assert_msg(
+		strstr(err, "missing.crt: cannot open: No such file") != NULL,
 		"%s", err);
 	free(err);
 	/* A key file holding a certificate is not a key. */

@@ -62,8 +62,8 @@ rate_ok(cq_conn_t *c, const struct sockaddr *sa)
 {
 	const cq_config_listener_t *l = listener_of(c);
 	if (l == NULL || l->rate_limit == 0 ||
-		cq_ratelimit_take(c->listener, sa, l->rate_limit,
-			l->rate_burst, c->w->now_ms))
+		cq_ratelimit_take(c->listener, sa, l->rate_limit, l->rate_burst,
+			c->w->now_ms))
 		return true;
 	cq_ratelog_t *rl = &rate_log;
 	if (c->w->now_ms >= rl->next_ms) {
@@ -123,8 +123,8 @@ defer_rate(const cq_conn_t *c)
 }
 
 void
-cq_handshake_begin(cq_conn_t *c, const struct sockaddr *peer,
-	socklen_t peer_len)
+cq_handshake_begin(
+	cq_conn_t *c, const struct sockaddr *peer, socklen_t peer_len)
 {
 	const cq_config_listener_t *l = listener_of(c);
 	bool proxy = l != NULL && l->proxy_protocol;
@@ -223,8 +223,9 @@ cq_handshake_expired(cq_conn_t *c, uint64_t now_ms)
 		return false;
 	const cq_config_listener_t *l = listener_of(c);
 	const char *what = hs->phase == HS_PROXY ? "PROXY header"
-		: c->tr == &cq_transport_tls    ? "TLS handshake"
-						: "TLS handshake or WebSocket upgrade";
+		: c->tr == &cq_transport_tls
+		? "TLS handshake"
+		: "TLS handshake or WebSocket upgrade";
 	if (c->tr == &cq_transport_ws)
 		what = "WebSocket upgrade";
 	cq_log(CQ_LOG_INFO, 0,

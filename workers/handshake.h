@@ -35,8 +35,8 @@
  * transport opened, its read event added).  May close it (rate limit,
  * untrusted proxy): check c->state afterwards.
  */
-void cq_handshake_begin(cq_conn_t *c, const struct sockaddr *peer,
-	socklen_t peer_len);
+void cq_handshake_begin(
+	cq_conn_t *c, const struct sockaddr *peer, socklen_t peer_len);
 
 /*
  * Drive the phase on a read or write event: 0 when it is over (MQTT
@@ -57,8 +57,8 @@ void cq_handshake_free(cq_conn_t *c);
 bool cq_handshake_peer_trusted(const cq_conn_t *c);
 
 /* A transport learned where the client really is (X-Forwarded-For). */
-void cq_handshake_set_peer(cq_conn_t *c, const struct sockaddr *sa,
-	socklen_t len);
+void cq_handshake_set_peer(
+	cq_conn_t *c, const struct sockaddr *sa, socklen_t len);
 
 /*
  * The rate limit, if not applied yet: 0 to go on, -1 when the client is

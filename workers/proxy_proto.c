@@ -77,7 +77,8 @@ parse_v1_fields(const char *s, size_t n, cq_proxy_hdr_t *h, const char **why_r)
 	uint16_t sport, dport;
 	struct sockaddr_storage dst;
 	socklen_t dlen;
-	if (!parse_port(f[3], fl[3], &sport) || !parse_port(f[4], fl[4], &dport))
+	if (!parse_port(f[3], fl[3], &sport) ||
+		!parse_port(f[4], fl[4], &dport))
 		return bad("PROXY v1: bad port", why_r);
 	if (cq_netmask_sockaddr(f[1], fl[1], sport, &h->src, &h->src_len) < 0 ||
 		cq_netmask_sockaddr(f[2], fl[2], dport, &dst, &dlen) < 0 ||
@@ -200,8 +201,8 @@ take(int fd, cq_proxy_reader_t *r)
 }
 
 int
-cq_proxy_read(int fd, cq_proxy_reader_t *r, cq_proxy_hdr_t *h_r,
-	const char **why_r)
+cq_proxy_read(
+	int fd, cq_proxy_reader_t *r, cq_proxy_hdr_t *h_r, const char **why_r)
 {
 	*why_r = NULL;
 	for (;;) {

@@ -47,7 +47,7 @@ int cq_proxy_parse(const uint8_t *buf, size_t len, cq_proxy_hdr_t *h_r,
  * -1 with *why_r for a bad header, or with *why_r NULL when the peer
  * closed the connection or the socket failed (errno).
  */
-int cq_proxy_read(int fd, cq_proxy_reader_t *r, cq_proxy_hdr_t *h_r,
-	const char **why_r);
+int cq_proxy_read(
+	int fd, cq_proxy_reader_t *r, cq_proxy_hdr_t *h_r, const char **why_r);
 
 #endif /* CQ_WORKERS_PROXY_PROTO_H */

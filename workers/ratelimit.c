@@ -15,11 +15,11 @@
 #include "core/defs.h"
 #include "core/log.h"
 
-#define PROBE      8
-#define IDLE_MS    60000u /* a slot idle this long may be reused */
-#define TIME_BITS  40
-#define TIME_MASK  ((UINT64_C(1) << TIME_BITS) - 1)
-#define MILLI      1000u /* a token, in thousandths */
+#define PROBE     8
+#define IDLE_MS   60000u /* a slot idle this long may be reused */
+#define TIME_BITS 40
+#define TIME_MASK ((UINT64_C(1) << TIME_BITS) - 1)
+#define MILLI     1000u /* a token, in thousandths */
 
 typedef struct entry {
 	_Atomic uint64_t key;
@@ -126,13 +126,14 @@ pick_slot(uint64_t key, uint64_t now_ms, uint64_t *seen_key_r)
 	uint64_t best_idle = IDLE_MS;
 	for (unsigned i = 0; i < PROBE; i++) {
 		entry_t *e = &table->e[(key + i) & table->mask];
-		uint64_t k = atomic_load_explicit(&e->key, memory_order_acquire);
+		uint64_t k = atomic_load_explicit(
+			&e->key, memory_order_acquire);
 		if (k == 0) {
 			*seen_key_r = 0;
 			return e;
 		}
-		uint64_t st = atomic_load_explicit(&e->state,
-			memory_order_relaxed);
+		uint64_t st = atomic_load_explicit(
+			&e->state, memory_order_relaxed);
 		uint64_t idle = ((now_ms & TIME_MASK) - (st & TIME_MASK)) &
 			TIME_MASK;
 		if (idle >= best_idle) {
@@ -174,8 +175,8 @@ cq_ratelimit_take(unsigned listener, const struct sockaddr *sa, uint32_t rate,
 			break;
 		/* Claim the slot, then give it a full bucket (a state read
 		 * in between is a free or idle slot's: a minute of refill). */
-		if (atomic_compare_exchange_strong_explicit(&e->key, &seen,
-			    key, memory_order_acq_rel, memory_order_acquire)) {
+		if (atomic_compare_exchange_strong_explicit(&e->key, &seen, key,
+			    memory_order_acq_rel, memory_order_acquire)) {
 			atomic_store_explicit(&e->state, pack(cap, now_ms),
 				memory_order_release);
 			return take_from(e, rate, cap, now_ms);
@@ -188,7 +189,7 @@ cq_ratelimit_take(unsigned listener, const struct sockaddr *sa, uint32_t rate,
 uint64_t
 cq_ratelimit_overflows(void)
 {
-	return table != NULL ? atomic_load_explicit(
-				       &table->overflows, memory_order_relaxed)
-			     : 0;
+	return table != NULL
+		? atomic_load_explicit(&table->overflows, memory_order_relaxed)
+		: 0;
 }

@@ -31,8 +31,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define CQ_RATELIMIT_ENTRIES   16384u
-#define CQ_RATELIMIT_RATE_MAX  10000u /* per second, and burst */
+#define CQ_RATELIMIT_ENTRIES  16384u
+#define CQ_RATELIMIT_RATE_MAX 10000u /* per second, and burst */
 
 /*
  * In the master, before forking: map the table (entries rounded up to a

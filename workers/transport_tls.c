@@ -106,8 +106,7 @@ cq_tls_conn_handshake(cq_conn_t *c, cq_tls_conn_t *t)
 	if (rc == 1) {
 		take_identity(c, t);
 		cq_log(CQ_LOG_DEBUG, 0, "TLS from %s: %s, %s%s", c->addr,
-			SSL_get_version(t->ssl),
-			SSL_get_cipher_name(t->ssl),
+			SSL_get_version(t->ssl), SSL_get_cipher_name(t->ssl),
 			SSL_session_reused(t->ssl) ? ", resumed" : "");
 		return 0;
 	}
@@ -127,8 +126,8 @@ cq_tls_conn_handshake(cq_conn_t *c, cq_tls_conn_t *t)
 	} else {
 		cq_log(CQ_LOG_NOTICE, 0,
 			"TLS handshake with %s failed: %s; closing", c->addr,
-			cq_tls_failure(t->ssl, "handshake failure", why,
-				sizeof(why)));
+			cq_tls_failure(
+				t->ssl, "handshake failure", why, sizeof(why)));
 	}
 	errno = EPROTO;
 	return -1;

@@ -64,6 +64,7 @@ typedef struct ws {
 	bool text; /* a text frame arrived */
 	bool nomem;
 	bool logged; /* the closing reason is logged */
+	uint16_t status_sent; /* of a close frame sent here, not by wslay */
 	size_t budget; /* bytes the recv callback may still read */
 	size_t inflight; /* output bytes in a queued, unsent message */
 	cq_buf_t pre; /* request bytes; then frames read past the head */
@@ -108,8 +109,8 @@ recv_cb(wslay_event_context_ptr ev, uint8_t *buf, size_t len, int flags,
 }
 
 static ssize_t
-send_cb(wslay_event_context_ptr ev, const uint8_t *data, size_t len,
-	int flags, void *user)
+send_cb(wslay_event_context_ptr ev, const uint8_t *data, size_t len, int flags,
+	void *user)
 {
 	ws_t *ws = user;
 	(void)flags;
@@ -148,8 +149,8 @@ frame_chunk_cb(wslay_event_context_ptr ev,
 	(void)ev;
 	bool data = ws->frame_op == WSLAY_BINARY_FRAME ||
 		(ws->frame_op == WSLAY_CONTINUATION_FRAME && ws->binary_msg);
-	if (data && !ws->text && cq_buf_append(&ws->in, arg->data,
-					   arg->data_length) < 0)
+	if (data && !ws->text &&
+		cq_buf_append(&ws->in, arg->data, arg->data_length) < 0)
 		ws->nomem = true;
 }
 
@@ -180,7 +181,7 @@ ws_write(cq_conn_t *c, const void *buf, size_t len)
 	ws_t *ws = c->tr_state;
 	if (ws->phase != WS_OPEN)
 		return CQ_AGAIN;
-	if (flush(ws) < 0 || wslay_event_get_close_sent(ws->ev)) {
+	if (flush(ws) < 0 || !wslay_event_get_write_enabled(ws->ev)) {
 		errno = EPIPE;
 		return -1;
 	}
@@ -213,8 +214,8 @@ close_text(uint16_t status)
 {
 	switch (status) {
 	case WSLAY_CODE_PROTOCOL_ERROR:
-		return "protocol error (unmasked frame, reserved bits or "
-		       "opcode)";
+		return "protocol error (unmasked or malformed frame, reserved "
+		       "bits or opcode)";
 	case WSLAY_CODE_MESSAGE_TOO_BIG:
 		return "frame larger than max_frame_size";
 	case WSLAY_CODE_UNSUPPORTED_DATA:
@@ -241,7 +242,8 @@ closing(ws_t *ws)
 			wslay_event_get_status_code_received(ws->ev));
 		return 0;
 	}
-	uint16_t status = wslay_event_get_close_sent(ws->ev)
+	uint16_t status = ws->status_sent ? ws->status_sent
+		: wslay_event_get_close_sent(ws->ev)
 		? wslay_event_get_status_code_sent(ws->ev)
 		: 0;
 	if (!ws->logged)
@@ -256,13 +258,33 @@ closing(ws_t *ws)
 	return -1;
 }
 
+/*
+ * A frame header wslay cannot parse (a length with its top bit set or
+ * not in its shortest form, a fragmented or long control frame): wslay
+ * has queued a close without a status.  When nothing else is queued,
+ * send close 1002 in its place.
+ */
+static void
+malformed_frame(ws_t *ws)
+{
+	static const uint8_t close_1002[] = {0x88, 0x02, 0x03, 0xea};
+	if (wslay_event_get_queued_msg_count(ws->ev) != 1)
+		return;
+	wslay_event_shutdown_write(ws->ev);
+	if (cq_stream_write(&ws->io, close_1002, sizeof(close_1002)) ==
+		(ssize_t)sizeof(close_1002))
+		ws->status_sent = WSLAY_CODE_PROTOCOL_ERROR;
+}
+
 /* One wslay_event_recv() pass of at most WS_READ_BUDGET bytes. */
 static void
 receive(ws_t *ws)
 {
 	ws->budget = WS_READ_BUDGET;
 	int rc = wslay_event_recv(ws->ev);
-	if (rc != 0 && rc != WSLAY_ERR_CALLBACK_FAILURE)
+	if (rc == WSLAY_ERR_CALLBACK_FAILURE && !ws->eof && !ws->io_error)
+		malformed_frame(ws);
+	else if (rc != 0 && rc != WSLAY_ERR_CALLBACK_FAILURE)
 		ws->nomem = true;
 	if (ws->text && wslay_event_get_read_enabled(ws->ev)) {
 		/* [MQTT-6.0.0-1]: only binary frames carry MQTT. */
@@ -348,8 +370,8 @@ answer(ws_t *ws, const cq_http_req_t *req, int status, const char *why)
 	cq_conn_t *c = ws->c;
 	cq_ws_upgrade_t u = {.status = status, .why = why};
 	if (req != NULL)
-		cq_ws_upgrade_check(req, cq_config_listener_path(listener_of(c)),
-			&u);
+		cq_ws_upgrade_check(
+			req, cq_config_listener_path(listener_of(c)), &u);
 	if (u.status == 101) {
 		if (forwarded(ws, req) < 0)
 			return -1;
@@ -379,7 +401,8 @@ read_request(ws_t *ws)
 			errno = ENOMEM;
 			return -1;
 		}
-		ssize_t n = cq_stream_read(&ws->io, cq_buf_tail(&ws->pre), room);
+		ssize_t n = cq_stream_read(
+			&ws->io, cq_buf_tail(&ws->pre), room);
 		if (n == CQ_AGAIN)
 			return CQ_AGAIN;
 		if (n <= 0) {
@@ -397,7 +420,7 @@ read_request(ws_t *ws)
 			cq_buf_used(&ws->pre), max, &req, &status, &why);
 		if (rc == 0)
 			return answer(ws, &req, 0, NULL);
-		if (rc < 0)
+		if (rc == -1)
 			return answer(ws, NULL, status, why);
 	}
 	return CQ_AGAIN;
@@ -494,7 +517,7 @@ ws_close(cq_conn_t *c)
 	if (ws == NULL)
 		return;
 	if (ws->ev != NULL) {
-		if (!wslay_event_get_close_sent(ws->ev) && !ws->io_error) {
+		if (wslay_event_get_write_enabled(ws->ev) && !ws->io_error) {
 			/* One try: the socket closes right after. */
 			wslay_event_queue_close(
 				ws->ev, WSLAY_CODE_NORMAL_CLOSURE, NULL, 0);

@@ -112,7 +112,8 @@ cq_ws_upgrade_check(
 		return refuse(u_r, 404, "unknown path");
 	if (!upgrade_headers_ok(req, u_r))
 		return;
-	const cq_http_field_t *ver = cq_http_field(req, "Sec-WebSocket-Version");
+	const cq_http_field_t *ver = cq_http_field(
+		req, "Sec-WebSocket-Version");
 	if (ver == NULL || !cq_http_eq(ver->value, "13"))
 		return refuse(u_r, 426, "Sec-WebSocket-Version is not 13");
 	const cq_http_field_t *key = cq_http_field(req, "Sec-WebSocket-Key");
@@ -169,8 +170,7 @@ scan_field(cq_http_view_t v, const cq_cfg_strlist_t *trusted,
 			s++;
 		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
 			e--;
-		if (cq_netmask_sockaddr(s, (size_t)(e - s), 0, ss_r, len_r) <
-			0)
+		if (cq_netmask_sockaddr(s, (size_t)(e - s), 0, ss_r, len_r) < 0)
 			return -1;
 		if (!cq_netmask_list_match(trusted, (struct sockaddr *)ss_r))
 			return 1;

@@ -34,8 +34,7 @@ void cq_ws_upgrade_check(
 	const cq_http_req_t *req, const char *path, cq_ws_upgrade_t *u_r);
 
 /* The answer to 'u' into buf: its length, or 0 if it does not fit. */
-size_t cq_ws_upgrade_response(
-	const cq_ws_upgrade_t *u, char *buf, size_t size);
+size_t cq_ws_upgrade_response(const cq_ws_upgrade_t *u, char *buf, size_t size);
 
 /*
  * The client a trusted proxy names in X-Forwarded-For: walking the
@@ -49,7 +48,7 @@ int cq_ws_forwarded_for(const cq_http_req_t *req,
 	socklen_t *len_r);
 
 /* Sec-WebSocket-Accept for the key (24 characters): 0, or -1. */
-int cq_ws_accept_key(const char *key, size_t len,
-	char out[CQ_WS_ACCEPT_LEN + 1]);
+int cq_ws_accept_key(
+	const char *key, size_t len, char out[CQ_WS_ACCEPT_LEN + 1]);
 
 #endif /* CQ_WORKERS_WS_UPGRADE_H */

@@ -11,7 +11,6 @@ import ssl
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-import mqttraw  # noqa: E402
 from cqtest import comqtt_only  # noqa: E402
 from listeners import (Certs, StreamClient, cert_dir,  # noqa: E402
                        listener_broker, tls_context, tls_socket,

@@ -5,7 +5,6 @@
 # message back through the broker, and exchanges messages with a TCP
 # client of the same broker both ways.  The browser and the HTTP server
 # are stopped afterwards.
-import functools
 import http.server
 import json
 import os

@@ -9,7 +9,6 @@
 # the broker sends unmasked binary frames; a close frame is answered with
 # a close frame and the connection ends.
 import os
-import socket
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
@@ -82,15 +81,10 @@ t.ok(got and got[0].payload == big, "a 200 KB message goes out and "
      "comes back over WebSocket (several frames)")
 
 # Frames sent together with the upgrade request.
-s = socket.create_connection(("127.0.0.1", WS), 5)
-s.sendall(upgrade_request() + ws_frame(OP_BINARY,
-                                       mqttraw.connect("eager-312")))
-ws2 = WsSocket.__new__(WsSocket)
-status, ws2.head, rest, ws2.sock = http_exchange(WS, b"", 5, s)
-ws2.raw, ws2.data, ws2.control, ws2.eof = bytearray(rest), bytearray(), [], \
-    False
+ws2 = WsSocket(WS, request=upgrade_request() + ws_frame(
+    OP_BINARY, mqttraw.connect("eager-312")))
 c2 = StreamClient(ws2)
-t.is_(status, 101, "upgrade with a frame in the same segment: 101")
+t.is_(ws2.status, 101, "upgrade with a frame in the same segment: 101")
 t.is_(c2.expect(mqttraw.CONNACK).rc, 0, "and the frame's CONNECT is read")
 
 # The close handshake.

@@ -39,7 +39,10 @@ struct cq_handshake {
 	cq_proxy_reader_t proxy;
 };
 
-static cq_ratelog_t rate_log;
+/* Refusals for rate are logged at most once a second per listener (a
+ * flood must not become a flood of log lines), with the count of those
+ * not logged. */
+static cq_ratelog_t rate_log[CQ_CONFIG_LISTENERS_MAX];
 
 static const cq_config_listener_t *
 listener_of(const cq_conn_t *c)
@@ -55,8 +58,7 @@ refuse(cq_conn_t *c)
 	cq_conn_close(c, CQ_CLOSE_REFUSED);
 }
 
-/* The rate limit for 'sa': true to go on; else logged (at most once a
- * second per worker, with the count of those not logged) and closed. */
+/* The rate limit for 'sa': true to go on; else logged and closed. */
 static bool
 rate_ok(cq_conn_t *c, const struct sockaddr *sa)
 {
@@ -65,7 +67,7 @@ rate_ok(cq_conn_t *c, const struct sockaddr *sa)
 		cq_ratelimit_take(c->listener, sa, l->rate_limit, l->rate_burst,
 			c->w->now_ms))
 		return true;
-	cq_ratelog_t *rl = &rate_log;
+	cq_ratelog_t *rl = &rate_log[c->listener % CQ_CONFIG_LISTENERS_MAX];
 	if (c->w->now_ms >= rl->next_ms) {
 		cq_log(CQ_LOG_NOTICE, 0,
 			"connection from %s on \"%s\": over rate_limit (%u/s); "

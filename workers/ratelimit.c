@@ -98,20 +98,33 @@ pack(uint64_t tokens, uint64_t now_ms)
 	return tokens << TIME_BITS | (now_ms & TIME_MASK);
 }
 
+/*
+ * Milliseconds from 'then' (a stored 40-bit time) to now.  Workers read
+ * the clock once per loop iteration, so a bucket may carry a time a
+ * little ahead of another worker's 'now': that is 0, not a wrap-around
+ * of 34 years.
+ */
+static uint64_t
+since(uint64_t then, uint64_t now_ms)
+{
+	uint64_t d = ((now_ms & TIME_MASK) - then) & TIME_MASK;
+	return d > TIME_MASK / 2 ? 0 : d;
+}
+
 /* Refill and take one token; CAS until it sticks. */
 static bool
 take_from(entry_t *e, uint32_t rate, uint64_t cap, uint64_t now_ms)
 {
 	uint64_t old = atomic_load_explicit(&e->state, memory_order_acquire);
 	for (;;) {
-		uint64_t tokens = old >> TIME_BITS;
-		uint64_t then = old & TIME_MASK, now = now_ms & TIME_MASK;
-		uint64_t elapsed = (now - then) & TIME_MASK;
+		uint64_t tokens = old >> TIME_BITS, then = old & TIME_MASK;
+		uint64_t elapsed = since(then, now_ms);
 		/* rate tokens per s = rate thousandths per ms */
 		uint64_t add = elapsed > cap ? cap : elapsed * rate;
 		tokens = tokens + add > cap ? cap : tokens + add;
 		bool ok = tokens >= MILLI;
-		uint64_t fresh = pack(ok ? tokens - MILLI : tokens, now_ms);
+		uint64_t fresh = pack(ok ? tokens - MILLI : tokens,
+			elapsed > 0 ? now_ms : then);
 		if (atomic_compare_exchange_weak_explicit(&e->state, &old,
 			    fresh, memory_order_acq_rel, memory_order_acquire))
 			return ok;

@@ -478,9 +478,15 @@ cq_lsess_stale(cq_worker_t *w, cq_lsess_t *ls)
 	if (ls->x != NULL && ls->x->moving)
 		return true;
 	/* Expired (or replaced): whatever we had of it goes. */
-	cq_log(CQ_LOG_DEBUG, 0, "session %s ended elsewhere", ls->id);
 	if (ls->conn != NULL) {
 		cq_conn_t *c = ls->conn;
+		cq_log(CQ_LOG_INFO, 0,
+			"client %s (%s): its session ended elsewhere "
+			"(state %u, owner %u, generation %llu, ours %llu); "
+			"closing",
+			ls->id, c->addr, cq_session_word_state(st), owner,
+			(unsigned long long)cq_session_word_gen(st),
+			(unsigned long long)ls->gen);
 		ls->conn = NULL;
 		c->ls = NULL;
 		cq_conn_disconnect(

@@ -426,6 +426,10 @@ set_session_context(build_t *b)
 	SSL_CTX_set_session_cache_mode(b->ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_timeout(b->ctx, SESSION_TIMEOUT);
 	SSL_CTX_set_tlsext_ticket_key_evp_cb(b->ctx, ticket_cb);
+	/* One TLS 1.3 ticket per handshake (OpenSSL sends two): a client
+	 * resumes once per reconnect, and each ticket costs a seal and a
+	 * record. */
+	SSL_CTX_set_num_tickets(b->ctx, 1);
 }
 
 static int

@@ -135,29 +135,28 @@ for what, header, why in bad:
     t.is_(len(lines), 1, "%s: one log line (%s)" % (what, why))
     s.close()
 
-off = b.log_offset()
-s = socket.create_connection(("127.0.0.1", PROXIED), 5)
-s.sendall(v2_inet("203.0.113.1", 1)[:20])
-s.shutdown(socket.SHUT_WR)
-t.ok(socket_closed(s, 5), "a truncated v2 header, then EOF: closed")
-t.ok(wait_log_count(b, r"closed inside the PROXY header", 1, off),
-     "with a log line")
-s.close()
-off = b.log_offset()
-s = socket.create_connection(("127.0.0.1", PROXIED), 5)
-s.sendall(b"PROXY TCP4 203.0.113.1 ")
-t.ok(socket_closed(s, 10), "an unfinished header is closed")
-t.ok(wait_log_count(b, r"PROXY header not complete within 2 s", 1, off),
-     "after handshake_timeout, with a log line")
-s.close()
+def closed_with_line(port, data, what, regex, end=False, timeout=5):
+    """Send data (then EOF if end): the broker closes the connection
+    and logs a line matching regex."""
+    off = b.log_offset()
+    s = socket.create_connection(("127.0.0.1", port), 5)
+    s.sendall(data)
+    if end:
+        s.shutdown(socket.SHUT_WR)
+    t.ok(socket_closed(s, timeout), what)
+    t.ok(wait_log_count(b, regex, 1, off), "with a log line")
+    s.close()
 
-off = b.log_offset()
-s = socket.create_connection(("127.0.0.1", STRICT), 5)
-s.sendall(b"PROXY TCP4 203.0.113.7 192.0.2.1 4567 1883\r\n")
-t.ok(socket_closed(s, 5), "trusted_proxies: a peer not listed is closed")
-t.ok(wait_log_count(b, r"on \"strict\": not a trusted proxy", 1, off),
-     "with a log line")
-s.close()
+
+closed_with_line(PROXIED, v2_inet("203.0.113.1", 1)[:20],
+                 "a truncated v2 header, then EOF: closed",
+                 r"closed inside the PROXY header", end=True)
+closed_with_line(PROXIED, b"PROXY TCP4 203.0.113.1 ",
+                 "an unfinished header is closed after handshake_timeout",
+                 r"PROXY header not complete within 2 s", timeout=10)
+closed_with_line(STRICT, b"PROXY TCP4 203.0.113.7 192.0.2.1 4567 1883\r\n",
+                 "trusted_proxies: a peer not listed is closed",
+                 r"on \"strict\": not a trusted proxy")
 
 # The header's address is the one the access rules see.
 t.is_(proxied(LOCAL, b"PROXY TCP4 203.0.113.7 192.0.2.1 1 2\r\n", "rem"),

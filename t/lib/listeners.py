@@ -212,21 +212,10 @@ def peer_cn(port, ca, timeout=5.0):
 
 # -- clients over any stream -----------------------------------------------
 
-class StreamClient(mqttraw.Client):
+def StreamClient(sock, proto=mqttraw.V311, timeout=5.0):
     """mqttraw.Client over an already connected socket-like object (a TLS
     socket, a WsSocket)."""
-
-    def __init__(self, sock, proto=mqttraw.V311, timeout=5.0):
-        from collections import deque
-        self.proto = proto
-        self.timeout = timeout
-        self.buf = bytearray()
-        self.pending = deque()
-        self.closed = False
-        self.qos2_received = set()
-        self._pid = 0
-        self.sock = sock
-        self.connack = None
+    return mqttraw.Client(None, proto=proto, timeout=timeout, sock=sock)
 
 
 def tls_client(t, port, ctx, proto=mqttraw.V311, timeout=5.0, **connect):

@@ -231,15 +231,22 @@ END_TEST
 
 /* ---- WebSocket upgrade -------------------------------------------- */
 
+/* Parse a complete request head, which must be valid HTTP. */
+static void
+parse_ok(const char *text, cq_http_req_t *req)
+{
+	int status;
+	const char *why = NULL;
+	ck_assert_msg(cq_http_parse(text, strlen(text), 8192, req, &status,
+			      &why) == 0,
+		"%s: %s", text, why);
+}
+
 static int
 judge(const char *request, cq_ws_upgrade_t *u)
 {
 	cq_http_req_t req;
-	int status;
-	const char *why;
-	ck_assert_int_eq(cq_http_parse(request, strlen(request), 8192, &req,
-				 &status, &why),
-		0);
+	parse_ok(request, &req);
 	cq_ws_upgrade_check(&req, "/mqtt", u);
 	return u->status;
 }
@@ -358,11 +365,7 @@ START_TEST(ws_forwarded_for)
 		snprintf(text, sizeof(text), "GET / HTTP/1.1\r\n%s\r\n",
 			cases[i].headers);
 		cq_http_req_t req;
-		int status;
-		const char *why;
-		ck_assert_int_eq(cq_http_parse(text, strlen(text), 8192, &req,
-					 &status, &why),
-			0);
+		parse_ok(text, &req);
 		struct sockaddr_storage ss;
 		socklen_t len;
 		ck_assert_int_eq(cq_ws_forwarded_for(&req, &trusted, &ss, &len),

@@ -12,26 +12,22 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from cqtest import comqtt_only  # noqa: E402
-from listeners import (Certs, StreamClient, cert_dir,  # noqa: E402
+from listeners import (Certs, StreamClient,  # noqa: E402
                        listener_broker, tls_context, tls_socket,
                        wait_log_count)
 from tap import T  # noqa: E402
 
 t = T()
 comqtt_only(t, "comqtt's TLS session tickets")
-d = cert_dir(t)
-certs = Certs(d)
-certs.issue("server", "localhost")
+certs = Certs.server(t)
 P = certs.path
-TLS = "tls: {cert_file: %s, key_file: %s%%s}" % (P("server.crt"),
-                                                 P("server.key"))
 b = listener_broker(t, [
     "{name: w0, type: tls, address: 127.0.0.1:{p0}, accept: handoff, "
-    "worker: 0, %s}" % (TLS % ""),
+    "worker: 0, %s}" % certs.tls_yaml(),
     "{name: w1, type: tls, address: 127.0.0.1:{p1}, accept: handoff, "
-    "worker: 1, %s}" % (TLS % ""),
+    "worker: 1, %s}" % certs.tls_yaml(),
     "{name: opt, type: tls, address: 127.0.0.1:{p2}, %s}"
-    % (TLS % (", client_certs: optional, ca_file: %s" % P("ca.crt")))],
+    % certs.tls_yaml("client_certs: optional, ca_file: %s" % P("ca.crt"))],
     log_level="debug")
 W0, W1, OPT = b.lp
 

@@ -13,21 +13,18 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from cqtest import comqtt_only  # noqa: E402
-from listeners import (JS, NODE, Certs, cert_dir, listener_broker,  # noqa
+from listeners import (JS, NODE, Certs, listener_broker,  # noqa
                        node)
 from tap import T  # noqa: E402
 
 t = T()
 comqtt_only(t, "comqtt's ws and wss listeners")
-d = cert_dir(t)
-certs = Certs(d)
-certs.issue("server", "localhost")
+certs = Certs.server(t)
 CA = certs.path("ca.crt")
 b = listener_broker(t, [
     "{name: ws, type: ws, address: 127.0.0.1:{p0}}",
-    "{name: wss, type: wss, address: 127.0.0.1:{p1}, tls: "
-    "{cert_file: %s, key_file: %s}}" % (certs.path("server.crt"),
-                                        certs.path("server.key")),
+    "{name: wss, type: wss, address: 127.0.0.1:{p1}, %s}"
+    % certs.tls_yaml(),
     "{name: mounted, type: ws, address: 127.0.0.1:{p2}, "
     "mount_point: \"m/\"}",
     "{name: custom, type: ws, address: 127.0.0.1:{p3}, path: /custom}"])

@@ -13,23 +13,19 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import mqttraw  # noqa: E402
 from cqtest import comqtt_only, wait_until  # noqa: E402
-from listeners import (Certs, StreamClient, cert_dir,  # noqa: E402
-                       listener_broker, log_lines, tls_context,
-                       wait_log_count)
+from listeners import (Certs, StreamClient, listener_broker,  # noqa
+                       log_lines, tls_context, wait_log_count)
 from tap import T  # noqa: E402
 
 t = T()
 comqtt_only(t, "comqtt's rate_limit")
-d = cert_dir(t)
-certs = Certs(d)
-certs.issue("server", "localhost")
+certs = Certs.server(t)
 b = listener_broker(t, [
     "{name: limited, address: 127.0.0.1:{p0}, rate_limit: 1, "
     "rate_burst: 3}",
     "{name: free, address: 127.0.0.1:{p1}}",
     "{name: tlslim, type: tls, address: 127.0.0.1:{p2}, rate_limit: 1, "
-    "rate_burst: 1, tls: {cert_file: %s, key_file: %s}}"
-    % (certs.path("server.crt"), certs.path("server.key"))])
+    "rate_burst: 1, %s}" % certs.tls_yaml()])
 LIM, FREE, TLSLIM = b.lp
 
 

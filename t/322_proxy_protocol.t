@@ -17,24 +17,21 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import mqttraw  # noqa: E402
 from cqtest import comqtt_only  # noqa: E402
-from listeners import (Certs, StreamClient, WsSocket, cert_dir,  # noqa
+from listeners import (Certs, StreamClient, WsSocket,  # noqa
                        listener_broker, socket_closed, tls_context,
                        upgrade_request, wait_log_count)
 from tap import T  # noqa: E402
 
 t = T()
 comqtt_only(t, "comqtt's proxy_protocol")
-d = cert_dir(t)
-certs = Certs(d)
-certs.issue("server", "localhost")
+certs = Certs.server(t)
 b = listener_broker(t, [
     "{name: proxied, address: 127.0.0.1:{p0}, proxy_protocol: true, "
     "allow_remote: true, handshake_timeout: 2s}",
     "{name: strict, address: 127.0.0.1:{p1}, proxy_protocol: true, "
     "trusted_proxies: [10.9.9.9, \"192.0.2.0/24\"]}",
     "{name: ptls, type: tls, address: 127.0.0.1:{p2}, proxy_protocol: "
-    "true, allow_remote: true, tls: {cert_file: %s, key_file: %s}}"
-    % (certs.path("server.crt"), certs.path("server.key")),
+    "true, allow_remote: true, %s}" % certs.tls_yaml(),
     "{name: wsproxy, type: ws, address: 127.0.0.1:{p3}, allow_remote: "
     "true, trusted_proxies: [127.0.0.1]}",
     "{name: wsplain, type: ws, address: 127.0.0.1:{p4}}",

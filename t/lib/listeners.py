@@ -116,6 +116,20 @@ class Certs:
                        "-out", self.path(ca + ".crt"), "-days", "30",
                        "-subj", "/CN=comqtt test CA %s" % ca])
 
+    @classmethod
+    def server(cls, t):
+        """A CA and its certificate "server" for localhost/127.0.0.1, in
+        a directory removed at the end of the test."""
+        c = cls(cert_dir(t))
+        c.issue("server", "localhost")
+        return c
+
+    def tls_yaml(self, extra=""):
+        """A listener's tls: map using the server certificate."""
+        return "tls: {cert_file: %s, key_file: %s%s}" % (
+            self.path("server.crt"), self.path("server.key"),
+            ", " + extra if extra else "")
+
     def path(self, name):
         return os.path.join(self.d, name)
 

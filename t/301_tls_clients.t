@@ -6,7 +6,8 @@
 # applies over TLS.  Refused cleanly, each with one log line and without
 # disturbing the good clients: a client that does not trust the server's
 # CA, a plain MQTT client on the TLS port, a TLS client on the plain
-# port.
+# port; a client that never starts its handshake is closed after
+# handshake_timeout.
 import os
 import socket
 import ssl
@@ -29,7 +30,8 @@ other = Certs(d, ca="other")
 CA, OTHER = certs.path("ca.crt"), other.path("other.crt")
 TLS = "tls: {cert_file: server.crt, key_file: server.key%s}"
 b = listener_broker(t, [
-    "{name: tls, type: tls, address: 127.0.0.1:{p0}, %s}" % (TLS % ""),
+    "{name: tls, type: tls, address: 127.0.0.1:{p0}, handshake_timeout: 2s, "
+    "%s}" % (TLS % ""),
     "{name: tls13, type: tls, address: 127.0.0.1:{p1}, %s}"
     % (TLS % ", min_version: \"1.3\""),
     "{name: mounted, type: tls, address: 127.0.0.1:{p2}, "
@@ -138,6 +140,14 @@ lines = wait_log_count(b, r"\(127\.0\.0\.1:%d\): .*; closing" % port, 1, off)
 t.is_(len(lines), 1, "one log line naming the client: %s"
       % (lines[:1] or ["none"])[0][-80:])
 plain.close()
+
+off = b.log_offset()
+idle = socket.create_connection(("127.0.0.1", TLSP), 5)
+t.ok(socket_closed(idle, 10), "a client that never starts its TLS "
+     "handshake is closed")
+t.ok(wait_log_count(b, r"TLS handshake not complete within 2 s", 1, off),
+     "after handshake_timeout, with a log line")
+idle.close()
 
 good.check(t, "through the refusals")
 t.is_(log_lines(b, r": (error|crit|alert): "), [], "no error in the log")

@@ -86,9 +86,11 @@ load_config(int test_only, int print_config)
 		}
 	}
 	/* Certificates and keys are part of the configuration: a bad one
-	 * stops the start (and fails -t) with the reason. */
-	if (cq_tls_ctx_build_all(&cfg, cmdline.file, tls_ctx, CQ_MAX_LISTENERS,
-		    &error) < 0) {
+	 * stops the start (and fails -t) with the reason.  --print-config
+	 * only prints. */
+	if (!print_config &&
+		cq_tls_ctx_build_all(&cfg, cmdline.file, tls_ctx,
+			CQ_MAX_LISTENERS, &error) < 0) {
 		fprintf(stderr, "comqttd: %s\n",
 			error != NULL ? error : "out of memory");
 		free(error);

@@ -9,6 +9,8 @@ LIB_SRCS += \
 	workers/handle_ping.c \
 	workers/handle_publish.c \
 	workers/handle_subscribe.c \
+	workers/authwait.c \
+	workers/hook_authd.c \
 	workers/hook_loopback.c \
 	workers/hooks.c \
 	workers/layout.c \
@@ -17,7 +19,6 @@ LIB_SRCS += \
 	workers/publish.c \
 	workers/rsend.c \
 	workers/sys.c \
-	workers/topics.c \
 	workers/takeover.c \
 	workers/transport_tcp.c \
 	workers/worker.c

@@ -25,7 +25,7 @@
 
 #include "core/log.h"
 #include "mqtt/reason.h"
-#include "workers/topics.h"
+#include "mqtt/topic.h"
 #include "shm/counters.h"
 #include "shm/msg.h"
 #include "shm/session.h"
@@ -115,6 +115,22 @@ listener_full(const cq_worker_t *w, const cq_conn_t *c)
 	return n >= cfg->listeners[c->listener].max_connections;
 }
 
+/* check_connect(): the answer of comqtt-authd is awaited. */
+#define CONNECT_PENDING 0x01
+
+/* The CONNACK code of a refused authentication: what authd said (bad
+ * credentials, not authorized, unavailable), else "not authorized". */
+static uint8_t
+refusal_code(const cq_worker_t *w, const cq_conn_t *c)
+{
+	uint8_t code = c->auth_refusal;
+	if (code == 0 || code == CQ_MQTT_RC_NOT_AUTHORIZED ||
+		(code == CQ_MQTT_RC_BAD_USERNAME_PASSWORD &&
+			w->cfg->mqtt.obscure_not_authorized))
+		return not_authorized(w);
+	return code;
+}
+
 /* The will of the CONNECT against the configuration: 0 or a refusal. */
 static uint8_t
 check_will(
@@ -130,8 +146,8 @@ check_will(
 		*why_r = "will QoS above mqtt.maximum_qos";
 		return CQ_MQTT_RC_QOS_NOT_SUPPORTED;
 	}
-	if (!cq_wtopic_name_ok(pk->will_topic.ptr, pk->will_topic.len,
-		    cfg->limits.max_topic_levels)) {
+	if (cq_topic_name_check(pk->will_topic.ptr, pk->will_topic.len,
+		    cfg->limits.max_topic_levels) != CQ_TOPIC_OK) {
 		*why_r = "will topic not allowed";
 		return CQ_MQTT_RC_TOPIC_NAME_INVALID;
 	}
@@ -183,9 +199,14 @@ check_connect(cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk,
 		*why_r = "no client certificate to take the username from";
 		return not_authorized(w);
 	}
-	if (cq_hooks_authenticate(w, c, pk) != CQ_HOOK_ALLOW) {
-		*why_r = "not authorized";
-		return not_authorized(w);
+	cq_hook_verdict_t v = cq_hooks_authenticate(w, c, pk);
+	if (v == CQ_HOOK_PENDING)
+		return CONNECT_PENDING;
+	if (v != CQ_HOOK_ALLOW) {
+		*why_r = c->auth_refusal == CQ_MQTT_RC_SERVER_UNAVAILABLE
+			? "authentication unavailable"
+			: "not authorized";
+		return refusal_code(w, c);
 	}
 	uint8_t rc = cq_hooks_connect(w, c, pk);
 	if (rc >= 0x80) {
@@ -340,6 +361,23 @@ open_session(cq_worker_t *w, const cq_conn_t *c, const cq_mqtt_connect_t *pk,
 	return cq_session_open(&so, &o->r);
 }
 
+/* The user name, for the ACL questions of later packets: the client
+ * certificate's identity with tls.use_identity_as_username. */
+static int
+keep_username(cq_conn_t *c, const cq_mqtt_connect_t *pk)
+{
+	const char *cert = cq_transport_username(c);
+	const void *name = cert ? (const void *)cert : pk->username.ptr;
+	size_t len = cert ? strlen(cert) : pk->username.len;
+	c->username = malloc(len + 1);
+	if (c->username == NULL)
+		return -1;
+	memcpy(c->username, name, len);
+	c->username[len] = '\0';
+	c->username_len = len;
+	return 0;
+}
+
 int
 cq_handle_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk)
 {
@@ -355,6 +393,8 @@ cq_handle_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk)
 	bool assign = false;
 	const char *why = NULL;
 	uint8_t code = check_connect(w, c, pk, &assign, &why);
+	if (code == CONNECT_PENDING)
+		return CQ_CONN_PENDING;
 	if (code != 0) {
 		refuse(c, code, why);
 		return 0;
@@ -371,6 +411,12 @@ cq_handle_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk)
 	}
 	if (assign)
 		cq_conn_set_log_id(c, o->id, o->id_len);
+	if ((pk->has_username || cq_transport_username(c) != NULL) &&
+		keep_username(c, pk) < 0) {
+		opening_free(o);
+		refuse(c, CQ_MQTT_RC_QUOTA_EXCEEDED, "out of memory");
+		return 0;
+	}
 	o->protocol = pk->version;
 	o->clean = pk->clean;
 	grant(w, c, pk, o);

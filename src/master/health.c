@@ -150,8 +150,9 @@ static void
 respond(hconn_t *h, int status, bool head_only, const char *body)
 {
 	h->resp_len = cq_http_response(h->resp, sizeof(h->resp), status,
-		status == 405 ? "Allow: GET, HEAD\r\nContent-Type: text/plain\r\n"
-			      : status == 200 || status == 503
+		status == 405
+			? "Allow: GET, HEAD\r\nContent-Type: text/plain\r\n"
+			: status == 200 || status == 503
 			? "Content-Type: application/json\r\n"
 			  "Cache-Control: no-store\r\n"
 			: "Content-Type: text/plain\r\n",
@@ -265,8 +266,8 @@ start_conn(cq_master_t *m, cq_listener_t *l, int fd)
 		hconn_free(h);
 		return;
 	}
-	struct timeval tv = {l->spec.timeout_ms / 1000,
-		(l->spec.timeout_ms % 1000) * 1000};
+	struct timeval tv = {
+		l->spec.timeout_ms / 1000, (l->spec.timeout_ms % 1000) * 1000};
 	event_add(h->ev, NULL);
 	evtimer_add(h->timer, &tv);
 }

@@ -2,7 +2,8 @@
  * conn.h — one client connection: bytes in, packets out.
  *
  * A connection owns a socket, its transport (transport.h), an input buffer
- * that each readable event fills with one read of up to 64 KB, and one
+ * that only holds a packet still incomplete after a read (each read of up
+ * to 64 KB lands in the worker's buffer, lent for the read), and one
  * contiguous output buffer that handlers and deliveries append to.  After
  * a read, every complete packet in the input is framed and decoded with
  * the codec (src/mqtt) and dispatched to its handler (handle.h).  Output is
@@ -92,6 +93,8 @@ struct cq_conn {
 	int fd;
 	const cq_transport_ops_t *tr;
 	void *tr_state;
+	struct cq_handshake *hs; /* pre-MQTT phase (handshake.h), or NULL */
+	bool tr_pending; /* the transport holds output of its own */
 	struct event *rev;
 	struct event *wev;
 	cq_buf_t in;
@@ -152,6 +155,13 @@ struct cq_conn {
  */
 cq_conn_t *cq_conn_new(cq_worker_t *w, int fd, unsigned li,
 	const struct sockaddr *peer, socklen_t peer_len);
+
+/* The transport needs a writable event (a handshake, or output of its
+ * own: c->tr_pending). */
+void cq_conn_want_write(cq_conn_t *c);
+
+/* The client's address changed (PROXY header, X-Forwarded-For). */
+void cq_conn_set_peer(cq_conn_t *c, const struct sockaddr *sa, socklen_t len);
 
 /*
  * Room for n more output bytes: a pointer to write them at, then

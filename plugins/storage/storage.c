@@ -81,8 +81,10 @@ open_store(storage_t *s)
 		cq_log(CQ_LOG_CRIT, 0, "no usable backend");
 		return -1;
 	}
+	/* An error of this start (the master does not start the workers),
+	 * not of a running broker: error, not crit. */
 	if (s->ops->open(cfg, &s->st, &error) < 0) {
-		cq_log(CQ_LOG_CRIT, 0, "%s",
+		cq_log(CQ_LOG_ERR, 0, "%s",
 			error != NULL ? error : "out of memory");
 		free(error);
 		return -1;
@@ -102,7 +104,7 @@ load(storage_t *s)
 	uint64_t t0 = now_ms();
 	if (cq_load_state(s->ops, s->st, &s->ix, s->args->nworkers,
 		    (uint64_t)time(NULL), &ls, &error) < 0) {
-		cq_log(CQ_LOG_CRIT, 0,
+		cq_log(CQ_LOG_ERR, 0,
 			"loading the stored state failed: %s; the "
 			"store was left as it is",
 			error != NULL ? error : "out of memory");

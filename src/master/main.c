@@ -355,7 +355,7 @@ helpers_ready(cq_master_t *m)
 			return 0;
 		if (rc == CQ_AGAIN)
 			continue;
-		cq_log(CQ_LOG_CRIT, 0,
+		cq_log(CQ_LOG_ERR, 0,
 			"comqtt-storage could not load the stored state (see "
 			"above): not starting");
 		return -1;

@@ -15,31 +15,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 os.environ.setdefault("CQ_BUILD", os.path.join(HERE, "..", "build"))
 sys.path.insert(0, os.path.join(HERE, "..", "t", "lib"))
 from authd import Authd, Postgres, hash_password  # noqa: E402
-from cqtest import binary  # noqa: E402
+from cqtest import Quiet, binary  # noqa: E402
 
 COUNT = int(sys.argv[1]) if len(sys.argv) > 1 else 200000
 USERS = 1000
-
-
-class Quiet:
-    """Enough of tap.T for the helpers' cleanups."""
-
-    def __init__(self):
-        self.cleanups = []
-
-    def cleanup(self, fn):
-        self.cleanups.append(fn)
-
-    def ok(self, cond, name=""):
-        if not cond:
-            print("warning: " + name)
-
-    def diag(self, msg):
-        print(msg)
-
-    def close(self):
-        while self.cleanups:
-            self.cleanups.pop()()
 
 
 def bench(socket, kind, window, extra=()):

@@ -213,7 +213,7 @@ cq_persist_congested(void)
 	if (cq_persist_failed())
 		return true;
 	for (unsigned i = 0; i < cur->nslots; i++)
-		if (cq_persist_fill(i) > cur->size / 4)
+		if (cq_persist_fill(i) > cur->size / 2)
 			return true;
 	return false;
 }
@@ -299,7 +299,8 @@ cq_persist_reserve(uint16_t type, uint16_t flags, size_t len, bool addition,
 	}
 	cq_spsc_t r = one(cur, cq_shm_slot);
 	if (addition &&
-		used_after(&r, CQ_SPSC_HDR_BYTES + ALIGN8(len)) > cur->size / 2)
+		used_after(&r, CQ_SPSC_HDR_BYTES + ALIGN8(len)) >
+			cur->size / 4 * 3)
 		return CQ_AGAIN;
 	return cq_spsc_reserve(&r, type, flags, len, payload_r);
 }
@@ -311,6 +312,11 @@ cq_persist_commit(void)
 		return;
 	cq_spsc_t r = one(cur, cq_shm_slot);
 	cq_spsc_commit(&r);
+	/* A sixteenth full: commit now rather than at the end of the batch
+	 * window, long before publishers are refused (half). */
+	if (r.ctl->prod.pend - r.ctl->prod.head_cache > cur->size / 16 &&
+		!__atomic_load_n(&cur->wake.urgent, __ATOMIC_RELAXED))
+		cq_persist_urge();
 }
 
 void
@@ -330,7 +336,8 @@ cq_persist_room(size_t len, bool addition)
 	cq_spsc_t r = one(cur, cq_shm_slot);
 	/* Twice the record: a padding record may precede it. */
 	size_t need = 2 * (CQ_SPSC_HDR_BYTES + ALIGN8(len));
-	return used_after(&r, need) <= (addition ? cur->size / 2 : cur->size);
+	return used_after(&r, need) <=
+		(addition ? cur->size / 4 * 3 : cur->size);
 }
 
 void

@@ -15,13 +15,14 @@
  *
  * Room.  An event that adds state (a session, a subscription, a queued or
  * inflight message, a retained message) is refused while its ring is more
- * than half full: the caller refuses what asked for it (0x97 Quota
- * exceeded).  An event that updates or removes state may use the whole
- * ring, and callers check cq_persist_room() before changes they can defer
- * (acknowledgements, unsubscribes, queue pumping), so those events are
- * never lost while the storage process is slow or down.  Publishers check
- * cq_persist_congested() (a ring a quarter full, or the storage failing)
- * and refuse new persistent state before the rings are full.
+ * than three quarters full: the caller refuses what asked for it (0x97
+ * Quota exceeded).  An event that updates or removes state may use the
+ * whole ring, and callers check cq_persist_room() before changes they can
+ * defer (acknowledgements, unsubscribes, queue pumping), so those events
+ * are never lost while the storage process is slow or down.  Publishers
+ * check cq_persist_congested() (a ring half full, or the storage failing)
+ * and refuse new persistent state well before the rings are full.  A ring
+ * a sixteenth full urges a commit without waiting for the batch window.
  *
  * Positions are the rings' free-running byte positions.  The storage
  * process publishes per ring the position up to which everything is
@@ -102,7 +103,7 @@ uint64_t cq_persist_tail(unsigned slot);
 uint64_t cq_persist_committed(unsigned slot);
 /* Bytes waiting in a ring (written, not released). */
 size_t cq_persist_fill(unsigned slot);
-/* Some ring is a quarter full, or the storage process fails: publishers
+/* Some ring is half full, or the storage process fails: publishers
  * refuse new persistent state. */
 bool cq_persist_congested(void);
 
@@ -115,7 +116,7 @@ void cq_persist_inc_floor(uint64_t next);
 
 /*
  * Reserve a record on this slot's ring.  An 'addition' is refused while
- * the ring is (or would be) more than half full.  0 and *payload_r;
+ * the ring is (or would be) more than three quarters full.  0 and *payload_r;
  * CQ_AGAIN when it does not fit (nothing reserved); -1 with errno EINVAL
  * (not a worker, persistence off) or EMSGSIZE (len above
  * cq_persist_max_payload).  Reservations stack until commit or abort.

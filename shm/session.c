@@ -194,6 +194,18 @@ slot_delete_locked(struct held *h, uint32_t i)
 		slot_store(j, 0);
 }
 
+/* Lock from the home of o's client id and probe (probe_locked); the
+ * caller releases h. */
+static uint32_t
+lock_probe(struct held *h, const cq_session_open_t *o, uint64_t *hash_r,
+	bool *found_r)
+{
+	sess_area_t *a = cq_session_area;
+	*hash_r = cq_session_hash(o->client_id, o->id_len, a->seed);
+	hold_from(h, sess_home(a, *hash_r));
+	return probe_locked(h, *hash_r, o->client_id, o->id_len, found_r);
+}
+
 /* ---- objects ------------------------------------------------------- */
 
 static cq_off_t
@@ -378,11 +390,10 @@ cq_session_open(const cq_session_open_t *o, cq_session_ref_t *r)
 		errno = EINVAL;
 		return -1;
 	}
-	uint64_t hash = cq_session_hash(o->client_id, o->id_len, a->seed);
+	uint64_t hash;
 	struct held h;
-	hold_from(&h, sess_home(a, hash));
 	bool found;
-	uint32_t i = probe_locked(&h, hash, o->client_id, o->id_len, &found);
+	uint32_t i = lock_probe(&h, o, &hash, &found);
 	int rc;
 	if (i == UINT32_MAX) {
 		errno = ENOSPC;
@@ -409,11 +420,10 @@ cq_session_restore(const cq_session_restore_t *rs, cq_off_t *sess_r)
 		errno = EINVAL;
 		return -1;
 	}
-	uint64_t hash = cq_session_hash(o->client_id, o->id_len, a->seed);
+	uint64_t hash;
 	struct held h;
-	hold_from(&h, sess_home(a, hash));
 	bool found;
-	uint32_t i = probe_locked(&h, hash, o->client_id, o->id_len, &found);
+	uint32_t i = lock_probe(&h, o, &hash, &found);
 	int rc = -1;
 	cq_off_t off = CQ_OFF_NULL;
 	if (found)

@@ -4,7 +4,7 @@
 #     persistent session): the master restarts it, the changes waited in
 #     the rings, and after a restart of the broker every acknowledged
 #     message is there, in order [MQTT-3.1.2-5] [MQTT-4.6.0-6]
-#   not consuming (stopped) until its ring is a quarter full: QoS 1
+#   not consuming (stopped) until its ring is half full: QoS 1
 #     publishes are refused with PUBACK 0x97 Quota exceeded, never
 #     accepted and dropped [MQTT-3.3.4-1]; once it runs again they are
 #     accepted again, and exactly the accepted ones survive a restart
@@ -80,7 +80,7 @@ def ring_full(t):
     t.cleanup(resume)
     pub = b.client(proto=m.V5, client_id="pub502f")
     accepted, rc = publish_until_refused(pub, 3000)
-    t.is_(rc, QUOTA_EXCEEDED, "with the storage ring a quarter full, a QoS "
+    t.is_(rc, QUOTA_EXCEEDED, "with the storage ring half full, a QoS "
           "1 PUBLISH gets PUBACK 0x97 Quota exceeded (after %d accepted)"
           % len(accepted))
     t.ok(0 < len(accepted) < 3000, "some were accepted first (%d)"

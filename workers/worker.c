@@ -17,6 +17,7 @@
 #include "core/channel.h"
 #include "core/defs.h"
 #include "core/log.h"
+#include "core/signals.h"
 #include "shm/arena.h"
 #include "shm/counters.h"
 #include "shm/persist.h"
@@ -265,14 +266,7 @@ static int
 setup_events(cq_worker_t *w)
 {
 	const cq_worker_args_t *a = w->args;
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	w->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	w->sigfd = cq_signals_fd();
 	w->base = event_base_new();
 	if (w->sigfd < 0 || w->base == NULL)
 		return -1;

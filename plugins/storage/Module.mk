@@ -14,3 +14,4 @@ LIB_SRCS += \
 	plugins/storage/storage.c
 
 UNIT_EXTRA_LIBS += $(STORAGE_LIBS)
+UNIT_TESTS += t/unit/check_storage.c

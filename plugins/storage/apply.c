@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "plugins/storage/codec.h"
@@ -28,6 +29,14 @@
 
 #define APPLIED_KEY "applied"
 #define SYS_KEY     "sys"
+
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
 
 /* ---- set-up -------------------------------------------------------- */
 
@@ -470,8 +479,11 @@ cq_apply_batch(cq_apply_t *ap)
 		finish(ap);
 		return n;
 	}
+	uint64_t t0 = now_us();
 	if (write_applied(ap) < 0 || ap->ops->commit(ap->st) < 0)
 		return abandon(ap, "committing a batch");
+	cq_log(CQ_LOG_DEBUG, 0, "batch: %ld record(s), commit %llu us", n,
+		(unsigned long long)(now_us() - t0));
 	finish(ap);
 	ap->batches++;
 	if (ap->failed)

@@ -75,6 +75,11 @@ typedef struct cq_store_ops {
 extern const cq_store_ops_t cq_store_lmdb;
 extern const cq_store_ops_t cq_store_redis;
 
+/* For open(): *error_r = the formatted message (malloc'd; NULL when out
+ * of memory).  Returns -1. */
+int cq_store_fail(char **error_r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* The ops of a configured backend, or NULL for "none". */
 const cq_store_ops_t *cq_store_ops_for(cq_storage_backend_t b);
 

@@ -59,20 +59,6 @@ struct cq_store {
 	cq_buf_t kbuf, vbuf;
 };
 
-static int fail(char **error_r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int
-fail(char **error_r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(error_r, fmt, ap) < 0)
-		*error_r = NULL;
-	va_end(ap);
-	return -1;
-}
-
 /* errno for an LMDB result. */
 static int
 set_errno(int rc)
@@ -159,7 +145,7 @@ inspect(cq_store_t *st, char **error_r)
 	MDB_val k, v;
 	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
 	if (rc != 0)
-		return fail(error_r, "%s: cannot read: %s", st->path,
+		return cq_store_fail(error_r, "%s: cannot read: %s", st->path,
 			mdb_strerror(rc));
 	int n = 0, ours = 0;
 	if ((rc = mdb_dbi_open(txn, NULL, 0, &main)) == 0 &&
@@ -173,10 +159,10 @@ inspect(cq_store_t *st, char **error_r)
 	}
 	int result = n == 0 ? 0 : 1;
 	if (rc != 0)
-		result = fail(error_r, "%s: cannot read: %s", st->path,
+		result = cq_store_fail(error_r, "%s: cannot read: %s", st->path,
 			mdb_strerror(rc));
 	else if (ours != n)
-		result = fail(error_r,
+		result = cq_store_fail(error_r,
 			"%s: an LMDB database that is not comqtt's (it has "
 			"%d other entr%s); refusing to touch it",
 			st->path, n - ours, n - ours == 1 ? "y" : "ies");
@@ -196,7 +182,7 @@ open_tables(cq_store_t *st, bool fresh, char **error_r)
 			fresh ? MDB_CREATE : 0, &st->dbi[t]);
 	if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
 		mdb_txn_abort(txn);
-		return fail(error_r,
+		return cq_store_fail(error_r,
 			"%s: not a complete comqtt store (a table is missing "
 			"or of another kind); refusing to touch it",
 			st->path);
@@ -212,7 +198,7 @@ open_tables(cq_store_t *st, bool fresh, char **error_r)
 				memcmp(v.mv_data, CQ_STORE_FORMAT_TAG,
 					v.mv_size) != 0)) {
 			mdb_txn_abort(txn);
-			return fail(error_r,
+			return cq_store_fail(error_r,
 				"%s: stored format \"%.*s\", this comqttd "
 				"reads \"%s\" only; refusing to touch it",
 				st->path, (int)CQ_MIN(v.mv_size, 64),
@@ -220,7 +206,7 @@ open_tables(cq_store_t *st, bool fresh, char **error_r)
 		}
 		if (rc == MDB_NOTFOUND) {
 			mdb_txn_abort(txn);
-			return fail(error_r,
+			return cq_store_fail(error_r,
 				"%s: no format tag; refusing to touch it",
 				st->path);
 		}
@@ -230,8 +216,8 @@ open_tables(cq_store_t *st, bool fresh, char **error_r)
 	else
 		mdb_txn_abort(txn);
 	if (rc != 0)
-		return fail(error_r, "%s: cannot open the tables: %s", st->path,
-			mdb_strerror(rc));
+		return cq_store_fail(error_r, "%s: cannot open the tables: %s",
+			st->path, mdb_strerror(rc));
 	return 0;
 }
 
@@ -243,17 +229,19 @@ make_dir(const char *dir, char **error_r)
 	if (stat(dir, &sb) == 0)
 		return S_ISDIR(sb.st_mode)
 			? 0
-			: fail(error_r, "data_dir %s is not a directory", dir);
+			: cq_store_fail(error_r,
+				  "data_dir %s is not a directory", dir);
 	char path[4096];
 	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
-		return fail(error_r, "data_dir %s: path too long", dir);
+		return cq_store_fail(
+			error_r, "data_dir %s: path too long", dir);
 	for (char *p = path + 1;; p++) {
 		bool end = *p == '\0';
 		if (*p != '/' && !end)
 			continue;
 		*p = '\0';
 		if (mkdir(path, 0750) < 0 && errno != EEXIST)
-			return fail(error_r,
+			return cq_store_fail(error_r,
 				"data_dir %s: mkdir() of %s failed: %s", dir,
 				path, strerror(errno));
 		if (end)
@@ -271,7 +259,7 @@ lmdb_open(const cq_config_t *cfg, cq_store_t **st_r, char **error_r)
 		return -1;
 	cq_store_t *st = calloc(1, sizeof(*st));
 	if (st == NULL)
-		return fail(error_r, "out of memory");
+		return cq_store_fail(error_r, "out of memory");
 	snprintf(st->path, sizeof(st->path), "%s/%s", cfg->data_dir, DB_FILE);
 	st->map_max = cfg->storage.lmdb.map_size_max;
 	int rc = mdb_env_create(&st->env);
@@ -284,7 +272,7 @@ lmdb_open(const cq_config_t *cfg, cq_store_t **st_r, char **error_r)
 		rc = mdb_env_open(st->env, st->path,
 			MDB_NOSUBDIR | MDB_NOTLS | MDB_NORDAHEAD, 0640);
 	if (rc != 0) {
-		fail(error_r, "%s: %s%s", st->path, mdb_strerror(rc),
+		cq_store_fail(error_r, "%s: %s%s", st->path, mdb_strerror(rc),
 			rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH
 				? " (not an LMDB file of this version); "
 				  "refusing to touch it"

@@ -47,20 +47,6 @@ struct cq_store {
 	cq_buf_t field;
 };
 
-static int fail(char **error_r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int
-fail(char **error_r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(error_r, fmt, ap) < 0)
-		*error_r = NULL;
-	va_end(ap);
-	return -1;
-}
-
 /* ---- the connection ------------------------------------------------ */
 
 static void
@@ -509,7 +495,7 @@ check_format(cq_store_t *st, char **error_r)
 		(cq_buf_used(&v) != strlen(CQ_STORE_FORMAT_TAG) ||
 			memcmp(cq_buf_head(&v), CQ_STORE_FORMAT_TAG,
 				cq_buf_used(&v)) != 0))
-		rc = fail(error_r,
+		rc = cq_store_fail(error_r,
 			"redis %s: stored format \"%.*s\" under prefix "
 			"\"%s\", this comqttd reads \"%s\" only; refusing "
 			"to touch it",
@@ -517,7 +503,7 @@ check_format(cq_store_t *st, char **error_r)
 			(const char *)cq_buf_head(&v), st->conf->prefix,
 			CQ_STORE_FORMAT_TAG);
 	else if (rc == 0 && (rc = anything_stored(st)) == 1)
-		rc = fail(error_r,
+		rc = cq_store_fail(error_r,
 			"redis %s: keys under prefix \"%s\" but no format "
 			"tag: not comqtt's data; refusing to touch it",
 			st->where, st->conf->prefix);
@@ -533,7 +519,8 @@ check_format(cq_store_t *st, char **error_r)
 			freeReplyObject(r);
 	}
 	if (rc < 0 && *error_r == NULL)
-		fail(error_r, "redis %s: cannot read the store", st->where);
+		cq_store_fail(
+			error_r, "redis %s: cannot read the store", st->where);
 	cq_buf_free(&v);
 	return rc < 0 ? -1 : 0;
 }
@@ -545,12 +532,12 @@ redis_open(const cq_config_t *cfg, cq_store_t **st_r, char **error_r)
 {
 	cq_store_t *st = calloc(1, sizeof(*st));
 	if (st == NULL)
-		return fail(error_r, "out of memory");
+		return cq_store_fail(error_r, "out of memory");
 	st->conf = &cfg->storage.redis;
 	cq_addr_format(&st->conf->address, st->where, sizeof(st->where));
 	*error_r = NULL;
 	if (connect_now(st) < 0) {
-		fail(error_r, "redis %s: cannot connect", st->where);
+		cq_store_fail(error_r, "redis %s: cannot connect", st->where);
 		redis_close(st);
 		return -1;
 	}

@@ -9,14 +9,28 @@
 #include "plugins/storage/codec.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/defs.h"
+#include "plugins/storage/backend.h"
 #include "shm/region.h"
 #include "shm/session.h"
 
 #define VALUE_V1 1u
 #define MSG_HDR  32u
+
+int
+cq_store_fail(char **error_r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(error_r, fmt, ap) < 0)
+		*error_r = NULL;
+	va_end(ap);
+	return -1;
+}
 
 const char *const cq_store_table_names[CQ_ST_COUNT] = {
 	"meta", "sessions", "children", "retained"};

@@ -24,6 +24,7 @@
 
 #include "core/channel.h"
 #include "core/log.h"
+#include "core/signals.h"
 #include "master/process.h"
 #include "plugins/storage/apply.h"
 #include "plugins/storage/backend.h"
@@ -128,14 +129,7 @@ load(storage_t *s)
 static int
 setup_signals(storage_t *s)
 {
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	s->sigfd = cq_signals_fd();
 	if (s->sigfd < 0)
 		cq_log(CQ_LOG_CRIT, errno, "signalfd() failed");
 	return s->sigfd < 0 ? -1 : 0;

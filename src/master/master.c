@@ -429,6 +429,47 @@ add_workers(cq_master_t *m)
 	}
 }
 
+/* Listeners, the death pipe, the children: 0, or -1 (logged). */
+static int
+start_all(cq_master_t *m)
+{
+	if (pipe2(m->death_pipe, O_CLOEXEC) < 0) {
+		cq_log(CQ_LOG_CRIT, errno, "pipe2() failed");
+		return -1;
+	}
+	cq_process_private_fd(m->death_pipe[1]);
+	for (unsigned i = 0; i < m->nlisteners; i++) {
+		cq_listener_t *l = &m->listeners[i];
+		if (l->fd < 0)
+			continue;
+		if (l->spec.health) {
+			if (cq_health_listen(m, l) < 0)
+				return -1;
+			continue;
+		}
+		l->ev = event_new(
+			m->base, l->fd, EV_READ | EV_PERSIST, on_accept, l);
+		event_add(l->ev, NULL);
+	}
+	add_workers(m);
+	if (m->add_children != NULL && m->add_children(m) < 0)
+		return -1;
+	/* Helpers (authd, storage) first: workers ask them from their first
+	 * client on, and start on the state storage loaded. */
+	for (int workers = 0; workers <= 1; workers++) {
+		for (unsigned i = 0; i < cq_process_count(); i++) {
+			cq_child_t *c = cq_process_at(i);
+			if ((c->kind == CQ_CHILD_WORKER) == workers &&
+				start_child(m, c) < 0)
+				return -1;
+		}
+		if (!workers && m->helpers_ready != NULL &&
+			m->helpers_ready(m) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int
 cq_master_run(cq_master_t *m)
 {
@@ -442,45 +483,20 @@ cq_master_run(cq_master_t *m)
 			sigs[i] == SIGCHLD ? on_sigchld : on_signal, m);
 		event_add(sigev[i], NULL);
 	}
-	if (pipe2(m->death_pipe, O_CLOEXEC) < 0) {
-		cq_log(CQ_LOG_CRIT, errno, "pipe2() failed");
-		return 1;
-	}
-	cq_process_private_fd(m->death_pipe[1]);
-	for (unsigned i = 0; i < m->nlisteners; i++) {
-		cq_listener_t *l = &m->listeners[i];
-		if (l->fd < 0)
-			continue;
-		if (l->spec.health) {
-			if (cq_health_listen(m, l) < 0)
-				return 1;
-			continue;
-		}
-		l->ev = event_new(
-			m->base, l->fd, EV_READ | EV_PERSIST, on_accept, l);
-		event_add(l->ev, NULL);
-	}
-	add_workers(m);
-	if (m->add_children != NULL && m->add_children(m) < 0)
-		return 1;
-	/* Helpers (authd) first: workers ask them from their first client
-	 * on. */
-	for (int workers = 0; workers <= 1; workers++) {
-		for (unsigned i = 0; i < cq_process_count(); i++) {
-			cq_child_t *c = cq_process_at(i);
-			if ((c->kind == CQ_CHILD_WORKER) == workers &&
-				start_child(m, c) < 0)
-				return 1;
-		}
-		if (!workers && m->helpers_ready != NULL &&
-			m->helpers_ready(m) < 0)
-			return 1;
-	}
-
-	event_base_dispatch(m->base);
+	int rc = start_all(m) < 0 ? 1 : 0;
+	if (rc == 0)
+		event_base_dispatch(m->base);
 
 	for (size_t i = 0; i < CQ_ARRAY_SIZE(sigs); i++)
 		event_free(sigev[i]);
+	for (unsigned i = 0; i < cq_process_count(); i++) {
+		cq_child_t *c = cq_process_at(i);
+		if (c->chan_ev != NULL)
+			event_free(c->chan_ev);
+		if (c->respawn_ev != NULL)
+			event_free(c->respawn_ev);
+		c->chan_ev = c->respawn_ev = NULL;
+	}
 	cq_health_stop();
 	for (unsigned i = 0; i < m->nlisteners; i++) {
 		if (m->listeners[i].ev != NULL)
@@ -489,6 +505,7 @@ cq_master_run(cq_master_t *m)
 	}
 	if (stop_timer != NULL)
 		event_free(stop_timer);
-	cq_log(CQ_LOG_NOTICE, 0, "stopped");
-	return 0;
+	if (rc == 0)
+		cq_log(CQ_LOG_NOTICE, 0, "stopped");
+	return rc;
 }

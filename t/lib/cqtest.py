@@ -146,6 +146,28 @@ def _yaml(v):
     return str(v)
 
 
+class Quiet:
+    """Enough of tap.T for the helpers' cleanups, for scripts that are not
+    tests (bench/auth_run.py, bench/storage_run.py)."""
+
+    def __init__(self):
+        self.cleanups = []
+
+    def cleanup(self, fn):
+        self.cleanups.append(fn)
+
+    def ok(self, cond, name=""):
+        if not cond:
+            print("warning: " + name)
+
+    def diag(self, msg):
+        print(msg)
+
+    def close(self):
+        while self.cleanups:
+            self.cleanups.pop()()
+
+
 class TempDir:
     def __init__(self, prefix="cqtest-"):
         self.path = tempfile.mkdtemp(prefix=prefix)
@@ -410,10 +432,9 @@ class Broker:
             latest[slot] = int(pid)
         return sorted(p for p in latest.values() if p in kids)
 
-    def helper_pid(self, name, timeout=10.0):
-        """The pid of a helper child ("storage", "authd") from the
-        master's log (the latest "started NAME (pid P)"), checked against
-        its children; None if there is none within timeout."""
+    def _started_pid(self, name, timeout):
+        """The pid of the latest "started NAME (pid P)" in the master's
+        log, checked against its children; None within timeout."""
         rx = re.compile(r"started %s \(pid (\d+)\)" % re.escape(name))
 
         def find():
@@ -423,17 +444,13 @@ class Broker:
             return None
         return wait_until(find, timeout)
 
-    def worker_pid(self, slot, timeout=10.0):
-        """The pid of the worker in a slot, from the master's log ("started
-        worker N (pid P)", the latest one) checked against its children."""
-        rx = re.compile(r"started worker %d \(pid (\d+)\)" % slot)
+    def helper_pid(self, name, timeout=10.0):
+        """The pid of a helper child ("storage", "authd")."""
+        return self._started_pid(name, timeout)
 
-        def find():
-            m = rx.findall(self.log_text())
-            if m and int(m[-1]) in self.children():
-                return int(m[-1])
-            return None
-        return wait_until(find, timeout)
+    def worker_pid(self, slot, timeout=10.0):
+        """The pid of the worker in a slot."""
+        return self._started_pid("worker %d" % slot, timeout)
 
     def kill_worker(self, slot, sig=signal.SIGKILL, timeout=15.0):
         """Kill the worker in a slot; wait until a replacement runs and

@@ -56,6 +56,10 @@ static const struct {
 	[CQ_CTR_LOOP_ITERATIONS] = {"loop_iterations", 0},
 	[CQ_CTR_LOOP_LAG_US] = {"loop_lag_us", 1},
 	[CQ_CTR_SUBSCRIPTIONS] = {"subscriptions", 1},
+	[CQ_CTR_AUTH_ALLOW] = {"auth_allowed", 0},
+	[CQ_CTR_AUTH_DENY] = {"auth_denied", 0},
+	[CQ_CTR_CONN_BANNED] = {"connections_banned", 0},
+	[CQ_CTR_CTL_COMMANDS] = {"admin_commands", 0},
 };
 
 const char *

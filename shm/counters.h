@@ -44,6 +44,10 @@ typedef enum cq_counter {
 	CQ_CTR_LOOP_ITERATIONS,
 	CQ_CTR_LOOP_LAG_US, /* gauge: last iteration's lateness */
 	CQ_CTR_SUBSCRIPTIONS, /* gauge */
+	CQ_CTR_AUTH_ALLOW, /* CONNECTs authentication let in */
+	CQ_CTR_AUTH_DENY, /* CONNECTs authentication refused */
+	CQ_CTR_CONN_BANNED, /* CONNECTs refused: blacklisted client id */
+	CQ_CTR_CTL_COMMANDS, /* admin commands handled */
 	CQ_CTR_COUNT
 } cq_counter_t;
 

@@ -156,9 +156,11 @@ check_connect(cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk,
 		return CQ_MQTT_RC_CLIENT_ID_INVALID;
 	}
 	if (cq_hooks_authenticate(w, c, pk) != CQ_HOOK_ALLOW) {
+		cq_counter_add(CQ_CTR_AUTH_DENY, 1);
 		*why_r = "not authorized";
 		return not_authorized(w);
 	}
+	cq_counter_add(CQ_CTR_AUTH_ALLOW, 1);
 	uint8_t rc = cq_hooks_connect(w, c, pk);
 	if (rc >= 0x80) {
 		*why_r = "refused by a hook";

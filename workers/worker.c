@@ -24,6 +24,7 @@
 #include "shm/route.h"
 #include "shm/session.h"
 #include "workers/conn.h"
+#include "workers/control.h"
 #include "workers/deliver.h"
 #include "workers/handle.h"
 #include "workers/hooks.h"
@@ -314,6 +315,7 @@ setup_runtime(cq_worker_t *w)
 		cq_lsess_table_init(&w->sessions) < 0)
 		return -1;
 	if (cq_hooks_add(w->hooks, &cq_hook_loopback) < 0 ||
+		cq_hooks_add(w->hooks, &cq_hook_control) < 0 ||
 		cq_hooks_started(w) < 0)
 		return -1;
 	if (cq_lsess_rebuild(w) < 0)

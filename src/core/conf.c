@@ -551,6 +551,12 @@ static const cq_cfg_key_t root_keys[] = {
 		ROOT(auth),
 		.sub = &cq_config_auth_table,
 		.doc = "authentication and ACL: comqtt-authd (conf_auth.c)"},
+	{.name = "admin",
+		.type = CQ_CFG_MAP,
+		ROOT(admin),
+		.sub = &cq_config_admin_table,
+		.doc = "REST API, metrics, dashboard: comqtt-admin "
+		       "(conf_admin.c)"},
 };
 
 static const cq_cfg_table_t config_table = {

@@ -23,9 +23,11 @@
 
 #include "core/conf.h"
 #include "core/log.h"
+#include "master/admin_child.h"
 #include "master/daemon.h"
 #include "master/master.h"
 #include "shm/counters.h"
+#include "shm/ctl.h"
 #include "shm/region.h"
 #include "shm/ring.h"
 #include "workers/worker.h"
@@ -117,6 +119,7 @@ shm_conf(const cq_config_t *c, unsigned workers, cq_shm_conf_t *sc)
 	sc->ring_bytes = c->shm.ring_size;
 	sc->auth_cache_entries = c->shm.auth_cache_entries;
 	sc->route_shards = c->shm.route_shards;
+	sc->blacklist_max = c->admin.blacklist_max;
 }
 
 static void
@@ -169,6 +172,7 @@ worker_main(cq_child_t *child, void *arg)
 				close(l->slot_fds[s]);
 	}
 	a.nlisteners = m->nlisteners;
+	cq_admin_child_close_socket();
 	return cq_worker_main(&a);
 }
 
@@ -252,11 +256,12 @@ start(int daemonize)
 	}
 	/* Wake-ups of the rings: created once, inherited by every worker
 	 * (a respawned one too). */
-	if (cq_ring_eventfds_create(master.workers) < 0)
+	if (cq_ring_eventfds_create(master.workers) < 0 ||
+		cq_ctl_eventfds_create(master.workers) < 0)
 		return 1;
 	started = time(NULL);
 	listener_specs(&master, &cfg);
-	if (cq_master_listen(&master) < 0)
+	if (cq_master_listen(&master) < 0 || cq_admin_child_listen(&cfg) < 0)
 		return 1;
 	if (cfg.user[0] != '\0' && cq_drop_privileges(cfg.user, &error) < 0) {
 		cq_log(CQ_LOG_CRIT, 0, "%s", error);
@@ -327,10 +332,13 @@ main(int argc, char **argv)
 	master.worker_arg = &master;
 	master.reload = reload;
 	master.worker_load = worker_load;
+	cq_admin_child_prepare(&cmdline, &cfg, (uint64_t)started);
+	master.add_children = cq_admin_child_add;
 	cq_daemon_ready();
 	rc = cq_master_run(&master);
 
 	event_base_free(master.base);
+	cq_admin_child_close_socket();
 	if (cfg.pid_file[0] != '\0')
 		unlink(cfg.pid_file);
 	cq_shm_detach(&master.shm);

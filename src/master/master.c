@@ -24,6 +24,7 @@
 #include "core/channel.h"
 #include "core/defs.h"
 #include "core/log.h"
+#include "shm/qsbr.h"
 
 #define ACCEPT_BATCH 64
 
@@ -245,6 +246,8 @@ child_died(cq_master_t *m, cq_child_t *c, int status)
 			"%u leaked object(s)",
 			c->name, errors, rep.repaired, rep.leaked_objects);
 	}
+	if (c->kind == CQ_CHILD_ADMIN && m->shm.base != NULL)
+		cq_qsbr_reader_reap(CQ_QSBR_READER_ADMIN);
 	if (stopping || !c->respawn)
 		return;
 	unsigned ms = cq_process_backoff_ms(c);
@@ -376,6 +379,8 @@ cq_master_run(cq_master_t *m)
 		event_add(l->ev, NULL);
 	}
 	add_workers(m);
+	if (m->add_children != NULL)
+		m->add_children(m);
 	for (unsigned i = 0; i < cq_process_count(); i++)
 		if (start_child(m, cq_process_at(i)) < 0)
 			return 1;

@@ -1,0 +1,29 @@
+/*
+ * admin_child.h — comqtt-admin as one of the master's children.
+ *
+ * The master binds admin.address itself (before dropping privileges, and
+ * so that a respawned admin finds its socket and queued connections where
+ * the dead one left them) and adds an entry "admin" to the process table;
+ * the child's main turns the master's state into cq_admin_args_t.  Workers
+ * close the admin's socket right after they are forked.
+ */
+#ifndef CQ_MASTER_ADMIN_CHILD_H
+#define CQ_MASTER_ADMIN_CHILD_H
+
+#include <stdint.h>
+
+#include "core/conf.h"
+#include "master/master.h"
+
+/* Bind admin.address when admin.enabled.  0, or -1 (logged). */
+int cq_admin_child_listen(const cq_config_t *cfg);
+/* What the child is given: the command line (for reloads), the
+ * configuration the master runs with, the broker's start time. */
+void cq_admin_child_prepare(
+	const cq_config_cmdline_t *cmdline, cq_config_t *cfg, uint64_t started);
+/* cq_master_t.add_children: the admin's table entry (if it listens). */
+void cq_admin_child_add(cq_master_t *m);
+/* Close the socket (workers after fork; the master at exit). */
+void cq_admin_child_close_socket(void);
+
+#endif /* CQ_MASTER_ADMIN_CHILD_H */

@@ -24,11 +24,12 @@
 
 #include "core/defs.h"
 #include "core/log.h"
+#include "shm/crashpoint.h"
 #include "shm/lock.h"
 
-#define BL_MAGIC  UINT64_C(0x4c4b4c4251514d43) /* "CMQQBLKL" */
-#define BL_TRIES  4
-#define BL_FENCE  __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define BL_MAGIC UINT64_C(0x4c4b4c4251514d43) /* "CMQQBLKL" */
+#define BL_TRIES 4
+#define BL_FENCE __atomic_thread_fence(__ATOMIC_SEQ_CST)
 
 typedef struct bl_entry {
 	uint32_t seq;
@@ -113,6 +114,7 @@ entry_set(bl_entry_t *e, const char *id, size_t len, uint64_t h)
 		memcpy(e->id, id, len);
 	__atomic_store_n(&e->len, (uint16_t)len, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->hash, h, __ATOMIC_RELAXED);
+	CQ_CRASHPOINT("blacklist.writing");
 	__atomic_store_n(&e->seq, e->seq + 1, __ATOMIC_RELEASE);
 }
 
@@ -240,8 +242,7 @@ cq_blacklist_foreach(cq_blacklist_fn fn, void *arg)
 size_t
 cq_blacklist_count(void)
 {
-	return cur != NULL ? __atomic_load_n(&cur->count, __ATOMIC_ACQUIRE)
-			   : 0;
+	return cur != NULL ? __atomic_load_n(&cur->count, __ATOMIC_ACQUIRE) : 0;
 }
 
 size_t
@@ -275,7 +276,8 @@ cq_blacklist_set_loaded(void)
 static size_t
 bl_size(const cq_shm_conf_t *conf)
 {
-	return sizeof(bl_hdr_t) + (size_t)conf->blacklist_max * sizeof(bl_entry_t);
+	return sizeof(bl_hdr_t) +
+		(size_t)conf->blacklist_max * sizeof(bl_entry_t);
 }
 
 static int
@@ -311,14 +313,15 @@ bl_check(cq_shm_t *shm, void *area, cq_shm_report_t *rep)
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < h->cap; i++) {
 		const bl_entry_t *e = &h->e[i];
-		if (e->len > CQ_BLACKLIST_ID_MAX || (e->len > 0 && i >= h->used))
+		if (e->len > CQ_BLACKLIST_ID_MAX ||
+			(e->len > 0 && i >= h->used))
 			cq_shm_check_error(
 				rep, "blacklist", "entry %u out of place", i);
 		n += e->len > 0;
 	}
 	if (n != h->count)
-		cq_shm_check_error(rep, "blacklist", "count %u, %u entries held",
-			h->count, n);
+		cq_shm_check_error(rep, "blacklist",
+			"count %u, %u entries held", h->count, n);
 }
 
 static void

@@ -30,10 +30,11 @@
 
 #include "core/defs.h"
 #include "core/log.h"
+#include "shm/crashpoint.h"
 #include "shm/msg.h"
 
-#define CTL_MAGIC UINT64_C(0x4c54434351514d43) /* "CMQQCCTL" */
-#define CTL_T_PAD 0u
+#define CTL_MAGIC  UINT64_C(0x4c54434351514d43) /* "CMQQCCTL" */
+#define CTL_T_PAD  0u
 #define ALIGN16(n) (((n) + 15u) & ~(size_t)15u)
 
 typedef struct ctl_rhdr {
@@ -94,12 +95,13 @@ cq_ctl_eventfds_create(unsigned workers)
 		workers = CQ_MAX_WORKERS;
 	admin_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	for (nfds = 0; nfds < workers && admin_fd >= 0; nfds++)
-		if ((worker_fds[nfds] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) <
-			0)
+		if ((worker_fds[nfds] = eventfd(
+			     0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
 			break;
 	if (admin_fd < 0 || nfds < workers) {
-		cq_log(CQ_LOG_CRIT, errno, "eventfd() for the control path "
-					   "failed");
+		cq_log(CQ_LOG_CRIT, errno,
+			"eventfd() for the control path "
+			"failed");
 		cq_ctl_eventfds_close();
 		return -1;
 	}
@@ -111,7 +113,8 @@ wake(int fd)
 {
 	uint64_t one = 1;
 	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		cq_log(CQ_LOG_ERR, errno, "write() to a control eventfd failed");
+		cq_log(CQ_LOG_ERR, errno,
+			"write() to a control eventfd failed");
 }
 
 void
@@ -168,8 +171,8 @@ ring_push(ctl_ring_t *r, uint16_t type, uint16_t flags, uint64_t id,
 	}
 	if (pad > 0) {
 		ctl_rhdr_t *p = (ctl_rhdr_t *)(r->buf + idx);
-		*p = (ctl_rhdr_t){.len = (uint32_t)(pad - sizeof(*p)),
-			.type = CTL_T_PAD};
+		*p = (ctl_rhdr_t){
+			.len = (uint32_t)(pad - sizeof(*p)), .type = CTL_T_PAD};
 		tail += pad;
 		idx = 0;
 	}
@@ -183,6 +186,7 @@ ring_push(ctl_ring_t *r, uint16_t type, uint16_t flags, uint64_t id,
 		q += iov[i].iov_len;
 	}
 	r->records++;
+	CQ_CRASHPOINT("ctl.written");
 	__atomic_store_n(&r->tail, tail + need, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -209,7 +213,8 @@ ring_peek(ctl_ring_t *r, cq_ctl_rec_t *rec)
 			return CQ_AGAIN;
 		}
 		if (h->type == CTL_T_PAD) {
-			__atomic_store_n(&r->head, head + need, __ATOMIC_RELEASE);
+			__atomic_store_n(
+				&r->head, head + need, __ATOMIC_RELEASE);
 			continue;
 		}
 		*rec = (cq_ctl_rec_t){.type = h->type,
@@ -227,8 +232,8 @@ ring_consume(ctl_ring_t *r)
 	uint64_t head = r->head;
 	if (head == __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE))
 		return;
-	const ctl_rhdr_t *h =
-		(const ctl_rhdr_t *)(r->buf + (head & (CQ_CTL_RING_BYTES - 1)));
+	const ctl_rhdr_t *h = (const ctl_rhdr_t *)(r->buf +
+		(head & (CQ_CTL_RING_BYTES - 1)));
 	__atomic_store_n(&r->head, head + sizeof(*h) + ALIGN16(h->len),
 		__ATOMIC_RELEASE);
 }
@@ -248,8 +253,8 @@ cq_ctl_send(unsigned slot, uint16_t type, uint16_t flags, uint64_t id,
 		errno = EMSGSIZE;
 		return -1;
 	}
-	int rc = ring_push(&cur->pair[slot].cmd, type, flags, id, iov, iovcnt,
-		len);
+	int rc = ring_push(
+		&cur->pair[slot].cmd, type, flags, id, iov, iovcnt, len);
 	if (rc == 0)
 		wake(slot < nfds ? worker_fds[slot] : -1);
 	return rc;
@@ -288,8 +293,7 @@ cq_ctl_cmd_consume(void)
 }
 
 int
-cq_ctl_reply(uint64_t id, uint16_t status, const struct iovec *iov,
-	int iovcnt)
+cq_ctl_reply(uint64_t id, uint16_t status, const struct iovec *iov, int iovcnt)
 {
 	if (cur == NULL || cq_shm_slot >= cur->nslots || iovcnt > 15) {
 		errno = EINVAL;
@@ -412,16 +416,17 @@ cq_ctlrd_str(cq_ctlrd_t *r, size_t *len_r)
 uint64_t
 cq_ctl_clients_max(void)
 {
-	return cur != NULL ? __atomic_load_n(&cur->clients_max,
-				     __ATOMIC_RELAXED)
-			   : 0;
+	return cur != NULL
+		? __atomic_load_n(&cur->clients_max, __ATOMIC_RELAXED)
+		: 0;
 }
 
 void
 cq_ctl_note_connected(uint64_t connected)
 {
 	if (cur != NULL && connected > cur->clients_max)
-		__atomic_store_n(&cur->clients_max, connected, __ATOMIC_RELAXED);
+		__atomic_store_n(
+			&cur->clients_max, connected, __ATOMIC_RELAXED);
 }
 
 void

@@ -119,8 +119,8 @@ void cq_ctl_cmd_consume(void);
  * wake the admin.  0; CQ_AGAIN when the reply ring is full (try again
  * later); -1 with errno EMSGSIZE or EINVAL.
  */
-int cq_ctl_reply(uint64_t id, uint16_t status, const struct iovec *iov,
-	int iovcnt);
+int cq_ctl_reply(
+	uint64_t id, uint16_t status, const struct iovec *iov, int iovcnt);
 /* This worker's eventfd (the admin writes it after a command), or -1. */
 int cq_ctl_worker_fd(void);
 /* Read (reset) an eventfd that was signalled. */

@@ -78,8 +78,8 @@ do_kick(cq_worker_t *w, cq_ctlrd_t *in)
 		return CQ_CTL_NOT_FOUND;
 	cq_log(CQ_LOG_NOTICE, 0, "client %s (%s) disconnected by the admin",
 		ls->id, ls->conn->addr);
-	cq_conn_disconnect(ls->conn, CQ_MQTT_RC_ADMINISTRATIVE_ACTION,
-		CQ_CLOSE_ABNORMAL);
+	cq_conn_disconnect(
+		ls->conn, CQ_MQTT_RC_ADMINISTRATIVE_ACTION, CQ_CLOSE_ABNORMAL);
 	return CQ_CTL_OK;
 }
 
@@ -116,8 +116,8 @@ describe_one(cq_worker_t *w, const char *id, size_t len, unsigned flags,
 	cq_ctlbuf_u8(out, n->will_qos);
 	cq_ctlbuf_u8(out, n->will_retain);
 	cq_ctlbuf_u32(out, n->will_payload_full);
-	cq_ctlbuf_str(out, n->will_topic, n->will_topic_len,
-		CQ_CTL_WILL_TOPIC_MAX);
+	cq_ctlbuf_str(
+		out, n->will_topic, n->will_topic_len, CQ_CTL_WILL_TOPIC_MAX);
 	cq_ctlbuf_str(out, n->will_payload, n->will_payload_len,
 		CQ_CTL_WILL_PAYLOAD_MAX);
 }
@@ -161,7 +161,8 @@ do_publish(cq_worker_t *w, const cq_ctl_rec_t *rec)
 	memcpy(&m, rec->data, sizeof(m));
 	if (shm == NULL || !cq_off_valid(shm->size, m, sizeof(cq_msg_t)) ||
 		cq_msg_get(m)->magic != CQ_MSG_MAGIC) {
-		cq_log(CQ_LOG_ERR, 0, "control: PUBLISH of a bad message %#x", m);
+		cq_log(CQ_LOG_ERR, 0, "control: PUBLISH of a bad message %#x",
+			m);
 		reply(rec, CQ_CTL_BAD, NULL, 0);
 		return 0;
 	}
@@ -294,8 +295,8 @@ on_lag(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	uint64_t now = mono_us();
-	cq_counter_set(
-		CQ_CTR_LOOP_LAG_US, now > ctl.lag_due_us ? now - ctl.lag_due_us : 0);
+	cq_counter_set(CQ_CTR_LOOP_LAG_US,
+		now > ctl.lag_due_us ? now - ctl.lag_due_us : 0);
 	if (++ctl.lag_ticks % SWEEP_EVERY == 0)
 		cq_cnote_sweep(ctl.w);
 	arm_lag();
@@ -345,8 +346,8 @@ control_connect(
 	void *ctx, const cq_hook_client_t *cl, const cq_mqtt_connect_t *pk)
 {
 	(void)ctx;
-	if (cq_blacklist_has((const char *)pk->client_id.ptr,
-		    pk->client_id.len)) {
+	if (cq_blacklist_has(
+		    (const char *)pk->client_id.ptr, pk->client_id.len)) {
 		cq_counter_add(CQ_CTR_CONN_BANNED, 1);
 		return CQ_MQTT_RC_BANNED;
 	}

@@ -65,7 +65,8 @@ grow(void)
 		while (bucket[i] != NULL) {
 			cq_cnote_t *n = bucket[i];
 			bucket[i] = n->next;
-			cq_cnote_t **l = &b[hash_of(n->id, n->id_len) & (nb - 1)];
+			cq_cnote_t **l =
+				&b[hash_of(n->id, n->id_len) & (nb - 1)];
 			n->next = *l;
 			*l = n;
 		}
@@ -100,7 +101,8 @@ fill(cq_cnote_t *n, const cq_mqtt_connect_t *pk)
 	if (pk->will) {
 		size_t pl = pk->will_payload.len;
 		n->will_topic_len = pk->will_topic.len;
-		n->will_topic = dup_bytes(pk->will_topic.ptr, n->will_topic_len);
+		n->will_topic = dup_bytes(
+			pk->will_topic.ptr, n->will_topic_len);
 		n->will_payload_full = (uint32_t)pl;
 		n->will_payload_len = pl < CQ_CTL_WILL_PAYLOAD_MAX
 			? pl

@@ -28,8 +28,8 @@
 #define REPLY_BUDGET 1024
 
 cq_acall_t *
-cq_acall_new(cq_hreq_t *r, cq_acall_fn done, void *ctx,
-	void (*ctx_free)(void *ctx))
+cq_acall_new(
+	cq_hreq_t *r, cq_acall_fn done, void *ctx, void (*ctx_free)(void *ctx))
 {
 	cq_acall_t *c = calloc(1, sizeof(*c));
 	if (c == NULL)
@@ -80,7 +80,8 @@ cq_acall_send(cq_acall_t *c, unsigned slot, uint16_t type, uint16_t flags,
 	}
 	if (rc < 0)
 		return -1;
-	c->parts[c->nparts++] = (cq_apart_t){.slot = slot, .id = id, .user = user};
+	c->parts[c->nparts++] = (cq_apart_t){
+		.slot = slot, .id = id, .user = user};
 	c->waiting++;
 	return 0;
 }
@@ -126,8 +127,8 @@ cq_acall_start(cq_acall_t *c)
 		return;
 	}
 	c->timer = evtimer_new(c->a->base, on_timeout, c);
-	struct timeval tv = {CQ_ADMIN_CALL_MS / 1000,
-		(CQ_ADMIN_CALL_MS % 1000) * 1000};
+	struct timeval tv = {
+		CQ_ADMIN_CALL_MS / 1000, (CQ_ADMIN_CALL_MS % 1000) * 1000};
 	if (c->timer != NULL)
 		evtimer_add(c->timer, &tv);
 	c->next = c->a->calls;
@@ -175,8 +176,8 @@ cq_acall_on_replies(cq_admin_t *a)
 	unsigned n = cq_ctl_slots();
 	for (unsigned s = 0; s < n; s++) {
 		cq_ctl_rec_t rec;
-		for (int i = 0; i < REPLY_BUDGET &&
-			cq_ctl_reply_peek(s, &rec) == 0;
+		for (int i = 0;
+			i < REPLY_BUDGET && cq_ctl_reply_peek(s, &rec) == 0;
 			i++) {
 			take_reply(a, s, &rec);
 			cq_ctl_reply_consume(s);
@@ -199,8 +200,7 @@ cq_acall_abort_all(cq_admin_t *a)
 uint16_t
 cq_acall_status(const cq_acall_t *c)
 {
-	return c->nparts > 0 && c->parts[0].answered ? c->parts[0].status
-						     : 504;
+	return c->nparts > 0 && c->parts[0].answered ? c->parts[0].status : 504;
 }
 
 bool

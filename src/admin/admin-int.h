@@ -78,8 +78,8 @@ void cq_http_json(cq_hreq_t *r, int status, cq_json_t *j);
 /* {"error": "..."} */
 void cq_http_error(cq_hreq_t *r, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-void cq_http_send(cq_hreq_t *r, int status, const char *ctype,
-	const void *body, size_t len);
+void cq_http_send(cq_hreq_t *r, int status, const char *ctype, const void *body,
+	size_t len);
 /* Call fn once the answer has been written (set before answering). */
 void cq_http_on_sent(
 	cq_hreq_t *r, void (*fn)(struct evhttp_request *, void *), void *arg);
@@ -101,8 +101,8 @@ typedef struct cq_page {
 } cq_page_t;
 int cq_http_page(cq_hreq_t *r, cq_page_t *p_r);
 /* The [from, to) window of 'total' items a page shows. */
-void cq_page_window(const cq_page_t *p, size_t total, size_t *from_r,
-	size_t *to_r);
+void cq_page_window(
+	const cq_page_t *p, size_t total, size_t *from_r, size_t *to_r);
 /* Writes "total", "page", "page_size" and the key "items" (open the
  * array next). */
 void cq_page_head(cq_json_t *j, const cq_page_t *p, size_t total);
@@ -119,8 +119,8 @@ void cq_http_stop(cq_admin_t *a);
 /* Apply live settings (body size, timeout) after a reload. */
 void cq_http_apply(cq_admin_t *a);
 /* Whether a request carries the token or is exempt. */
-bool cq_http_authorized(cq_admin_t *a, struct evhttp_request *req,
-	const char *peer);
+bool cq_http_authorized(
+	cq_admin_t *a, struct evhttp_request *req, const char *peer);
 
 /* ---- the token (token.c) -------------------------------------------- */
 
@@ -131,8 +131,8 @@ int cq_admin_token_load(cq_admin_t *a);
 /* ---- the dashboard (static.c) --------------------------------------- */
 
 /* GET of a dashboard file; false when 'path' is not one of its names. */
-bool cq_static_serve(cq_admin_t *a, struct evhttp_request *req,
-	const char *path);
+bool cq_static_serve(
+	cq_admin_t *a, struct evhttp_request *req, const char *path);
 
 /* ---- calls into the workers (acall.c) ------------------------------- */
 
@@ -162,8 +162,8 @@ struct cq_acall {
 	cq_acall_t *next;
 };
 
-cq_acall_t *cq_acall_new(cq_hreq_t *r, cq_acall_fn done, void *ctx,
-	void (*ctx_free)(void *ctx));
+cq_acall_t *cq_acall_new(
+	cq_hreq_t *r, cq_acall_fn done, void *ctx, void (*ctx_free)(void *ctx));
 /*
  * Send one command of the call to worker 'slot'.  0; -1 with errno
  * EAGAIN (its ring is full), EMSGSIZE, EINVAL or ENOMEM.
@@ -236,8 +236,8 @@ typedef struct cq_subset {
 /* The subscriptions of client 'id' (false: no such session). */
 bool cq_snap_subs_of(const char *id, size_t len, cq_subset_t *out);
 /* Every subscription of every session (filters as substrings). */
-int cq_snap_subs_all(const char *client_q, const char *topic_q,
-	cq_subset_t *out);
+int cq_snap_subs_all(
+	const char *client_q, const char *topic_q, cq_subset_t *out);
 void cq_subset_free(cq_subset_t *s);
 
 /* A case-sensitive substring test on counted strings. */
@@ -273,8 +273,8 @@ void cq_res_note_connected(void);
 /* Kick 'id' if it is connected; 'then' answers r with the outcome
  * (status CQ_CTL_* of the worker, or 0 when it was not connected). */
 typedef void (*cq_kick_fn)(cq_hreq_t *r, uint16_t status, void *arg);
-void cq_admin_kick(cq_hreq_t *r, const char *id, size_t len, cq_kick_fn then,
-	void *arg);
+void cq_admin_kick(
+	cq_hreq_t *r, const char *id, size_t len, cq_kick_fn then, void *arg);
 
 /* The blacklist file in data_dir: load once per region, save on change. */
 void cq_blacklist_file_load(cq_admin_t *a);

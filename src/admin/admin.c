@@ -38,8 +38,8 @@ begin_stop(cq_admin_t *a, const char *why, bool now)
 		cq_log(CQ_LOG_INFO, 0, "stopping: %s", why);
 		cq_acall_abort_all(a);
 		cq_http_close_listener(a);
-		struct timeval tv = {STOP_GRACE_MS / 1000,
-			(STOP_GRACE_MS % 1000) * 1000};
+		struct timeval tv = {
+			STOP_GRACE_MS / 1000, (STOP_GRACE_MS % 1000) * 1000};
 		event_base_loopexit(a->base, &tv);
 	}
 	if (now)

@@ -21,8 +21,8 @@
 
 /* One DESCRIBE of rows idx[0..n) to 'slot'. */
 static int
-send_chunk(cq_acall_t *c, unsigned slot, unsigned flags,
-	const cq_srow_t *rows, size_t *idx, size_t n)
+send_chunk(cq_acall_t *c, unsigned slot, unsigned flags, const cq_srow_t *rows,
+	size_t *idx, size_t n)
 {
 	unsigned char *mem = malloc(CQ_CTL_PAYLOAD_MAX);
 	if (mem == NULL)
@@ -32,11 +32,11 @@ send_chunk(cq_acall_t *c, unsigned slot, unsigned flags,
 	cq_ctlbuf_u16(&b, (uint16_t)flags);
 	cq_ctlbuf_u16(&b, (uint16_t)n);
 	for (size_t i = 0; i < n; i++)
-		cq_ctlbuf_str(&b, rows[idx[i]].id, rows[idx[i]].id_len,
-			UINT16_MAX);
-	int rc = b.bad ? -1
-		       : cq_acall_send(c, slot, CQ_CTL_DESCRIBE, 0, mem, b.len,
-				 idx);
+		cq_ctlbuf_str(
+			&b, rows[idx[i]].id, rows[idx[i]].id_len, UINT16_MAX);
+	int rc = b.bad
+		? -1
+		: cq_acall_send(c, slot, CQ_CTL_DESCRIBE, 0, mem, b.len, idx);
 	free(mem);
 	return rc;
 }
@@ -53,8 +53,8 @@ cq_describe_send(cq_acall_t *c, unsigned slot, unsigned flags,
 		bool flush = i == n || need > room ||
 			i - start == CQ_CTL_DESCRIBE_MAX;
 		if (flush && i > start &&
-			send_chunk(c, slot, flags, rows, idx + start, i - start) ==
-				0)
+			send_chunk(c, slot, flags, rows, idx + start,
+				i - start) == 0)
 			sent++;
 		if (flush) {
 			start = i;

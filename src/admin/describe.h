@@ -33,7 +33,8 @@ int cq_describe_send(cq_acall_t *c, unsigned slot, unsigned flags,
 size_t cq_describe_collect(const cq_acall_t *c, cq_cdesc_t *out, size_t nrows);
 /* The connection fields of a client: username, remote, connected_at,
  * keepalive, listener, clean. */
-void cq_describe_json(cq_json_t *j, const cq_cdesc_t *d, const cq_config_t *cfg);
+void cq_describe_json(
+	cq_json_t *j, const cq_cdesc_t *d, const cq_config_t *cfg);
 /* will_topic_name, will_payload, will_retain, will_qos,
  * will_payload_truncated. */
 void cq_describe_will_json(cq_json_t *j, const cq_cdesc_t *d);

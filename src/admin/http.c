@@ -36,9 +36,9 @@
 #define HEADERS_MAX 16384
 #define SEGS_MAX    64
 
-#define M_GET    EVHTTP_REQ_GET
-#define M_POST   EVHTTP_REQ_POST
-#define M_DELETE EVHTTP_REQ_DELETE
+#define M_GET       EVHTTP_REQ_GET
+#define M_POST      EVHTTP_REQ_POST
+#define M_DELETE    EVHTTP_REQ_DELETE
 
 static const struct route {
 	int methods;
@@ -199,8 +199,9 @@ cq_http_query_uint(cq_hreq_t *r, const char *key, uint64_t def, uint64_t min,
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
 	if (*s == '-' || *end != '\0' || errno != 0 || v < min || v > max) {
-		cq_http_error(r, 400, "%s: expected an integer from %llu to %llu",
-			key, (unsigned long long)min, (unsigned long long)max);
+		cq_http_error(r, 400,
+			"%s: expected an integer from %llu to %llu", key,
+			(unsigned long long)min, (unsigned long long)max);
 		return -1;
 	}
 	*v_r = v;
@@ -484,8 +485,8 @@ on_request(struct evhttp_request *req, void *arg)
 		cq_http_error(r, 400, "malformed request target");
 		return;
 	}
-	bool api = strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0 ||
-		strcmp(path, "/metrics") == 0;
+	bool api = strncmp(path, "/api/", 5) == 0 ||
+		strcmp(path, "/api") == 0 || strcmp(path, "/metrics") == 0;
 	if (!api && (r->method == M_GET || r->method == EVHTTP_REQ_HEAD) &&
 		cq_static_serve(a, req, path)) {
 		hreq_free(r);
@@ -557,7 +558,8 @@ tls_setup(cq_admin_t *a)
 		log_ssl_error("cannot load the certificate", t->cert);
 		return -1;
 	}
-	if (SSL_CTX_use_PrivateKey_file(a->ssl, t->key, SSL_FILETYPE_PEM) != 1 ||
+	if (SSL_CTX_use_PrivateKey_file(a->ssl, t->key, SSL_FILETYPE_PEM) !=
+			1 ||
 		SSL_CTX_check_private_key(a->ssl) != 1) {
 		log_ssl_error("cannot load the key", t->key);
 		return -1;
@@ -575,9 +577,9 @@ cq_http_apply(cq_admin_t *a)
 	evhttp_set_max_headers_size(a->http, HEADERS_MAX);
 	evhttp_set_timeout(a->http, (int)c->timeout);
 	free(a->dashboard_dir);
-	a->dashboard_dir = strdup(c->dashboard_dir[0] != '\0'
-			? c->dashboard_dir
-			: CQ_DATADIR "/comqtt/dashboard");
+	a->dashboard_dir = strdup(c->dashboard_dir[0] != '\0' ? c->dashboard_dir
+							      : CQ_DATADIR
+			"/comqtt/dashboard");
 }
 
 int
@@ -597,7 +599,8 @@ cq_http_start(cq_admin_t *a)
 		evhttp_set_bevcb(a->http, tls_bev, a);
 	evhttp_set_gencb(a->http, on_request, a);
 	cq_http_apply(a);
-	a->bound = evhttp_accept_socket_with_handle(a->http, a->args->listen_fd);
+	a->bound = evhttp_accept_socket_with_handle(
+		a->http, a->args->listen_fd);
 	if (a->bound == NULL) {
 		cq_log(CQ_LOG_CRIT, errno, "admin: cannot serve the socket");
 		return -1;

@@ -26,8 +26,8 @@
 #include "shm/blacklist.h"
 #include "shm/ctl.h"
 
-#define BL_FILE      "blacklist.json"
-#define BL_FILE_MAX  (64u << 20)
+#define BL_FILE     "blacklist.json"
+#define BL_FILE_MAX (64u << 20)
 
 static void
 id_json(void *arg, const char *id, size_t len)
@@ -77,8 +77,9 @@ cq_res_blacklist_add(cq_hreq_t *r)
 		return;
 	}
 	if (rc < 0) {
-		cq_http_error(r, 503, "the blacklist is full (%zu ids, "
-				      "admin.blacklist_max)",
+		cq_http_error(r, 503,
+			"the blacklist is full (%zu ids, "
+			"admin.blacklist_max)",
 			cq_blacklist_capacity());
 		return;
 	}
@@ -97,8 +98,9 @@ cq_res_blacklist_remove(cq_hreq_t *r)
 		cq_http_error(r, 404, "client id not in the blacklist");
 		return;
 	}
-	cq_log(CQ_LOG_NOTICE, 0, "client id %.*s removed from the blacklist "
-				 "(from %s)",
+	cq_log(CQ_LOG_NOTICE, 0,
+		"client id %.*s removed from the blacklist "
+		"(from %s)",
 		(int)r->arg_len[0], r->arg[0], r->peer);
 	cq_blacklist_file_save(r->a);
 	cq_json_t j;
@@ -152,8 +154,8 @@ load_ids(const cq_jv_t *v, const char *path)
 		else
 			n++;
 	}
-	cq_log(CQ_LOG_INFO, 0, "%zu blacklisted client id(s) loaded from %s",
-		n, path);
+	cq_log(CQ_LOG_INFO, 0, "%zu blacklisted client id(s) loaded from %s", n,
+		path);
 }
 
 void
@@ -197,9 +199,9 @@ cq_blacklist_file_save(cq_admin_t *a)
 	file_path(a, path, sizeof(path), "");
 	file_path(a, tmp, sizeof(tmp), ".tmp");
 	mkdir(a->cfg->data_dir, 0750);
-	int fd = j.failed ? -1
-			  : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-				  0600);
+	int fd = j.failed
+		? -1
+		: open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	bool ok = fd >= 0 && write(fd, text, len) == (ssize_t)len &&
 		write(fd, "\n", 1) == 1 && fsync(fd) == 0;
 	if (fd >= 0 && close(fd) < 0)

@@ -114,8 +114,8 @@ describe_page(cq_acall_t *c, list_ctx_t *x, unsigned nworkers)
 				cq_session_word_owner(x->rows[i].state) == w)
 				x->idx[k++] = i;
 		if (k > first)
-			cq_describe_send(c, w, 0, x->rows, x->idx + first,
-				k - first);
+			cq_describe_send(
+				c, w, 0, x->rows, x->idx + first, k - first);
 	}
 }
 
@@ -245,8 +245,8 @@ cq_res_client(cq_hreq_t *r)
 	}
 	unsigned owner = cq_session_word_owner(x->row.state);
 	if (online(&x->row) && owner < r->a->args->nworkers)
-		cq_describe_send(c, owner, CQ_CTL_DESCRIBE_WILL, &x->row,
-			&x->idx, 1);
+		cq_describe_send(
+			c, owner, CQ_CTL_DESCRIBE_WILL, &x->row, &x->idx, 1);
 	cq_acall_start(c);
 }
 
@@ -266,8 +266,8 @@ kick_done(cq_acall_t *c)
 }
 
 void
-cq_admin_kick(cq_hreq_t *r, const char *id, size_t len, cq_kick_fn then,
-	void *arg)
+cq_admin_kick(
+	cq_hreq_t *r, const char *id, size_t len, cq_kick_fn then, void *arg)
 {
 	cq_srow_t row;
 	if (!cq_snap_session(id, len, &row)) {
@@ -441,8 +441,8 @@ cq_res_client_unsubscribe(cq_hreq_t *r)
 	cq_ctlbuf_str(&b, r->arg[1], r->arg_len[1], UINT16_MAX);
 	int rc = b.bad || owner >= r->a->args->nworkers
 		? -1
-		: cq_acall_send(c, owner, CQ_CTL_UNSUBSCRIBE, 0, mem, b.len,
-			  NULL);
+		: cq_acall_send(
+			  c, owner, CQ_CTL_UNSUBSCRIBE, 0, mem, b.len, NULL);
 	free(mem);
 	if (rc < 0) {
 		cq_acall_free(c);

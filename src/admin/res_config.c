@@ -23,7 +23,6 @@
 #include "authc/client.h"
 #include "core/log.h"
 
-
 static bool
 secret(const char *name)
 {
@@ -69,7 +68,8 @@ key_json(cq_json_t *j, const cq_cfg_key_t *k, const void *obj)
 		table_json(j, k->sub, field);
 		break;
 	case CQ_CFG_LIST: {
-		size_t n = *(const size_t *)((const char *)obj + k->count_offset);
+		size_t n = *(
+			const size_t *)((const char *)obj + k->count_offset);
 		cq_json_arr_begin(j);
 		for (size_t i = 0; i < n; i++)
 			table_json(j, k->sub,

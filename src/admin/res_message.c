@@ -94,8 +94,8 @@ payload_of(const cq_jv_t *body, pub_t *p)
 		return "give payload or payload_base64, not both";
 	if (b != NULL) {
 		if (b->type != CQ_JSON_STRING ||
-			(p->payload = b64_decode(b->s, b->len,
-				 &p->payload_len)) == NULL)
+			(p->payload = b64_decode(
+				 b->s, b->len, &p->payload_len)) == NULL)
 			return "payload_base64: expected base64 text";
 		return NULL;
 	}
@@ -122,8 +122,8 @@ parse(const cq_jv_t *body, pub_t *p, const cq_config_t *cfg)
 	const cq_jv_t *e = cq_json_get(body, "expiry");
 	if (t == NULL || t->type != CQ_JSON_STRING)
 		return "topic_name: expected a string";
-	cq_topic_err_t te =
-		cq_topic_name_check(t->s, t->len, cfg->limits.max_topic_levels);
+	cq_topic_err_t te = cq_topic_name_check(
+		t->s, t->len, cfg->limits.max_topic_levels);
 	if (te != CQ_TOPIC_OK)
 		return cq_topic_err_name(te);
 	p->topic = malloc(t->len + 1);
@@ -134,12 +134,14 @@ parse(const cq_jv_t *body, pub_t *p, const cq_config_t *cfg)
 	if (r != NULL && r->type != CQ_JSON_BOOL)
 		return "retain: expected true or false";
 	p->retain = r != NULL && r->b;
-	if (q != NULL && (q->type != CQ_JSON_NUMBER || !q->is_int ||
-				 q->i < 0 || q->i > 2))
+	if (q != NULL &&
+		(q->type != CQ_JSON_NUMBER || !q->is_int || q->i < 0 ||
+			q->i > 2))
 		return "qos: expected 0, 1 or 2";
 	p->qos = q != NULL ? (uint8_t)q->i : 0;
-	if (e != NULL && (e->type != CQ_JSON_NUMBER || !e->is_int ||
-				 e->i < 0 || e->i > UINT32_MAX))
+	if (e != NULL &&
+		(e->type != CQ_JSON_NUMBER || !e->is_int || e->i < 0 ||
+			e->i > UINT32_MAX))
 		return "expiry: expected seconds from 0 to 4294967295";
 	p->expiry = e != NULL ? (uint32_t)e->i : 0;
 	const char *why = payload_of(body, p);

@@ -47,8 +47,8 @@ static const family_t families[] = {
 		{{CQ_CTR_CONNECTIONS, NULL}}},
 	{"comqtt_connections_accepted_total", "counter",
 		"Connections accepted.", 1, {{CQ_CTR_CONN_ACCEPTED, NULL}}},
-	{"comqtt_connections_closed_total", "counter", "Connections closed.",
-		1, {{CQ_CTR_CONN_CLOSED, NULL}}},
+	{"comqtt_connections_closed_total", "counter", "Connections closed.", 1,
+		{{CQ_CTR_CONN_CLOSED, NULL}}},
 	{"comqtt_connections_banned_total", "counter",
 		"CONNECTs refused because the client id is blacklisted.", 1,
 		{{CQ_CTR_CONN_BANNED, NULL}}},
@@ -100,8 +100,8 @@ typedef struct out {
 	bool failed;
 } out_t;
 
-static void
-emit(out_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit(out_t *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static void
 emit(out_t *o, const char *fmt, ...)

@@ -173,7 +173,8 @@ cq_res_retained(cq_hreq_t *r)
 		cq_json_obj_begin(&j);
 		row_json(&j, &l.v[i]);
 		if (with_payload)
-			payload_json(&j, l.v[i].topic, l.v[i].len, LIST_PAYLOAD);
+			payload_json(
+				&j, l.v[i].topic, l.v[i].len, LIST_PAYLOAD);
 		cq_json_obj_end(&j);
 	}
 	cq_json_arr_end(&j);
@@ -242,7 +243,8 @@ cq_res_retained_delete(cq_hreq_t *r)
 				      : NULL;
 	if (c == NULL) {
 		free(mem);
-		cq_http_error(r, 503, w < 0 ? "no worker runs" : "out of memory");
+		cq_http_error(
+			r, 503, w < 0 ? "no worker runs" : "out of memory");
 		return;
 	}
 	cq_ctlbuf_t b;

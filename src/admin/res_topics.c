@@ -26,7 +26,8 @@ static int
 by_filter(const void *x, const void *y)
 {
 	const cq_subrow_t *a = x, *b = y;
-	size_t n = a->filter_len < b->filter_len ? a->filter_len : b->filter_len;
+	size_t n = a->filter_len < b->filter_len ? a->filter_len
+						 : b->filter_len;
 	for (size_t i = 0; i < n; i++) {
 		unsigned ca = (unsigned char)a->filter[i];
 		unsigned cb = (unsigned char)b->filter[i];
@@ -35,7 +36,8 @@ by_filter(const void *x, const void *y)
 		if (ca != cb)
 			return ca < cb ? -1 : 1;
 	}
-	return (a->filter_len > b->filter_len) - (a->filter_len < b->filter_len);
+	return (a->filter_len > b->filter_len) -
+		(a->filter_len < b->filter_len);
 }
 
 /* Distinct filters of subs (sorted by filter) with their counts. */
@@ -49,7 +51,8 @@ count(cq_subset_t *subs, size_t *n_r)
 	for (size_t i = 0; v != NULL && i < subs->n; i++) {
 		const cq_subrow_t *s = &subs->v[i];
 		if (n > 0 && v[n - 1].len == s->filter_len &&
-			memcmp(v[n - 1].filter, s->filter, s->filter_len) == 0) {
+			memcmp(v[n - 1].filter, s->filter, s->filter_len) ==
+				0) {
 			v[n - 1].subscribers++;
 			continue;
 		}

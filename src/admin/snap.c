@@ -289,7 +289,8 @@ static int
 sub_cmp(const void *x, const void *y)
 {
 	const cq_subrow_t *a = x, *b = y;
-	size_t n = a->client_len < b->client_len ? a->client_len : b->client_len;
+	size_t n = a->client_len < b->client_len ? a->client_len
+						 : b->client_len;
 	int c = memcmp(a->client, b->client, n);
 	if (c == 0)
 		c = (a->client_len > b->client_len) -
@@ -306,8 +307,8 @@ sub_cmp(const void *x, const void *y)
 int
 cq_snap_subs_all(const char *client_q, const char *topic_q, cq_subset_t *out)
 {
-	suball_t s = {.w = {.out = out, .topic_q = topic_q},
-		.client_q = client_q};
+	suball_t s = {
+		.w = {.out = out, .topic_q = topic_q}, .client_q = client_q};
 	cq_snap_begin();
 	cq_session_foreach(CQ_SLOT_NONE, subs_of_session, &s);
 	cq_snap_end();

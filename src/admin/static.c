@@ -92,7 +92,8 @@ cq_static_serve(cq_admin_t *a, struct evhttp_request *req, const char *path)
 			evbuffer_free(b);
 		if (strcmp(name, "index.html") == 0)
 			cq_log(CQ_LOG_WARN, errno,
-				"dashboard: cannot read %s (admin.dashboard_dir)",
+				"dashboard: cannot read %s "
+				"(admin.dashboard_dir)",
 				file);
 		return false;
 	}

@@ -81,7 +81,8 @@ write_token(const char *dir, const char *path, const char *tok)
 	if (fd < 0)
 		return -1;
 	size_t len = strlen(tok);
-	bool ok = write(fd, tok, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
+	bool ok = write(fd, tok, len) == (ssize_t)len &&
+		write(fd, "\n", 1) == 1;
 	int err = errno;
 	close(fd);
 	if (!ok) {

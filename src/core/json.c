@@ -159,7 +159,8 @@ escaped(cq_json_t *j, const unsigned char *s, size_t len)
 		} else if (c == '\r') {
 			PUTS(j, "\\r");
 		} else {
-			char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+			char e[6] = {
+				'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
 			put(j, e, 6);
 		}
 		i++;
@@ -301,8 +302,8 @@ typedef struct parser {
 	bool failed;
 } parser_t;
 
-static int
-fail(parser_t *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(parser_t *ps, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static int
 fail(parser_t *ps, const char *fmt, ...)
@@ -311,7 +312,8 @@ fail(parser_t *ps, const char *fmt, ...)
 		return -1;
 	ps->failed = true;
 	size_t line = 1, col = 1;
-	for (const unsigned char *q = ps->start; q < ps->p && q < ps->end; q++) {
+	for (const unsigned char *q = ps->start; q < ps->p && q < ps->end;
+		q++) {
 		if (*q == '\n') {
 			line++;
 			col = 1;
@@ -319,8 +321,8 @@ fail(parser_t *ps, const char *fmt, ...)
 			col++;
 		}
 	}
-	int n = snprintf(ps->err, ps->err_len, "line %zu, column %zu: ", line,
-		col);
+	int n = snprintf(
+		ps->err, ps->err_len, "line %zu, column %zu: ", line, col);
 	if (n >= 0 && (size_t)n < ps->err_len) {
 		va_list ap;
 		va_start(ap, fmt);
@@ -383,7 +385,8 @@ unicode_escape(parser_t *ps, unsigned char *out)
 	if (u >= 0xd800 && u <= 0xdbff) {
 		if (!literal(ps, "\\u") || hex4(ps, &lo) < 0 || lo < 0xdc00 ||
 			lo > 0xdfff)
-			return fail(ps, "a high surrogate without its low half");
+			return fail(
+				ps, "a high surrogate without its low half");
 		u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
 	}
 	if (u < 0x80) {
@@ -414,7 +417,8 @@ simple_escape(parser_t *ps, unsigned char c, unsigned char *out)
 	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
 	const char *k = c != '\0' ? strchr(from, c) : NULL;
 	if (k == NULL)
-		return fail(ps, "unknown escape \\%c", c >= 0x20 && c < 0x7f ? c : '?');
+		return fail(ps, "unknown escape \\%c",
+			c >= 0x20 && c < 0x7f ? c : '?');
 	*out = (unsigned char)to[k - from];
 	return 1;
 }

@@ -20,7 +20,8 @@ BUILD_DEPS := autoconf automake pkg-config gcc make libc6-dev \
 	libwslay-dev libcrypt-dev
 TEST_DEPS := perl python3 python3-paho-mqtt mosquitto mosquitto-clients \
 	postgresql mariadb-server redis-server \
-	openssl procps iproute2 mandoc clang libclang-rt-14-dev
+	openssl procps iproute2 mandoc clang libclang-rt-14-dev \
+	curl chromium nodejs npm
 
 CONFIGURE_INPUTS := configure.ac $(wildcard m4/*.m4)
 
@@ -29,11 +30,17 @@ CONFIGURE_INPUTS := configure.ac $(wildcard m4/*.m4)
 
 all: build
 
-# Install whatever is missing; silent when everything is there.
+# Install whatever is missing; silent when everything is there.  A package
+# counts as there when another installed one provides it (nodejs from
+# NodeSource provides npm).
 deps:
-	@missing=$$(for p in $(BUILD_DEPS) $(TEST_DEPS); do \
+	@provided=$$(dpkg-query -W -f='$${db:Status-Status} $${Provides}\n' \
+		2>/dev/null | sed -n 's/^installed //p' | tr ',' '\n' | \
+		sed 's/(.*//; s/ //g'); \
+	missing=$$(for p in $(BUILD_DEPS) $(TEST_DEPS); do \
 		dpkg-query -W -f='$${db:Status-Status}\n' $$p 2>/dev/null | \
-		grep -qx installed || echo $$p; done); \
+		grep -qx installed || echo "$$provided" | grep -qx "$$p" || \
+		echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" != 0 ]; then \
 			echo "make deps: missing packages:" $$missing; \
@@ -65,6 +72,12 @@ $(FUZZ_BUILD)/config.status: configure
 	cd $(FUZZ_BUILD) && ../configure -q CC=clang --enable-asan \
 		--enable-fuzz CFLAGS="-O1 -g"
 
+# Node packages of the test suite (package-lock.json), for the dashboard's
+# browser tests: playwright-core driving Debian's Chromium.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
 build: $(BUILD)/config.status
 	@$(MAKE) -s -C $(BUILD) -j$(JOBS) all
 
@@ -77,7 +90,7 @@ run: deps build
 	exec $(BUILD)/comqttd $(if $(CONF),-c $(CONF))
 
 # The README's second command: everything, under the sanitizers.
-test: deps build asan format-check
+test: deps build asan format-check node_modules/.package-lock.json
 	@$(MAKE) -s -C $(BUILD) -j$(JOBS) check
 	CQ_BUILD=$(CURDIR)/$(ASAN_BUILD) CQ_SRCDIR=$(CURDIR) \
 		prove -f $(ASAN_BUILD)/t/unit/ t/
@@ -85,7 +98,7 @@ test: deps build asan format-check
 unit: asan
 	prove -f $(ASAN_BUILD)/t/unit/
 
-integration: asan
+integration: asan node_modules/.package-lock.json
 	CQ_BUILD=$(CURDIR)/$(ASAN_BUILD) CQ_SRCDIR=$(CURDIR) prove -f t/
 
 bench: deps build
@@ -103,14 +116,22 @@ fuzz: deps $(FUZZ_BUILD)/config.status
 			$(FUZZ_BUILD)/corpus/$$n fuzz/corpus/$$n || exit 1; \
 	done
 
-install: build
-	$(MAKE) -C $(BUILD) install
+# PREFIX is compiled in (default paths of the configuration, the data
+# directory, the dashboard): a tree configured for another prefix is
+# configured again first.  DESTDIR stages the files under another root.
+install:
+	@if [ -f $(BUILD)/Makefile ] && [ "$$(sed -n 's/^prefix *:= *//p' \
+		$(BUILD)/Makefile)" != "$(PREFIX)" ]; then \
+		echo "make install: configuring again for PREFIX=$(PREFIX)"; \
+		rm -f $(BUILD)/config.status; fi
+	@$(MAKE) -s build
+	$(MAKE) -C $(BUILD) install DESTDIR=$(DESTDIR)
 
 uninstall: $(BUILD)/config.status
-	$(MAKE) -C $(BUILD) uninstall
+	$(MAKE) -C $(BUILD) uninstall DESTDIR=$(DESTDIR)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) node_modules
 
 distclean: clean
 	rm -rf configure config.h.in config.h.in~ aclocal.m4 autom4te.cache

@@ -681,9 +681,12 @@ cq_config_load_cmdline(
 	} else if (cq_cfg_defaults(&config_table, cfg_r, error_r) < 0) {
 		return -1;
 	}
-	if (cl->workers != NULL &&
-		cq_cfg_set(&config_table, cfg_r, "workers", cl->workers,
-			"--workers", error_r) < 0) {
+	if ((cl->workers != NULL &&
+		    cq_cfg_set(&config_table, cfg_r, "workers", cl->workers,
+			    "--workers", error_r) < 0) ||
+		(cl->pid_file != NULL &&
+			cq_cfg_set(&config_table, cfg_r, "pid_file",
+				cl->pid_file, "--pid-file", error_r) < 0)) {
 		cq_config_free(cfg_r);
 		return -1;
 	}

@@ -141,6 +141,7 @@ typedef struct cq_config {
 typedef struct cq_config_cmdline {
 	const char *file; /* -c FILE, or NULL for the embedded defaults */
 	const char *workers; /* --workers N, or NULL */
+	const char *pid_file; /* --pid-file FILE, or NULL */
 } cq_config_cmdline_t;
 
 /*

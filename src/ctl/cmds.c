@@ -32,7 +32,8 @@ static void
 print_overall(const cq_jv_t *o)
 {
 	char a[64], b[64], c1[64];
-	cq_ctl_human_duration((uint64_t)cq_ctl_int(o, "uptime", 0), a, sizeof(a));
+	cq_ctl_human_duration(
+		(uint64_t)cq_ctl_int(o, "uptime", 0), a, sizeof(a));
 	cq_ctl_human_time((uint64_t)cq_ctl_int(o, "started", 0), b, sizeof(b));
 	printf("comqtt %s, up %s (since %s), %" PRId64 " worker(s)\n",
 		cq_ctl_field(o, "version", c1, sizeof(c1)), a, b,
@@ -50,16 +51,18 @@ print_overall(const cq_jv_t *o)
 		cq_ctl_int(o, "messages_sent", 0),
 		cq_ctl_int(o, "messages_dropped", 0),
 		cq_ctl_int(o, "inflight", 0));
-	cq_ctl_human_bytes((uint64_t)cq_ctl_int(o, "bytes_received", 0), a,
-		sizeof(a));
-	cq_ctl_human_bytes((uint64_t)cq_ctl_int(o, "bytes_sent", 0), b, sizeof(b));
+	cq_ctl_human_bytes(
+		(uint64_t)cq_ctl_int(o, "bytes_received", 0), a, sizeof(a));
+	cq_ctl_human_bytes(
+		(uint64_t)cq_ctl_int(o, "bytes_sent", 0), b, sizeof(b));
 	printf("bytes          %s received, %s sent\n", a, b);
 	printf("subscriptions  %" PRId64 ", retained messages %" PRId64 "\n",
-		cq_ctl_int(o, "subscriptions", 0), cq_ctl_int(o, "retained", 0));
-	cq_ctl_human_bytes((uint64_t)cq_ctl_int(o, "memory_alloc", 0), a,
-		sizeof(a));
-	cq_ctl_human_bytes((uint64_t)cq_ctl_int(o, "memory_total", 0), b,
-		sizeof(b));
+		cq_ctl_int(o, "subscriptions", 0),
+		cq_ctl_int(o, "retained", 0));
+	cq_ctl_human_bytes(
+		(uint64_t)cq_ctl_int(o, "memory_alloc", 0), a, sizeof(a));
+	cq_ctl_human_bytes(
+		(uint64_t)cq_ctl_int(o, "memory_total", 0), b, sizeof(b));
 	printf("shared memory  %s used of %s\n", a, b);
 }
 
@@ -92,12 +95,13 @@ cq_ctl_cmd_status(const cq_ctl_t *c, int argc, char **argv)
 	if (argc > 1)
 		return cq_ctl_usage("status", "takes no argument");
 	cq_ctl_resp_t r1, r2;
-	int rc = cq_ctl_result(c, cq_ctl_request(c, "GET", API "/stat/overall",
-					  NULL, &r1),
-		&r1, true, NULL);
+	int rc = cq_ctl_result(c,
+		cq_ctl_request(c, "GET", API "/stat/overall", NULL, &r1), &r1,
+		true, NULL);
 	if (rc == CQ_CTL_EXIT_OK)
-		rc = cq_ctl_result(c, cq_ctl_request(c, "GET",
-					      API "/stat/workers", NULL, &r2),
+		rc = cq_ctl_result(c,
+			cq_ctl_request(
+				c, "GET", API "/stat/workers", NULL, &r2),
 			&r2, true, NULL);
 	else
 		memset(&r2, 0, sizeof(r2));
@@ -113,8 +117,8 @@ cq_ctl_cmd_status(const cq_ctl_t *c, int argc, char **argv)
 			putchar('\n');
 			print_workers(w);
 		} else {
-			fprintf(stderr, "comqttctl: the answer is not JSON: %s\n",
-				e);
+			fprintf(stderr,
+				"comqttctl: the answer is not JSON: %s\n", e);
 			rc = CQ_CTL_EXIT_FAILED;
 		}
 		cq_json_value_free(o);
@@ -141,8 +145,8 @@ print_clients(const cq_jv_t *v)
 		char b[9][32];
 		const char *cells[9];
 		for (int k = 0; k < 9; k++)
-			cells[k] = cq_ctl_field(&items->items[i], keys[k], b[k],
-				sizeof(b[k]));
+			cells[k] = cq_ctl_field(
+				&items->items[i], keys[k], b[k], sizeof(b[k]));
 		cq_table_row(t, cells);
 	}
 	cq_table_print(t);
@@ -180,8 +184,9 @@ clients_list(const cq_ctl_t *c, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cq_ctl_usage("clients list", "unexpected argument");
-	snprintf(path, sizeof(path), API "/clients?page=%ld&page_size=%ld%s%s%s",
-		page, size, online, q ? "&q=" : "", q ? q : "");
+	snprintf(path, sizeof(path),
+		API "/clients?page=%ld&page_size=%ld%s%s%s", page, size, online,
+		q ? "&q=" : "", q ? q : "");
 	free(q);
 	cq_jv_t *v;
 	int rc = cq_ctl_call(c, "GET", path, NULL, &v);
@@ -230,8 +235,8 @@ cq_ctl_cmd_subs(const cq_ctl_t *c, int argc, char **argv)
 	char path[8192];
 	if (argc != 2)
 		return cq_ctl_usage("subs", "expected a client id");
-	if (!path_with(path, sizeof(path), "/clients/", argv[1],
-		    "/subscriptions"))
+	if (!path_with(
+		    path, sizeof(path), "/clients/", argv[1], "/subscriptions"))
 		return cq_ctl_usage("subs", "client id too long");
 	cq_jv_t *v;
 	int rc = cq_ctl_call(c, "GET", path, NULL, &v);

@@ -108,8 +108,9 @@ cq_ctl_cmd_retained(const cq_ctl_t *c, int argc, char **argv)
 		return retained_one(c, "GET", argv[2]);
 	if (strcmp(argv[1], "delete") == 0 && argc == 3)
 		return retained_one(c, "DELETE", argv[2]);
-	return cq_ctl_usage("retained", "expected list, show TOPIC or "
-				       "delete TOPIC");
+	return cq_ctl_usage("retained",
+		"expected list, show TOPIC or "
+		"delete TOPIC");
 }
 
 /* ---- blacklist ------------------------------------------------------ */
@@ -120,7 +121,7 @@ cq_ctl_cmd_blacklist(const cq_ctl_t *c, int argc, char **argv)
 	char path[8192];
 	const char *sub = argc > 1 ? argv[1] : "list";
 	const char *method = strcmp(sub, "add") == 0 ? "POST"
-		: strcmp(sub, "remove") == 0	     ? "DELETE"
+		: strcmp(sub, "remove") == 0         ? "DELETE"
 						     : NULL;
 	if (strcmp(sub, "list") == 0 && argc <= 2) {
 		cq_jv_t *v;
@@ -132,8 +133,9 @@ cq_ctl_cmd_blacklist(const cq_ctl_t *c, int argc, char **argv)
 		return rc;
 	}
 	if (method == NULL || argc != 3)
-		return cq_ctl_usage("blacklist", "expected list, add ID or "
-						"remove ID");
+		return cq_ctl_usage("blacklist",
+			"expected list, add ID or "
+			"remove ID");
 	char *e = cq_ctl_escape(argv[2]);
 	int n = e ? snprintf(path, sizeof(path), API "/blacklist/%s", e) : -1;
 	free(e);
@@ -256,5 +258,6 @@ int
 cq_ctl_cmd_stop(const cq_ctl_t *c, int argc, char **argv)
 {
 	(void)argv;
-	return operation(c, argc, "stop", API "/stop", "the broker is stopping");
+	return operation(
+		c, argc, "stop", API "/stop", "the broker is stopping");
 }

@@ -94,8 +94,8 @@ void cq_table_free(cq_table_t *t);
 
 /* A member of an object as text for a table cell ("" when absent; numbers
  * without a fraction as integers; true/false; null as "-"). */
-const char *cq_ctl_field(const cq_jv_t *obj, const char *key, char *buf,
-	size_t size);
+const char *cq_ctl_field(
+	const cq_jv_t *obj, const char *key, char *buf, size_t size);
 /* An integer member, or def. */
 int64_t cq_ctl_int(const cq_jv_t *obj, const char *key, int64_t def);
 /* Print a value as "path = value" lines, objects flattened. */

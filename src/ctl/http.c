@@ -61,7 +61,8 @@ headers(const cq_ctl_t *c, bool body)
 			return h;
 		h = n;
 	}
-	if (body && (n = curl_slist_append(h, "Content-Type: application/json")))
+	if (body &&
+		(n = curl_slist_append(h, "Content-Type: application/json")))
 		h = n;
 	if ((n = curl_slist_append(h, "Accept: application/json")) != NULL)
 		h = n;
@@ -120,7 +121,8 @@ cq_ctl_request(const cq_ctl_t *c, const char *method, const char *path,
 		curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, &resp->status);
 	else
 		snprintf(resp->error, sizeof(resp->error), "%.160s: %s", url,
-			s.too_big ? "answer too large" : curl_easy_strerror(rc));
+			s.too_big ? "answer too large"
+				  : curl_easy_strerror(rc));
 	curl_slist_free_all(h);
 	curl_easy_cleanup(k);
 	return rc == CURLE_OK ? CQ_CTL_EXIT_OK : CQ_CTL_EXIT_CONNECT;
@@ -149,7 +151,8 @@ print_error(const cq_ctl_resp_t *resp)
 			resp->status);
 	else
 		fprintf(stderr, "comqttctl: HTTP %ld%s%.*s\n", resp->status,
-			resp->len ? ": " : "", (int)(resp->len > 200 ? 200 : resp->len),
+			resp->len ? ": " : "",
+			(int)(resp->len > 200 ? 200 : resp->len),
 			resp->body ? resp->body : "");
 	cq_json_value_free(v);
 }
@@ -167,7 +170,7 @@ cq_ctl_result(const cq_ctl_t *c, int rc, cq_ctl_resp_t *resp, bool raw,
 	}
 	if (resp->status < 200 || resp->status > 299) {
 		print_error(resp);
-		return resp->status == 404 ? CQ_CTL_EXIT_NOT_FOUND
+		return resp->status == 404    ? CQ_CTL_EXIT_NOT_FOUND
 			: resp->status == 401 ? CQ_CTL_EXIT_AUTH
 					      : CQ_CTL_EXIT_FAILED;
 	}

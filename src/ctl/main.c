@@ -145,9 +145,10 @@ read_settings(const char *path, bool required, settings_t *s)
 		if (eq != NULL)
 			*eq = '\0';
 		if (eq == NULL || apply(s, trim(l), trim(eq + 1)) < 0) {
-			fprintf(stderr, "comqttctl: %s:%d: expected key = value "
-					"(host, token, token_file, tls, insecure, "
-					"cacert, timeout)\n",
+			fprintf(stderr,
+				"comqttctl: %s:%d: expected key = value "
+				"(host, token, token_file, tls, insecure, "
+				"cacert, timeout)\n",
 				path, n);
 			rc = -1;
 		}
@@ -211,8 +212,7 @@ take_json_flag(int *argc, char **argv)
 /* Global options into s and c; returns the index of the command, or -1
  * (an exit status in *rc_r). */
 static int
-options(int argc, char **argv, settings_t *cl, const char **file_r,
-	int *rc_r)
+options(int argc, char **argv, settings_t *cl, const char **file_r, int *rc_r)
 {
 	static const struct option opts[] = {{"host", 1, NULL, 'H'},
 		{"token", 1, NULL, 't'}, {"config", 1, NULL, 'c'},
@@ -224,8 +224,8 @@ options(int argc, char **argv, settings_t *cl, const char **file_r,
 	while ((o = getopt_long(argc, argv, "+H:t:c:khv", opts, NULL)) != -1) {
 		if (o == 'H' || o == 't' || o == 'C' || o == 'W') {
 			const char *k = o == 'H' ? "host"
-				: o == 't'	 ? "token"
-				: o == 'C'	 ? "cacert"
+				: o == 't'       ? "token"
+				: o == 'C'       ? "cacert"
 						 : "timeout";
 			if (apply(cl, k, optarg) == 0)
 				continue;
@@ -260,9 +260,10 @@ options(int argc, char **argv, settings_t *cl, const char **file_r,
 static void
 resolve(cq_ctl_t *c, const settings_t *cl, const settings_t *files)
 {
-	const char *eh = getenv("COMQTTCTL_HOST"), *et = getenv("COMQTTCTL_TOKEN");
+	const char *eh = getenv("COMQTTCTL_HOST"),
+		   *et = getenv("COMQTTCTL_TOKEN");
 	const char *host = cl->host[0] ? cl->host
-		: eh && eh[0]	       ? eh
+		: eh && eh[0]          ? eh
 		: files->host[0]       ? files->host
 				       : DEFAULT_HOST;
 	snprintf(c->host, sizeof(c->host), "%s", host);
@@ -277,12 +278,14 @@ resolve(cq_ctl_t *c, const settings_t *cl, const settings_t *files)
 						     : DEFAULT_TOKEN_FILE,
 			c->token, sizeof(c->token));
 	c->tls = cl->tls == 1 || (cl->tls < 0 && files->tls == 1);
-	c->insecure = cl->insecure == 1 || (cl->insecure < 0 && files->insecure == 1);
+	c->insecure = cl->insecure == 1 ||
+		(cl->insecure < 0 && files->insecure == 1);
 	snprintf(c->cacert, sizeof(c->cacert), "%s",
 		cl->cacert[0] ? cl->cacert : files->cacert);
-	c->timeout_ms = 1000 * (cl->timeout_s > 0 ? cl->timeout_s
-			: files->timeout_s > 0	   ? files->timeout_s
-						   : 30);
+	c->timeout_ms = 1000 *
+		(cl->timeout_s > 0                     ? cl->timeout_s
+				: files->timeout_s > 0 ? files->timeout_s
+						       : 30);
 }
 
 int

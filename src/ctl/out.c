@@ -89,8 +89,8 @@ cq_table_print(cq_table_t *t)
 			s = s != NULL ? s : "";
 			bool last = i + 1 == t->ncols;
 			printf("%s", s);
-			for (size_t w = text_width(s); !last && w < t->width[i] + 2;
-				w++)
+			for (size_t w = text_width(s);
+				!last && w < t->width[i] + 2; w++)
 				putchar(' ');
 		}
 		putchar('\n');
@@ -159,7 +159,8 @@ cq_ctl_print_flat(const char *path, const cq_jv_t *v)
 	if (v->type == CQ_JSON_ARRAY) {
 		bool scalars = true;
 		for (size_t i = 0; i < v->len; i++)
-			scalars = scalars && v->items[i].type != CQ_JSON_OBJECT &&
+			scalars = scalars &&
+				v->items[i].type != CQ_JSON_OBJECT &&
 				v->items[i].type != CQ_JSON_ARRAY;
 		if (!scalars) {
 			for (size_t i = 0; i < v->len; i++) {
@@ -214,7 +215,8 @@ cq_ctl_human_duration(uint64_t s, char *buf, size_t size)
 		snprintf(buf, size, "%" PRIu64 "h%02" PRIu64 "m", s / 3600,
 			s % 3600 / 60);
 	else if (s >= 60)
-		snprintf(buf, size, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+		snprintf(buf, size, "%" PRIu64 "m%02" PRIu64 "s", s / 60,
+			s % 60);
 	else
 		snprintf(buf, size, "%" PRIu64 "s", s);
 }

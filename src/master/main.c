@@ -45,13 +45,14 @@ usage(FILE *out)
 {
 	fprintf(out,
 		"usage: comqttd [-c FILE] [-t] [-d] [-v] [--workers N] "
-		"[--print-config]\n"
+		"[--pid-file FILE] [--print-config]\n"
 		"  -c FILE         configuration file (default: embedded "
 		"defaults)\n"
 		"  -t              check the configuration and exit\n"
 		"  -d              detach and run in the background\n"
 		"  -v              print the version and exit\n"
 		"  --workers N     run N workers, whatever the file says\n"
+		"  --pid-file FILE write the master's pid there (pid_file)\n"
 		"  --print-config  print the configuration in effect and "
 		"exit\n");
 }
@@ -279,6 +280,7 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"workers", required_argument, NULL, 'W'},
+		{"pid-file", required_argument, NULL, 'p'},
 		{"print-config", no_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -293,6 +295,9 @@ main(int argc, char **argv)
 			break;
 		case 'W':
 			cmdline.workers = optarg;
+			break;
+		case 'p':
+			cmdline.pid_file = optarg;
 			break;
 		case 'P':
 			print_config = 1;

@@ -12,7 +12,6 @@ import re
 import subprocess
 import sys
 
-
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from admin import API, Api  # noqa: E402
 from cqtest import (BUILD, TempDir, comqtt_only, free_ports,  # noqa: E402

@@ -57,11 +57,13 @@ START_TEST(writer_utf8_repair)
 {
 	cq_json_t j;
 	cq_json_init(&j);
-	static const char in[] = "ok \xc3\xa9 \xff \xed\xa0\x80 \xf0\x9f\x98\x80";
+	static const char in[] =
+		"ok \xc3\xa9 \xff \xed\xa0\x80 \xf0\x9f\x98\x80";
 	cq_json_str(&j, in, sizeof(in) - 1);
 	char *s = text_of(&j);
-	ck_assert_str_eq(s, "\"ok \xc3\xa9 \xef\xbf\xbd \xef\xbf\xbd\xef\xbf"
-			    "\xbd\xef\xbf\xbd \xf0\x9f\x98\x80\"");
+	ck_assert_str_eq(s,
+		"\"ok \xc3\xa9 \xef\xbf\xbd \xef\xbf\xbd\xef\xbf"
+		"\xbd\xef\xbf\xbd \xf0\x9f\x98\x80\"");
 	free(s);
 	cq_json_free(&j);
 }
@@ -69,10 +71,10 @@ END_TEST
 
 START_TEST(writer_base64)
 {
-	static const char *in[] = {"", "f", "fo", "foo", "foob", "fooba",
-		"foobar"};
-	static const char *out[] = {"\"\"", "\"Zg==\"", "\"Zm8=\"",
-		"\"Zm9v\"", "\"Zm9vYg==\"", "\"Zm9vYmE=\"", "\"Zm9vYmFy\""};
+	static const char *in[] = {
+		"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+	static const char *out[] = {"\"\"", "\"Zg==\"", "\"Zm8=\"", "\"Zm9v\"",
+		"\"Zm9vYg==\"", "\"Zm9vYmE=\"", "\"Zm9vYmFy\""};
 	for (int i = 0; i < 7; i++) {
 		cq_json_t j;
 		cq_json_init(&j);
@@ -101,8 +103,8 @@ parse_ok(const char *text)
 {
 	cq_jv_t *v = NULL;
 	char err[128] = "";
-	ck_assert_msg(cq_json_parse(text, strlen(text), &v, err, sizeof(err)) ==
-			0,
+	ck_assert_msg(
+		cq_json_parse(text, strlen(text), &v, err, sizeof(err)) == 0,
 		"%s: %s", text, err);
 	return v;
 }

@@ -152,7 +152,8 @@ START_TEST(request_reply_across_processes)
 	}
 	uint64_t sent = 0, got = 0;
 	while (got < N) {
-		while (sent < N && sent - got < 64 && send_n(1, sent + 1, 8) == 0)
+		while (sent < N && sent - got < 64 &&
+			send_n(1, sent + 1, 8) == 0)
 			sent++;
 		struct pollfd p = {.fd = cq_ctl_admin_fd(), .events = POLLIN};
 		ck_assert_int_eq(poll(&p, 1, 10000), 1);
@@ -226,7 +227,8 @@ START_TEST(checker_counts_publish_references)
 	ck_assert_int_eq(cq_ctl_cmd_peek(&r), 0);
 	cq_ctl_cmd_consume();
 	cq_shm_set_slot(CQ_SLOT_NONE);
-	rep = shm_test_check(&shm, CQ_SHM_CHECK_QUIESCENT | CQ_SHM_CHECK_REPAIR);
+	rep = shm_test_check(
+		&shm, CQ_SHM_CHECK_QUIESCENT | CQ_SHM_CHECK_REPAIR);
 	ck_assert_uint_eq(rep.errors, 0);
 	ck_assert_uint_ge(rep.leaked_objects, 1);
 	cq_shm_detach(&shm);

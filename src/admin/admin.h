@@ -37,6 +37,14 @@ typedef struct cq_admin_args {
 	pid_t master_pid;
 } cq_admin_args_t;
 
+/*
+ * Whether admin.tls (when set) loads: certificate, key, their match.  The
+ * master checks at start, so a bad file stops comqttd with a clear error
+ * instead of an admin that dies at every respawn.  0, or -1 with a
+ * message in err.
+ */
+int cq_admin_tls_check(const cq_config_t *cfg, char *err, size_t len);
+
 /* Run comqtt-admin until stopped; returns the exit status. */
 int cq_admin_main(const cq_admin_args_t *args);
 

@@ -529,42 +529,70 @@ tls_bev(struct event_base *base, void *arg)
 	return bev;
 }
 
-static void
-log_ssl_error(const char *what, const char *path)
+/* The OpenSSL error queue as one line into buf (and emptied). */
+static const char *
+ssl_error_text(char *buf, size_t size)
 {
-	char buf[256];
 	unsigned long e = ERR_get_error();
-	ERR_error_string_n(e, buf, sizeof(buf));
-	cq_log(CQ_LOG_CRIT, 0, "admin.tls: %s %s: %s", what, path,
-		e ? buf : "failed");
+	if (e == 0)
+		snprintf(buf, size, "failed");
+	else
+		ERR_error_string_n(e, buf, size);
 	ERR_clear_error();
+	return buf;
+}
+
+/* A server context for the admin.tls settings; NULL with err set. */
+static SSL_CTX *
+tls_context(const cq_config_admin_tls_t *t, char *err, size_t len)
+{
+	char why[256];
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	if (ctx == NULL) {
+		snprintf(err, len, "admin.tls: SSL_CTX_new: %s",
+			ssl_error_text(why, sizeof(why)));
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx,
+		t->min_version == CQ_TLS_1_3 ? TLS1_3_VERSION : TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	if (SSL_CTX_use_certificate_chain_file(ctx, t->cert) != 1) {
+		snprintf(err, len, "admin.tls.cert: cannot load %s: %s",
+			t->cert, ssl_error_text(why, sizeof(why)));
+	} else if (SSL_CTX_use_PrivateKey_file(ctx, t->key, SSL_FILETYPE_PEM) !=
+			1 ||
+		SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(err, len, "admin.tls.key: cannot load %s for %s: %s",
+			t->key, t->cert, ssl_error_text(why, sizeof(why)));
+	} else {
+		return ctx;
+	}
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+int
+cq_admin_tls_check(const cq_config_t *cfg, char *err, size_t len)
+{
+	if (!cfg->admin.enabled || cfg->admin.tls.cert[0] == '\0')
+		return 0;
+	SSL_CTX *ctx = tls_context(&cfg->admin.tls, err, len);
+	if (ctx == NULL)
+		return -1;
+	SSL_CTX_free(ctx);
+	return 0;
 }
 
 static int
 tls_setup(cq_admin_t *a)
 {
-	const cq_config_admin_tls_t *t = &a->cfg->admin.tls;
-	if (t->cert[0] == '\0')
+	char err[512];
+	if (a->cfg->admin.tls.cert[0] == '\0')
 		return 0;
-	a->ssl = SSL_CTX_new(TLS_server_method());
-	if (a->ssl == NULL) {
-		log_ssl_error("SSL_CTX_new", "");
-		return -1;
-	}
-	SSL_CTX_set_min_proto_version(a->ssl,
-		t->min_version == CQ_TLS_1_3 ? TLS1_3_VERSION : TLS1_2_VERSION);
-	SSL_CTX_set_options(a->ssl, SSL_OP_NO_RENEGOTIATION);
-	if (SSL_CTX_use_certificate_chain_file(a->ssl, t->cert) != 1) {
-		log_ssl_error("cannot load the certificate", t->cert);
-		return -1;
-	}
-	if (SSL_CTX_use_PrivateKey_file(a->ssl, t->key, SSL_FILETYPE_PEM) !=
-			1 ||
-		SSL_CTX_check_private_key(a->ssl) != 1) {
-		log_ssl_error("cannot load the key", t->key);
-		return -1;
-	}
-	return 0;
+	a->ssl = tls_context(&a->cfg->admin.tls, err, sizeof(err));
+	if (a->ssl == NULL)
+		cq_log(CQ_LOG_CRIT, 0, "%s", err);
+	return a->ssl != NULL ? 0 : -1;
 }
 
 void

@@ -19,9 +19,13 @@ int
 cq_admin_child_listen(const cq_config_t *cfg)
 {
 	const char *error;
-	char text[160];
+	char text[160], err[512];
 	if (!cfg->admin.enabled)
 		return 0;
+	if (cq_admin_tls_check(cfg, err, sizeof(err)) < 0) {
+		cq_log(CQ_LOG_CRIT, 0, "%s", err);
+		return -1;
+	}
 	cq_addr_format(&cfg->admin.address, addr_text, sizeof(addr_text));
 	sock.spec.name = "admin";
 	sock.spec.address = addr_text;

@@ -98,8 +98,8 @@ fail:
 cq_retained_cursor_t *
 cq_retained_search_new(const char *filter, size_t len)
 {
-	cq_topic_share_t sh;
-	cq_topic_share_split(filter, len, &sh);
+	cq_match_share_t sh;
+	cq_match_share_split(filter, len, &sh);
 	return cursor_new(sh.filter, sh.filter_len, false);
 }
 

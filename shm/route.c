@@ -390,8 +390,8 @@ parse_filter(const char *filter, size_t len, unsigned slot,
 		errno = EINVAL;
 		return -1;
 	}
-	cq_topic_share_t sh;
-	*key_r = cq_topic_share_split(filter, len, &sh)
+	cq_match_share_t sh;
+	*key_r = cq_match_share_split(filter, len, &sh)
 		? cq_topic_share_key(
 			  sh.group, sh.group_len, sh.filter, sh.filter_len)
 		: 0;

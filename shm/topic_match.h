@@ -371,19 +371,19 @@ cq_topic_walk(const cq_topic_levels_t *t, const void *root,
 }
 
 /* A filter with its shared-subscription prefix split off. */
-typedef struct cq_topic_share {
+typedef struct cq_match_share {
 	const char *group; /* NULL: not a shared subscription */
 	uint32_t group_len;
 	const char *filter; /* the filter proper */
 	uint32_t filter_len;
-} cq_topic_share_t;
+} cq_match_share_t;
 
 /*
  * Split "$share/<group>/<filter>" (§4.8.2).  For any other filter, group
  * is NULL and filter is the whole input.  Returns true for a shared one.
  */
 static inline bool
-cq_topic_share_split(const char *f, size_t len, cq_topic_share_t *r)
+cq_match_share_split(const char *f, size_t len, cq_match_share_t *r)
 {
 	static const char pfx[] = "$share/";
 	const size_t plen = sizeof(pfx) - 1;

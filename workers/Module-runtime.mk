@@ -17,7 +17,6 @@ LIB_SRCS += \
 	workers/publish.c \
 	workers/rsend.c \
 	workers/sys.c \
-	workers/topics.c \
 	workers/takeover.c \
 	workers/transport_tcp.c \
 	workers/worker.c

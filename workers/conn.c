@@ -138,6 +138,7 @@ cq_conn_send_packet(cq_conn_t *c, const cq_mqtt_packet_t *pkt)
 			c->id_log, c->addr, pkt->type);
 		return -1;
 	}
+	cq_hooks_packet_encode(c->w, c, pkt);
 	unsigned char *dst = cq_conn_reserve(c, n);
 	if (dst == NULL)
 		return -1;
@@ -416,11 +417,10 @@ cq_conn_pause_input(cq_conn_t *c)
 	event_del(c->rev);
 }
 
-void
-cq_conn_resume_input(cq_conn_t *c)
+/* Reading again: neither blocked on a ring nor paused. */
+static void
+unhold(cq_conn_t *c)
 {
-	if (c->state == CQ_CONN_CLOSED)
-		return;
 	if (c->blocked) {
 		c->blocked = false;
 		c->w->nblocked--;
@@ -429,6 +429,14 @@ cq_conn_resume_input(cq_conn_t *c)
 		c->paused = false;
 		event_add(c->rev, NULL);
 	}
+}
+
+void
+cq_conn_resume_input(cq_conn_t *c)
+{
+	if (c->state == CQ_CONN_CLOSED)
+		return;
+	unhold(c);
 	/* The keep-alive clock restarts: the client was not heard because
 	 * we were not listening. */
 	c->rx_ms = c->w->now_ms;
@@ -520,14 +528,7 @@ cq_conn_disconnect(cq_conn_t *c, uint8_t reason, cq_close_why_t why)
 			detach(c, why);
 			c->state = CQ_CONN_DRAINING;
 			c->open_ms = c->w->now_ms;
-			if (c->blocked) {
-				c->blocked = false;
-				c->w->nblocked--;
-			}
-			if (c->paused) {
-				c->paused = false;
-				event_add(c->rev, NULL);
-			}
+			unhold(c);
 			return;
 		}
 	}

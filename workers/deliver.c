@@ -27,6 +27,7 @@
 #include "shm/route.h"
 #include "shm/session.h"
 #include "workers/conn.h"
+#include "workers/hooks.h"
 #include "workers/lsess.h"
 #include "workers/publish.h"
 #include "workers/takeover.h"
@@ -58,6 +59,7 @@ enqueue(cq_worker_t *w, cq_lsess_t *ls, cq_off_t m)
 		cq_off_t old;
 		if (cq_session_queue_pop(ls->sess, ls->gen, &old) == 1) {
 			cq_msg_unref(old);
+			cq_hooks_qos_dropped(w, ls, 0);
 			cq_counter_add(CQ_CTR_DROP_QUEUE_FULL, 1);
 			cq_ratelog(w, &w->log_queue, CQ_LOG_WARN, 0,
 				"an offline queue is full: dropped its oldest "
@@ -70,6 +72,7 @@ enqueue(cq_worker_t *w, cq_lsess_t *ls, cq_off_t m)
 	cq_msg_unref(m);
 	if (err == ESTALE)
 		return 1;
+	cq_hooks_qos_dropped(w, ls, 0);
 	cq_counter_add(
 		err == ENOSPC ? CQ_CTR_DROP_QUEUE_FULL : CQ_CTR_DROP_NO_MEMORY,
 		1);
@@ -107,6 +110,7 @@ send_new(cq_worker_t *w, cq_lsess_t *ls, cq_conn_t *c, cq_layouts_t *lay,
 	if (c->max_packet != 0 && cq_layout_size(lay, l) > c->max_packet) {
 		/* Never deliverable to this client [MQTT-3.1.2-25]. */
 		cq_counter_add(CQ_CTR_DROP_TOO_LARGE, 1);
+		cq_hooks_publish_dropped(w, c, lay->d);
 		return 0;
 	}
 	errno = 0;
@@ -133,6 +137,7 @@ send_new(cq_worker_t *w, cq_lsess_t *ls, cq_conn_t *c, cq_layouts_t *lay,
 		return 0;
 	}
 	ls->inflight_n++;
+	cq_hooks_qos_publish(w, ls, pid, l->qos);
 	cq_layout_emit(c, lay, l, pid, false);
 	return 0;
 }
@@ -151,8 +156,11 @@ deliver_now(cq_worker_t *w, cq_lsess_t *ls, cq_layouts_t *lay, uint8_t qos,
 	bool online = c != NULL && ls->resumed && cq_conn_writable(c);
 	if (qos == 0 || d->msg == CQ_OFF_NULL) {
 		/* QoS 0 is not queued for an offline or stalled client. */
-		if (!online)
+		if (!online) {
+			if (c != NULL && ls->resumed)
+				cq_hooks_publish_dropped(w, c, d);
 			return 0;
+		}
 		const cq_layout_t *l = cq_layouts_get(
 			lay, c, 0, retain, ids, nids);
 		if (l != NULL)

@@ -25,7 +25,7 @@
 
 #include "core/log.h"
 #include "mqtt/reason.h"
-#include "workers/topics.h"
+#include "mqtt/topic.h"
 #include "shm/counters.h"
 #include "shm/msg.h"
 #include "shm/session.h"
@@ -115,6 +115,29 @@ listener_full(const cq_worker_t *w, const cq_conn_t *c)
 	return n >= cfg->listeners[c->listener].max_connections;
 }
 
+/* The will of the CONNECT against the configuration: 0 or a refusal. */
+static uint8_t
+check_will(
+	const cq_config_t *cfg, const cq_mqtt_connect_t *pk, const char **why_r)
+{
+	if (!pk->will)
+		return 0;
+	if (pk->will_retain && !cfg->mqtt.retain_available) {
+		*why_r = "retained will, retain is not available";
+		return CQ_MQTT_RC_RETAIN_NOT_SUPPORTED;
+	}
+	if (pk->will_qos > cfg->mqtt.maximum_qos) {
+		*why_r = "will QoS above mqtt.maximum_qos";
+		return CQ_MQTT_RC_QOS_NOT_SUPPORTED;
+	}
+	if (cq_topic_name_check(pk->will_topic.ptr, pk->will_topic.len,
+		    cfg->limits.max_topic_levels) != CQ_TOPIC_OK) {
+		*why_r = "will topic not allowed";
+		return CQ_MQTT_RC_TOPIC_NAME_INVALID;
+	}
+	return 0;
+}
+
 /* Validation of phase one: 0 to go on, or a refusal code. */
 static uint8_t
 check_connect(cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk,
@@ -166,22 +189,7 @@ check_connect(cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk,
 		*why_r = "refused by a hook";
 		return rc;
 	}
-	if (pk->will) {
-		if (pk->will_retain && !cfg->mqtt.retain_available) {
-			*why_r = "retained will, retain is not available";
-			return CQ_MQTT_RC_RETAIN_NOT_SUPPORTED;
-		}
-		if (pk->will_qos > cfg->mqtt.maximum_qos) {
-			*why_r = "will QoS above mqtt.maximum_qos";
-			return CQ_MQTT_RC_QOS_NOT_SUPPORTED;
-		}
-		if (!cq_wtopic_name_ok(pk->will_topic.ptr, pk->will_topic.len,
-			    cfg->limits.max_topic_levels)) {
-			*why_r = "will topic not allowed";
-			return CQ_MQTT_RC_TOPIC_NAME_INVALID;
-		}
-	}
-	return 0;
+	return check_will(cfg, pk, why_r);
 }
 
 /* The will message of the CONNECT in the store, or CQ_OFF_NULL. */
@@ -305,6 +313,30 @@ static cq_opening_t *waiting;
 
 static bool finish(cq_worker_t *w, cq_opening_t *o);
 
+/*
+ * cq_session_open() with what this CONNECT asks for: create, resume or
+ * take over the session (a CAS of its state word; the id's stripe lock).
+ * 0, or -1 with errno (ENOSPC, ENOMEM: refuse with "quota exceeded").
+ */
+static int
+open_session(cq_worker_t *w, const cq_conn_t *c, const cq_mqtt_connect_t *pk,
+	cq_opening_t *o)
+{
+	const cq_config_t *cfg = w->cfg;
+	uint32_t inflight = cfg->limits.max_inflight;
+	if (c->recv_max != 0 && c->recv_max < inflight)
+		inflight = c->recv_max;
+	cq_session_open_t so = {.client_id = o->id,
+		.id_len = o->id_len,
+		.protocol = pk->version,
+		.clean_start = pk->clean,
+		.expiry_interval = o->expiry,
+		.inflight_max = (uint16_t)(inflight > 65535 ? 65535 : inflight),
+		.qos2_max = cfg->mqtt.receive_maximum,
+		.queue_max = cfg->limits.max_queued_messages};
+	return cq_session_open(&so, &o->r);
+}
+
 int
 cq_handle_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk)
 {
@@ -339,19 +371,7 @@ cq_handle_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk)
 	o->protocol = pk->version;
 	o->clean = pk->clean;
 	grant(w, c, pk, o);
-	const cq_config_t *cfg = w->cfg;
-	uint32_t inflight = cfg->limits.max_inflight;
-	if (c->recv_max != 0 && c->recv_max < inflight)
-		inflight = c->recv_max;
-	cq_session_open_t so = {.client_id = o->id,
-		.id_len = o->id_len,
-		.protocol = pk->version,
-		.clean_start = pk->clean,
-		.expiry_interval = o->expiry,
-		.inflight_max = (uint16_t)(inflight > 65535 ? 65535 : inflight),
-		.qos2_max = cfg->mqtt.receive_maximum,
-		.queue_max = cfg->limits.max_queued_messages};
-	if (cq_session_open(&so, &o->r) < 0) {
+	if (open_session(w, c, pk, o) < 0) {
 		int err = errno;
 		opening_free(o);
 		cq_ratelog(w, &w->log_full, CQ_LOG_ERR, err,
@@ -399,6 +419,48 @@ cq_handle_connect_waiting(void)
 
 /* ---- phase two ----------------------------------------------------- */
 
+/* The capabilities a v5 CONNACK announces (only what differs from the
+ * protocol's defaults, and the packet size limit always). */
+static void
+capabilities(const cq_config_t *cfg, cq_mqtt_pbuf_t *pb)
+{
+	const cq_config_mqtt_t *m = &cfg->mqtt;
+	if (m->receive_maximum != 65535)
+		cq_mqtt_pbuf_int(
+			pb, CQ_MQTT_PROP_RECEIVE_MAX, m->receive_maximum);
+	if (m->maximum_qos < 2)
+		cq_mqtt_pbuf_int(pb, CQ_MQTT_PROP_MAX_QOS, m->maximum_qos);
+	if (!m->retain_available)
+		cq_mqtt_pbuf_int(pb, CQ_MQTT_PROP_RETAIN_AVAILABLE, 0);
+	cq_mqtt_pbuf_int(
+		pb, CQ_MQTT_PROP_MAX_PACKET_SIZE, cfg->limits.max_packet_size);
+	if (m->topic_alias_maximum > 0)
+		cq_mqtt_pbuf_int(pb, CQ_MQTT_PROP_TOPIC_ALIAS_MAX,
+			m->topic_alias_maximum);
+	if (!m->wildcard_subscription_available)
+		cq_mqtt_pbuf_int(pb, CQ_MQTT_PROP_WILDCARD_SUB_AVAILABLE, 0);
+	if (!m->subscription_identifier_available)
+		cq_mqtt_pbuf_int(pb, CQ_MQTT_PROP_SUB_ID_AVAILABLE, 0);
+	if (!m->shared_subscription_available)
+		cq_mqtt_pbuf_int(pb, CQ_MQTT_PROP_SHARED_SUB_AVAILABLE, 0);
+}
+
+/* Response Information: a topic prefix the client may use for responses
+ * (MQTT 5 §4.10), its own by client id. */
+static void
+response_info(const cq_opening_t *o, cq_mqtt_pbuf_t *pb)
+{
+	static const char pfx[] = "responses/";
+	size_t n = sizeof(pfx) - 1 + o->id_len;
+	char *ri = n <= CQ_MQTT_MAX_STRING ? malloc(n) : NULL;
+	if (ri == NULL)
+		return;
+	memcpy(ri, pfx, sizeof(pfx) - 1);
+	memcpy(ri + sizeof(pfx) - 1, o->id, o->id_len);
+	cq_mqtt_pbuf_bin(pb, CQ_MQTT_PROP_RESPONSE_INFO, ri, n);
+	free(ri);
+}
+
 static void
 send_connack(cq_worker_t *w, cq_conn_t *c, const cq_opening_t *o)
 {
@@ -415,47 +477,15 @@ send_connack(cq_worker_t *w, cq_conn_t *c, const cq_opening_t *o)
 		if (o->expiry_capped)
 			cq_mqtt_pbuf_int(
 				&pb, CQ_MQTT_PROP_SESSION_EXPIRY, o->expiry);
-		if (cfg->mqtt.receive_maximum != 65535)
-			cq_mqtt_pbuf_int(&pb, CQ_MQTT_PROP_RECEIVE_MAX,
-				cfg->mqtt.receive_maximum);
-		if (cfg->mqtt.maximum_qos < 2)
-			cq_mqtt_pbuf_int(&pb, CQ_MQTT_PROP_MAX_QOS,
-				cfg->mqtt.maximum_qos);
-		if (!cfg->mqtt.retain_available)
-			cq_mqtt_pbuf_int(&pb, CQ_MQTT_PROP_RETAIN_AVAILABLE, 0);
-		cq_mqtt_pbuf_int(&pb, CQ_MQTT_PROP_MAX_PACKET_SIZE,
-			cfg->limits.max_packet_size);
+		capabilities(cfg, &pb);
 		if (o->assigned)
 			cq_mqtt_pbuf_bin(&pb, CQ_MQTT_PROP_ASSIGNED_CLIENT_ID,
 				o->id, o->id_len);
-		if (cfg->mqtt.topic_alias_maximum > 0)
-			cq_mqtt_pbuf_int(&pb, CQ_MQTT_PROP_TOPIC_ALIAS_MAX,
-				cfg->mqtt.topic_alias_maximum);
-		if (!cfg->mqtt.wildcard_subscription_available)
-			cq_mqtt_pbuf_int(
-				&pb, CQ_MQTT_PROP_WILDCARD_SUB_AVAILABLE, 0);
-		if (!cfg->mqtt.subscription_identifier_available)
-			cq_mqtt_pbuf_int(&pb, CQ_MQTT_PROP_SUB_ID_AVAILABLE, 0);
-		if (!cfg->mqtt.shared_subscription_available)
-			cq_mqtt_pbuf_int(
-				&pb, CQ_MQTT_PROP_SHARED_SUB_AVAILABLE, 0);
 		if (o->server_keepalive)
 			cq_mqtt_pbuf_int(&pb, CQ_MQTT_PROP_SERVER_KEEP_ALIVE,
 				o->server_keepalive);
-		if (o->response_info || cfg->mqtt.always_return_response_info) {
-			/* A topic prefix the client may use for responses
-			 * (MQTT 5 §4.10): its own, by client id. */
-			static const char pfx[] = "responses/";
-			size_t n = sizeof(pfx) - 1 + o->id_len;
-			char *ri = n <= CQ_MQTT_MAX_STRING ? malloc(n) : NULL;
-			if (ri != NULL) {
-				memcpy(ri, pfx, sizeof(pfx) - 1);
-				memcpy(ri + sizeof(pfx) - 1, o->id, o->id_len);
-				cq_mqtt_pbuf_bin(
-					&pb, CQ_MQTT_PROP_RESPONSE_INFO, ri, n);
-				free(ri);
-			}
-		}
+		if (o->response_info || cfg->mqtt.always_return_response_info)
+			response_info(o, &pb);
 		p.u.connack.props = cq_mqtt_pbuf_props(&pb);
 	}
 	cq_conn_send_packet(c, &p);

@@ -23,7 +23,7 @@
 
 #include "core/log.h"
 #include "mqtt/reason.h"
-#include "workers/topics.h"
+#include "mqtt/topic.h"
 #include "shm/counters.h"
 #include "shm/session.h"
 #include "workers/conn.h"
@@ -205,10 +205,89 @@ route(cq_conn_t *c, cq_lsess_t *ls, const cq_mqtt_publish_t *pk, cq_dmsg_t *d)
 	return 0;
 }
 
+/* Topics this client may not publish to: dropped (reason on v5). */
+static bool
+refused(cq_conn_t *c, const cq_mqtt_publish_t *pk, const char *topic,
+	size_t tlen)
+{
+	cq_worker_t *w = c->w;
+	if (cq_topic_name_check(topic, tlen, w->cfg->limits.max_topic_levels) !=
+		CQ_TOPIC_OK) {
+		drop(c, pk, CQ_MQTT_RC_TOPIC_NAME_INVALID,
+			"more topic levels than limits.max_topic_levels");
+		return true;
+	}
+	if (tlen >= 4 && memcmp(topic, "$SYS", 4) == 0 &&
+		(tlen == 4 || topic[4] == '/')) {
+		/* $SYS is the broker's (MQTT 5 §4.7.2). */
+		drop(c, pk, CQ_MQTT_RC_NOT_AUTHORIZED, "a $SYS topic");
+		return true;
+	}
+	if (!cq_hooks_acl(w, c, topic, tlen, CQ_ACL_WRITE)) {
+		drop(c, pk, CQ_MQTT_RC_NOT_AUTHORIZED, "not authorized");
+		return true;
+	}
+	return false;
+}
+
+/* The listener's mount point before the topic (*mounted_r: the copy to
+ * free, or NULL when there is none).  0, or -1 out of memory. */
+static int
+mount(const cq_conn_t *c, const char **topic, size_t *tlen, char **mounted_r)
+{
+	const cq_config_t *cfg = c->w->cfg;
+	const char *mp = c->listener < cfg->n_listeners
+		? cfg->listeners[c->listener].mount_point
+		: "";
+	*mounted_r = NULL;
+	if (mp[0] == '\0')
+		return 0;
+	size_t ml = strlen(mp);
+	char *m = malloc(ml + *tlen);
+	if (m == NULL)
+		return -1;
+	memcpy(m, mp, ml);
+	memcpy(m + ml, *topic, *tlen);
+	*topic = m;
+	*tlen += ml;
+	*mounted_r = m;
+	return 0;
+}
+
+/* The message as it goes on: hooks, then routing. */
+static int
+pass_on(cq_conn_t *c, cq_lsess_t *ls, const cq_mqtt_publish_t *pk,
+	const char *topic, size_t tlen)
+{
+	cq_worker_t *w = c->w;
+	uint8_t pmem[512], *heap = NULL;
+	cq_dmsg_t d = {.topic = topic,
+		.topic_len = tlen,
+		.payload = pk->payload.ptr,
+		.payload_len = pk->payload.len,
+		.qos = pk->qos,
+		.retain = pk->retain,
+		.origin_session = ls->sess};
+	if (c->version == CQ_MQTT_V5) {
+		if (pk->props.len > sizeof(pmem))
+			heap = malloc(pk->props.len);
+		d.props = props_of(pk, heap ? heap : pmem,
+			heap ? pk->props.len : sizeof(pmem), &d.props_len);
+		d.expiry = expiry_of(w, pk);
+	}
+	int rc = 0;
+	uint8_t hr = cq_hooks_publish(w, c, &d);
+	if (hr >= 0x80)
+		drop(c, pk, hr, "refused by a hook");
+	else
+		rc = route(c, ls, pk, &d);
+	free(heap);
+	return rc;
+}
+
 int
 cq_handle_publish(cq_conn_t *c, const cq_mqtt_publish_t *pk)
 {
-	cq_worker_t *w = c->w;
 	cq_lsess_t *ls = c->ls;
 	if (check_caps(c, pk) < 0 || ls == NULL)
 		return 0;
@@ -221,66 +300,16 @@ cq_handle_publish(cq_conn_t *c, const cq_mqtt_publish_t *pk)
 			CQ_CTR_MSGS_IN_Q1, CQ_CTR_MSGS_IN_Q2};
 		cq_counter_add(in[pk->qos], 1);
 	}
-	if (!cq_wtopic_name_ok(topic, tlen, w->cfg->limits.max_topic_levels)) {
-		drop(c, pk, CQ_MQTT_RC_TOPIC_NAME_INVALID,
-			"more topic levels than limits.max_topic_levels");
+	if (refused(c, pk, topic, tlen))
 		return 0;
-	}
-	if (tlen >= 4 && memcmp(topic, "$SYS", 4) == 0 &&
-		(tlen == 4 || topic[4] == '/')) {
-		/* $SYS is the broker's (MQTT 5 §4.7.2). */
-		drop(c, pk, CQ_MQTT_RC_NOT_AUTHORIZED, "a $SYS topic");
+	char *mounted;
+	if (mount(c, &topic, &tlen, &mounted) < 0) {
+		drop(c, pk, CQ_MQTT_RC_QUOTA_EXCEEDED, "out of memory");
 		return 0;
-	}
-	if (!cq_hooks_acl(w, c, topic, tlen, CQ_ACL_WRITE)) {
-		drop(c, pk, CQ_MQTT_RC_NOT_AUTHORIZED, "not authorized");
-		return 0;
-	}
-	char *mounted = NULL;
-	const char *mp = c->listener < w->cfg->n_listeners
-		? w->cfg->listeners[c->listener].mount_point
-		: "";
-	if (mp[0] != '\0') {
-		size_t ml = strlen(mp);
-		mounted = malloc(ml + tlen);
-		if (mounted == NULL) {
-			drop(c, pk, CQ_MQTT_RC_QUOTA_EXCEEDED, "out of memory");
-			return 0;
-		}
-		memcpy(mounted, mp, ml);
-		memcpy(mounted + ml, topic, tlen);
-		topic = mounted;
-		tlen += ml;
 	}
 	int rc = 0;
-	if (pk->qos == 2 && (rc = qos2_record(c, ls, pk->packet_id)) <= 0) {
-		free(mounted);
-		return 0;
-	}
-	uint8_t pmem[512];
-	cq_dmsg_t d = {.topic = topic,
-		.topic_len = tlen,
-		.payload = pk->payload.ptr,
-		.payload_len = pk->payload.len,
-		.qos = pk->qos,
-		.retain = pk->retain,
-		.origin_session = ls->sess};
-	if (c->version == CQ_MQTT_V5) {
-		uint8_t *heap = pk->props.len > sizeof(pmem)
-			? malloc(pk->props.len)
-			: NULL;
-		d.props = props_of(pk, heap ? heap : pmem,
-			heap ? pk->props.len : sizeof(pmem), &d.props_len);
-		d.expiry = expiry_of(w, pk);
-		uint8_t hr = cq_hooks_publish(w, c, &d);
-		rc = hr >= 0x80 ? (drop(c, pk, hr, "refused by a hook"), 0)
-				: route(c, ls, pk, &d);
-		free(heap);
-	} else {
-		uint8_t hr = cq_hooks_publish(w, c, &d);
-		rc = hr >= 0x80 ? (drop(c, pk, hr, "refused by a hook"), 0)
-				: route(c, ls, pk, &d);
-	}
+	if (pk->qos != 2 || qos2_record(c, ls, pk->packet_id) > 0)
+		rc = pass_on(c, ls, pk, topic, tlen);
 	free(mounted);
 	return rc;
 }

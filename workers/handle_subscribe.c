@@ -18,7 +18,7 @@
 
 #include "core/log.h"
 #include "mqtt/reason.h"
-#include "workers/topics.h"
+#include "mqtt/topic.h"
 #include "workers/conn.h"
 #include "workers/hooks.h"
 #include "workers/lsess.h"
@@ -55,8 +55,8 @@ mounted(const cq_conn_t *c, const char *f, size_t len, char *buf)
 	const char *mp = mount_point(c);
 	size_t ml = strlen(mp);
 	size_t head = 0;
-	cq_topic_share_t sh;
-	if (cq_topic_share_split(f, len, &sh))
+	cq_match_share_t sh;
+	if (cq_match_share_split(f, len, &sh))
 		head = (size_t)(sh.filter - f);
 	if (len + ml > FILTER_MAX)
 		return 0;
@@ -71,10 +71,11 @@ static uint8_t
 check_filter(cq_conn_t *c, const char *f, size_t len)
 {
 	const cq_config_t *cfg = c->w->cfg;
-	bool shared = cq_wtopic_is_shared(f, len);
+	bool shared = cq_topic_is_shared(f, len);
 	if (shared && !cfg->mqtt.shared_subscription_available)
 		return CQ_MQTT_RC_SHARED_SUBS_NOT_SUPPORTED;
-	if (!cq_wtopic_filter_ok(f, len, cfg->limits.max_topic_levels, shared))
+	if (cq_topic_filter_check(f, len, cfg->limits.max_topic_levels,
+		    shared ? CQ_TOPIC_SHARED : 0) != CQ_TOPIC_OK)
 		return CQ_MQTT_RC_TOPIC_FILTER_INVALID;
 	if (!cfg->mqtt.wildcard_subscription_available &&
 		(memchr(f, '+', len) != NULL || memchr(f, '#', len) != NULL))
@@ -139,7 +140,7 @@ subscribe_one(cq_conn_t *c, const cq_mqtt_sub_t *s, uint32_t sub_id,
 	cq_hooks_subscribed(w, c, f, len, o.qos);
 	/* Retained messages: not for shared subscriptions; retain handling
 	 * 1 only for a new one, 2 never (MQTT 5 §3.8.3.1). */
-	if (!cq_wtopic_is_shared(f, len) && o.retain_handling != 2 &&
+	if (!cq_topic_is_shared(f, len) && o.retain_handling != 2 &&
 		!(o.retain_handling == 1 && existed)) {
 		later->filter = malloc(len);
 		if (later->filter != NULL) {

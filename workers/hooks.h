@@ -96,6 +96,7 @@ typedef struct cq_hook {
 		uint16_t pid, uint8_t qos);
 	void (*on_qos_complete)(
 		void *ctx, const char *id, size_t id_len, uint16_t pid);
+	/* pid 0: dropped before it had one (offline queue full). */
 	void (*on_qos_dropped)(
 		void *ctx, const char *id, size_t id_len, uint16_t pid);
 	int (*on_will)(void *ctx, const cq_dmsg_t *d);

@@ -31,7 +31,9 @@ same(const cq_layout_t *l, uint8_t v5, uint16_t strip, uint8_t qos, bool retain,
 		l->retain == retain &&
 		(!v5 ||
 			(l->nids == nids &&
-				memcmp(l->ids, ids, nids * sizeof(*ids)) == 0));
+				(nids == 0 ||
+					memcmp(l->ids, ids,
+						nids * sizeof(*ids)) == 0)));
 }
 
 /*

@@ -12,7 +12,8 @@
 #include "core/assert.h"
 #include "core/log.h"
 #include "mqtt/reason.h"
-#include "workers/topics.h"
+#include "mqtt/topic.h"
+#include "shm/topic_match.h"
 #include "shm/counters.h"
 #include "shm/msg.h"
 #include "shm/route.h"
@@ -352,6 +353,15 @@ cq_lsess_load_subs(cq_worker_t *w, cq_lsess_t *ls)
 	return lc.failed;
 }
 
+/* Does a stored filter (a $share one: its filter part) match the topic? */
+static bool
+filter_matches(const char *f, size_t flen, const char *topic, size_t tlen)
+{
+	cq_match_share_t sh;
+	cq_match_share_split(f, flen, &sh);
+	return cq_topic_match(sh.filter, sh.filter_len, topic, tlen);
+}
+
 unsigned
 cq_lsess_match(const cq_lsess_t *ls, const char *topic, size_t len,
 	uint8_t *qos_r, bool *rap_r, uint32_t *ids, unsigned max_ids,
@@ -362,7 +372,7 @@ cq_lsess_match(const cq_lsess_t *ls, const char *topic, size_t len,
 	*rap_r = false;
 	for (uint32_t i = 0; i < ls->nsubs; i++) {
 		const cq_lsub_t *s = &ls->subs[i];
-		if (!cq_wtopic_match(s->filter, s->len, topic, len))
+		if (!filter_matches(s->filter, s->len, topic, len))
 			continue;
 		n++;
 		if (s->o.qos > *qos_r)
@@ -478,9 +488,15 @@ cq_lsess_stale(cq_worker_t *w, cq_lsess_t *ls)
 	if (ls->x != NULL && ls->x->moving)
 		return true;
 	/* Expired (or replaced): whatever we had of it goes. */
-	cq_log(CQ_LOG_DEBUG, 0, "session %s ended elsewhere", ls->id);
 	if (ls->conn != NULL) {
 		cq_conn_t *c = ls->conn;
+		cq_log(CQ_LOG_INFO, 0,
+			"client %s (%s): its session ended elsewhere "
+			"(state %u, owner %u, generation %llu, ours %llu); "
+			"closing",
+			ls->id, c->addr, cq_session_word_state(st), owner,
+			(unsigned long long)cq_session_word_gen(st),
+			(unsigned long long)ls->gen);
 		ls->conn = NULL;
 		c->ls = NULL;
 		cq_conn_disconnect(

@@ -20,6 +20,7 @@
 #include "shm/msg.h"
 #include "shm/route.h"
 #include "shm/session.h"
+#include "workers/hooks.h"
 #include "workers/publish.h"
 #include "workers/takeover.h"
 
@@ -54,6 +55,7 @@ sweep_one(cq_worker_t *w, cq_lsess_t *ls, void *arg)
 	cq_off_t will = CQ_OFF_NULL;
 	if (cq_session_expire(ls->sess, ls->gen, w->now_s, 0, &will) > 0) {
 		cq_log(CQ_LOG_INFO, 0, "session %s expired", ls->id);
+		cq_hooks_client_expired(w, ls->id, ls->id_len);
 		if (will != CQ_OFF_NULL)
 			cq_publish_will(w, ls->sess, will);
 		cq_lsess_free(w, ls);
@@ -64,6 +66,9 @@ static void
 orphan_will(void *arg, cq_off_t sess, cq_off_t will)
 {
 	cq_worker_t *w = arg;
+	size_t len;
+	const char *id = cq_session_client_id(sess, &len);
+	cq_hooks_client_expired(w, id, len);
 	if (will != CQ_OFF_NULL)
 		cq_publish_will(w, sess, will);
 }

@@ -71,12 +71,9 @@ inline_size(const cq_dmsg_t *d)
 	return d->topic_len + d->props_len + d->payload_len;
 }
 
-/* Make sure d has a store object; 0 or -1 (ENOMEM). */
-static int
-ensure_msg(cq_worker_t *w, cq_dmsg_t *d)
+cq_off_t
+cq_dmsg_store(const cq_dmsg_t *d, uint16_t origin)
 {
-	if (d->msg != CQ_OFF_NULL)
-		return 0;
 	cq_msg_info_t info = {.topic = d->topic,
 		.topic_len = d->topic_len,
 		.props = d->props,
@@ -86,9 +83,17 @@ ensure_msg(cq_worker_t *w, cq_dmsg_t *d)
 		.qos = d->qos,
 		.flags = d->retain ? CQ_MSG_F_RETAIN : 0,
 		.expiry = d->expiry,
-		.origin_slot = (uint16_t)w->slot,
+		.origin_slot = origin,
 		.origin_session = d->origin_session};
-	d->msg = cq_msg_create(&info);
+	return cq_msg_create(&info);
+}
+
+/* Make sure d has a store object; 0 or -1 (ENOMEM). */
+static int
+ensure_msg(cq_worker_t *w, cq_dmsg_t *d)
+{
+	if (d->msg == CQ_OFF_NULL)
+		d->msg = cq_dmsg_store(d, (uint16_t)w->slot);
 	return d->msg != CQ_OFF_NULL ? 0 : -1;
 }
 
@@ -212,11 +217,51 @@ set_retained(cq_worker_t *w, cq_dmsg_t *d)
 		"retained store full: a retained message was not stored");
 }
 
+/* Give back the store object cq_publish() made for d. */
+static void
+release_own(cq_dmsg_t *d, bool own)
+{
+	if (own && d->msg != CQ_OFF_NULL) {
+		cq_msg_unref(d->msg);
+		d->msg = CQ_OFF_NULL;
+	}
+}
+
+/*
+ * Match lv in the route trie, push the records, store a retained message
+ * and deliver here: 0 or CQ_AGAIN (nothing sent, see cq_publish()).
+ */
+static int
+route(cq_worker_t *w, cq_dmsg_t *d, const cq_topic_levels_t *lv, bool set_ret,
+	const cq_lsess_t *publisher)
+{
+	if (cq_route_match(lv, &w->rres) < 0)
+		cq_ratelog(w, &w->log_full, CQ_LOG_ERR, errno,
+			"too many shared groups matched a topic");
+	uint64_t dsts = w->rres.workers;
+	for (uint32_t i = 0; i < w->rres.npicks; i++)
+		dsts |= UINT64_C(1) << w->rres.picks[i].worker;
+	uint64_t me = UINT64_C(1) << w->slot;
+	if (push_records(w, d, dsts & ~me) == CQ_AGAIN)
+		return CQ_AGAIN;
+	/* Retained after the rings accepted it: a retry would store it
+	 * twice otherwise (harmless, but a second grace period). */
+	if (d->retain && set_ret)
+		set_retained(w, d);
+	if (dsts & me) {
+		uint64_t groups[CQ_ROUTE_INLINE_PICKS * 4];
+		uint32_t ng = groups_for(&w->rres, w->slot, groups,
+			(uint32_t)CQ_ARRAY_SIZE(groups));
+		cq_deliver_local(w, d, lv, publisher, groups, ng);
+	}
+	return 0;
+}
+
 int
 cq_publish(
 	cq_worker_t *w, cq_dmsg_t *d, bool set_ret, const cq_lsess_t *publisher)
 {
-	bool own_msg = d->msg == CQ_OFF_NULL;
+	bool own = d->msg == CQ_OFF_NULL;
 	bool need_msg = d->qos > 0 || (d->retain && set_ret) ||
 		inline_size(d) > CQ_REC_INLINE_MAX;
 	if (need_msg && ensure_msg(w, d) < 0) {
@@ -230,48 +275,17 @@ cq_publish(
 	d->origin_slot = (uint16_t)w->slot;
 	cq_topic_levels_t lv;
 	if (cq_topic_levels_split(
-		    &lv, d->topic, d->topic_len, cq_route_seed()) < 0)
-		goto nomem;
-	if (cq_route_match(&lv, &w->rres) < 0)
-		cq_ratelog(w, &w->log_full, CQ_LOG_ERR, errno,
-			"too many shared groups matched a topic");
-	uint64_t dsts = w->rres.workers;
-	for (uint32_t i = 0; i < w->rres.npicks; i++)
-		dsts |= UINT64_C(1) << w->rres.picks[i].worker;
-	uint64_t me = UINT64_C(1) << w->slot;
-	int rc = push_records(w, d, dsts & ~me);
-	if (rc == CQ_AGAIN) {
-		cq_topic_levels_free(&lv);
-		if (own_msg && d->msg != CQ_OFF_NULL) {
-			cq_msg_unref(d->msg);
-			d->msg = CQ_OFF_NULL;
-		}
-		return CQ_AGAIN;
+		    &lv, d->topic, d->topic_len, cq_route_seed()) < 0) {
+		release_own(d, own);
+		errno = ENOMEM;
+		return -1;
 	}
-	/* Retained after the rings accepted it: a retry would store it
-	 * twice otherwise (harmless, but a second grace period). */
-	if (d->retain && set_ret)
-		set_retained(w, d);
-	if (dsts & me) {
-		uint64_t groups[CQ_ROUTE_INLINE_PICKS * 4];
-		uint32_t ng = groups_for(&w->rres, w->slot, groups,
-			(uint32_t)CQ_ARRAY_SIZE(groups));
-		cq_deliver_local(w, d, &lv, publisher, groups, ng);
-	}
+	int rc = route(w, d, &lv, set_ret, publisher);
 	cq_topic_levels_free(&lv);
-	cq_hooks_published(w, d);
-	if (own_msg && d->msg != CQ_OFF_NULL) {
-		cq_msg_unref(d->msg);
-		d->msg = CQ_OFF_NULL;
-	}
-	return 0;
-nomem:
-	if (own_msg && d->msg != CQ_OFF_NULL) {
-		cq_msg_unref(d->msg);
-		d->msg = CQ_OFF_NULL;
-	}
-	errno = ENOMEM;
-	return -1;
+	if (rc == 0)
+		cq_hooks_published(w, d);
+	release_own(d, own);
+	return rc;
 }
 
 void

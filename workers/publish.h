@@ -48,6 +48,13 @@ void cq_publish_will(cq_worker_t *w, cq_off_t sess, cq_off_t will);
 int cq_publish_text(cq_worker_t *w, const char *topic, const void *payload,
 	size_t len, uint8_t qos, bool retain);
 
+/*
+ * A new store message holding d (one reference, the caller's), published
+ * by worker 'origin'.  CQ_OFF_NULL when the store is full (errno ENOMEM)
+ * or a length is out of range.
+ */
+cq_off_t cq_dmsg_store(const cq_dmsg_t *d, uint16_t origin);
+
 /* Log 'what' at most once per interval per state (counting the rest). */
 void cq_ratelog(
 	cq_worker_t *w, cq_ratelog_t *r, int level, int err, const char *what);

@@ -357,7 +357,7 @@ find_pos(cq_subtrie_t *t, const cq_topic_levels_t *lv, bool create,
 }
 
 static struct st_group *
-group_find(const struct st_filter *f, const cq_topic_share_t *sh)
+group_find(const struct st_filter *f, const cq_match_share_t *sh)
 {
 	for (struct st_group *g = f->groups; g != NULL; g = g->next)
 		if (g->name_len == sh->group_len &&
@@ -367,7 +367,7 @@ group_find(const struct st_filter *f, const cq_topic_share_t *sh)
 }
 
 static struct st_group *
-group_new(struct st_filter *f, const cq_topic_share_t *sh)
+group_new(struct st_filter *f, const cq_match_share_t *sh)
 {
 	struct st_group *g = calloc(1, sizeof(*g) + sh->group_len);
 	if (g == NULL) {
@@ -466,7 +466,7 @@ cq_subtrie_free(cq_subtrie_t *t)
 /* Add or update (session, opts) at *pos (group sh.group if shared). */
 static int
 subscribe_at(cq_subtrie_t *t, struct st_filter **pos,
-	const cq_topic_share_t *sh, void *session, const cq_subopts_t *opts,
+	const cq_match_share_t *sh, void *session, const cq_subopts_t *opts,
 	unsigned *flags_r)
 {
 	if (*pos == NULL && (*pos = calloc(1, sizeof(**pos))) == NULL) {
@@ -505,8 +505,8 @@ cq_subtrie_subscribe(cq_subtrie_t *t, const char *filter, size_t len,
 	void *session, const cq_subopts_t *opts, unsigned *flags_r)
 {
 	*flags_r = 0;
-	cq_topic_share_t sh;
-	cq_topic_share_split(filter, len, &sh);
+	cq_match_share_t sh;
+	cq_match_share_split(filter, len, &sh);
 	cq_topic_levels_t lv;
 	struct st_path p;
 	if (cq_topic_levels_split(&lv, sh.filter, sh.filter_len, t->seed) < 0) {
@@ -540,8 +540,8 @@ lookup_subs(const cq_subtrie_t *t, const char *filter, size_t len,
 	uint64_t group_key, struct st_path *p, struct st_found *r)
 {
 	*r = (struct st_found){0};
-	cq_topic_share_t sh;
-	cq_topic_share_split(filter, len, &sh);
+	cq_match_share_t sh;
+	cq_match_share_split(filter, len, &sh);
 	cq_topic_levels_t lv;
 	if (cq_topic_levels_split(&lv, sh.filter, sh.filter_len, t->seed) < 0)
 		return -1;

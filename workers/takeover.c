@@ -166,18 +166,7 @@ msg_ref_of(cq_worker_t *w, const cq_dmsg_t *d)
 		cq_msg_ref(d->msg, 1);
 		return d->msg;
 	}
-	cq_msg_info_t info = {.topic = d->topic,
-		.topic_len = d->topic_len,
-		.props = d->props,
-		.props_len = d->props_len,
-		.payload = d->payload,
-		.payload_len = d->payload_len,
-		.qos = d->qos,
-		.flags = d->retain ? CQ_MSG_F_RETAIN : 0,
-		.expiry = d->expiry,
-		.origin_slot = d->origin_slot,
-		.origin_session = d->origin_session};
-	cq_off_t m = cq_msg_create(&info);
+	cq_off_t m = cq_dmsg_store(d, d->origin_slot);
 	if (m == CQ_OFF_NULL)
 		cq_ratelog(w, &w->log_full, CQ_LOG_ERR, ENOMEM,
 			"message store full: a message for a moving session "
@@ -292,6 +281,9 @@ drop_conn(cq_lsess_t *ls)
 	if (ls->conn == NULL)
 		return;
 	cq_conn_t *c = ls->conn;
+	cq_log(CQ_LOG_INFO, 0,
+		"client %s (%s): session taken over elsewhere; closing", ls->id,
+		c->addr);
 	cq_conn_disconnect(
 		c, CQ_MQTT_RC_SESSION_TAKEN_OVER, CQ_CLOSE_TAKEN_OVER);
 }

@@ -230,11 +230,13 @@ on_signal(evutil_socket_t fd, short what, void *arg)
 static void
 on_wake(evutil_socket_t fd, short what, void *arg)
 {
-	/* Records arrived: the loop drains them; cq_ring_awake() reads the
-	 * eventfd. */
+	/* Records arrived; the loop drains them.  The eventfd is read here
+	 * (it is level-triggered: left readable, it would make every poll of
+	 * the loop return at once). */
 	(void)fd;
 	(void)what;
 	(void)arg;
+	cq_ring_awake();
 }
 
 static void
@@ -414,15 +416,19 @@ waiting(const cq_worker_t *w)
 		cq_rsend_pending(w);
 }
 
+/* One pass over what is ready, without blocking.  (NONBLOCK alone
+ * keeps looping while callbacks keep finding work.) */
+static void
+poll_events(cq_worker_t *w)
+{
+	event_base_loop(w->base, EVLOOP_NONBLOCK | EVLOOP_ONCE);
+}
+
 static void
 wait_for_events(cq_worker_t *w, unsigned drained)
 {
-	if (busy(w, drained)) {
-		event_base_loop(w->base, EVLOOP_NONBLOCK);
-		return;
-	}
-	if (cq_ring_sleep() != 0) {
-		event_base_loop(w->base, EVLOOP_NONBLOCK);
+	if (busy(w, drained) || cq_ring_sleep() != 0) {
+		poll_events(w);
 		return;
 	}
 	if (waiting(w)) {

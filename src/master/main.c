@@ -215,6 +215,8 @@ reload(cq_master_t *m)
 		free(error);
 		return -1;
 	}
+	/* The report of the changes obeys the new level already. */
+	cq_log_set_level(fresh.log.level);
 	cq_config_diff(&cfg, &fresh, log_change, NULL);
 	cq_config_keep_restart_keys(&cfg, &fresh);
 	cq_config_free(&cfg);

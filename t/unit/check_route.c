@@ -50,8 +50,8 @@ match(const char *topic, cq_route_result_t *r)
 static uint64_t
 key_of(const char *f)
 {
-	cq_topic_share_t sh;
-	if (!cq_topic_share_split(f, strlen(f), &sh))
+	cq_match_share_t sh;
+	if (!cq_match_share_split(f, strlen(f), &sh))
 		return 0;
 	return cq_topic_share_key(
 		sh.group, sh.group_len, sh.filter, sh.filter_len);

@@ -329,8 +329,8 @@ keep_logged(void *arg, const char *filter, size_t len, uint64_t key)
 		if (!lg->route_on[i])
 			continue;
 		filter_of(i, f, sizeof(f));
-		cq_topic_share_t sh;
-		bool shared = cq_topic_share_split(f, strlen(f), &sh);
+		cq_match_share_t sh;
+		bool shared = cq_match_share_split(f, strlen(f), &sh);
 		uint64_t k = shared ? cq_topic_share_key(sh.group, sh.group_len,
 					      sh.filter, sh.filter_len)
 				    : 0;

@@ -16,6 +16,7 @@
 #include "mqtt/props.h"
 #include "t/unit/unit.h"
 #include "workers/conn.h"
+#include "workers/hooks.h"
 #include "workers/layout.h"
 #include "workers/lsess.h"
 
@@ -269,6 +270,97 @@ START_TEST(lsess_match_options)
 }
 END_TEST
 
+static cq_hook_verdict_t
+say_next(void *ctx, const cq_hook_client_t *cl, const cq_mqtt_connect_t *pk)
+{
+	(*(int *)ctx)++;
+	return CQ_HOOK_NEXT;
+}
+
+static cq_hook_verdict_t
+say_allow(void *ctx, const cq_hook_client_t *cl, const cq_mqtt_connect_t *pk)
+{
+	(*(int *)ctx)++;
+	return CQ_HOOK_ALLOW;
+}
+
+static uint8_t
+bump_qos(void *ctx, const cq_hook_client_t *cl, const char *f, size_t n,
+	cq_subopts_t *o)
+{
+	(*(int *)ctx)++;
+	o->qos = 2;
+	return 0;
+}
+
+static uint8_t
+refuse_sub(void *ctx, const cq_hook_client_t *cl, const char *f, size_t n,
+	cq_subopts_t *o)
+{
+	(*(int *)ctx)++;
+	return 0x87;
+}
+
+/* The hook chain (comqtt's semantics): authentication stops at the first
+ * hook that decides, none deciding is a refusal; subscribe hooks change
+ * what they are given and the first refusal ends the chain; a hook of
+ * another ABI is not loaded. */
+START_TEST(hooks_chain)
+{
+	fixture_t f;
+	fixture_init(&f, CQ_MQTT_V311);
+	f.w.hooks = cq_hooks_new();
+	int calls = 0;
+	cq_hook_t next = {.name = "next",
+		.abi_version = CQ_HOOK_ABI_VERSION,
+		.ctx = &calls,
+		.on_connect_authenticate = say_next,
+		.on_subscribe = bump_qos};
+	cq_hook_t allow = {.name = "allow",
+		.abi_version = CQ_HOOK_ABI_VERSION,
+		.ctx = &calls,
+		.on_connect_authenticate = say_allow,
+		.on_subscribe = refuse_sub};
+	cq_hook_t old = {.name = "old", .abi_version = 0};
+	cq_mqtt_connect_t pk = {.version = CQ_MQTT_V311};
+	ck_assert_int_eq(cq_hooks_add(f.w.hooks, &next), 0);
+	ck_assert_int_eq(cq_hooks_authenticate(&f.w, &f.c, &pk), CQ_HOOK_DENY);
+	ck_assert_int_eq(calls, 1);
+	ck_assert_int_eq(cq_hooks_add(f.w.hooks, &old), -1);
+	ck_assert_int_eq(cq_hooks_add(f.w.hooks, &allow), 0);
+	ck_assert_int_eq(cq_hooks_authenticate(&f.w, &f.c, &pk), CQ_HOOK_ALLOW);
+	ck_assert_int_eq(calls, 3);
+	ck_assert(!cq_hooks_acl(&f.w, &f.c, "a", 1, CQ_ACL_WRITE));
+	cq_subopts_t o = {.qos = 0};
+	ck_assert_uint_eq(cq_hooks_subscribe(&f.w, &f.c, "a", 1, &o), 0x87);
+	ck_assert_uint_eq(o.qos, 2);
+	ck_assert_int_eq(calls, 5);
+	cq_hooks_free(f.w.hooks);
+	fixture_free(&f);
+}
+END_TEST
+
+/* The built-in access control: loopback and Unix clients in, others out
+ * unless the listener allows remote clients. */
+START_TEST(hook_loopback)
+{
+	fixture_t f;
+	fixture_init(&f, CQ_MQTT_V311);
+	f.w.hooks = cq_hooks_new();
+	cq_hooks_add(f.w.hooks, &cq_hook_loopback);
+	cq_mqtt_connect_t pk = {.version = CQ_MQTT_V311};
+	f.c.loopback = true;
+	ck_assert_int_eq(cq_hooks_authenticate(&f.w, &f.c, &pk), CQ_HOOK_ALLOW);
+	f.c.loopback = false;
+	ck_assert_int_eq(cq_hooks_authenticate(&f.w, &f.c, &pk), CQ_HOOK_DENY);
+	f.cfg.listeners[0].allow_remote = true;
+	ck_assert_int_eq(cq_hooks_authenticate(&f.w, &f.c, &pk), CQ_HOOK_ALLOW);
+	ck_assert(cq_hooks_acl(&f.w, &f.c, "a", 1, CQ_ACL_WRITE));
+	cq_hooks_free(f.w.hooks);
+	fixture_free(&f);
+}
+END_TEST
+
 Suite *
 cq_unit_suite(void)
 {
@@ -281,6 +373,8 @@ cq_unit_suite(void)
 	tcase_add_test(tc, layout_mount_point_stripped);
 	tcase_add_test(tc, alias_map);
 	tcase_add_test(tc, lsess_match_options);
+	tcase_add_test(tc, hooks_chain);
+	tcase_add_test(tc, hook_loopback);
 	suite_add_tcase(s, tc);
 	return s;
 }

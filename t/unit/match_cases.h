@@ -78,8 +78,8 @@ static const match_case_t match_cases[] = {
 static inline bool
 ref_match(const char *filter, const char *topic)
 {
-	cq_topic_share_t sh;
-	cq_topic_share_split(filter, strlen(filter), &sh);
+	cq_match_share_t sh;
+	cq_match_share_split(filter, strlen(filter), &sh);
 	const char *f = sh.filter, *t = topic;
 	const char *fend_all = sh.filter + sh.filter_len;
 	if (t[0] == '$' && (f[0] == '+' || f[0] == '#'))

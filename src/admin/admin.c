@@ -117,6 +117,8 @@ on_signal(evutil_socket_t fd, short what, void *arg)
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			begin_stop(arg, "signal", false);
+		else if (si.ssi_signo == SIGHUP)
+			reload(arg);
 		else if (si.ssi_signo == SIGUSR1)
 			cq_log_reopen();
 	}

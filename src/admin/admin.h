@@ -12,9 +12,9 @@
  * own process, a slow or hostile HTTP client can cost it memory and time
  * but never stalls a worker or the master.
  *
- * Like a worker it reads signals through a signalfd, takes STOP, RELOAD and
- * REOPEN from the master's channel and exits when the master's death pipe
- * closes.
+ * It reads signals through a signalfd (TERM/INT stop, HUP reload, USR1
+ * reopen logs), takes the same as STOP, RELOAD and REOPEN from the
+ * master's channel, and exits when the master's death pipe closes.
  */
 #ifndef CQ_ADMIN_ADMIN_H
 #define CQ_ADMIN_ADMIN_H

@@ -75,14 +75,17 @@ admin_main(cq_child_t *child, void *arg)
 	return cq_admin_main(&a);
 }
 
-void
+int
 cq_admin_child_add(cq_master_t *m)
 {
-	if (sock.fd >= 0 &&
-		cq_process_add(CQ_CHILD_ADMIN, 0, "admin", admin_main, m) ==
-			NULL)
-		cq_log(CQ_LOG_ERR, 0,
+	if (sock.fd < 0)
+		return 0;
+	if (cq_process_add(CQ_CHILD_ADMIN, 0, "admin", admin_main, m) == NULL) {
+		cq_log(CQ_LOG_CRIT, 0,
 			"no room for comqtt-admin in the process table");
+		return -1;
+	}
+	return 0;
 }
 
 void

@@ -21,8 +21,9 @@ int cq_admin_child_listen(const cq_config_t *cfg);
  * configuration the master runs with, the broker's start time. */
 void cq_admin_child_prepare(
 	const cq_config_cmdline_t *cmdline, cq_config_t *cfg, uint64_t started);
-/* cq_master_t.add_children: the admin's table entry (if it listens). */
-void cq_admin_child_add(cq_master_t *m);
+/* The admin's table entry (if it listens), for cq_master_t.add_children:
+ * 0, or -1 (the table is full; logged). */
+int cq_admin_child_add(cq_master_t *m);
 /* Close the socket (workers after fork; the master at exit). */
 void cq_admin_child_close_socket(void);
 

@@ -379,8 +379,8 @@ cq_master_run(cq_master_t *m)
 		event_add(l->ev, NULL);
 	}
 	add_workers(m);
-	if (m->add_children != NULL)
-		m->add_children(m);
+	if (m->add_children != NULL && m->add_children(m) < 0)
+		return 1;
 	for (unsigned i = 0; i < cq_process_count(); i++)
 		if (start_child(m, cq_process_at(i)) < 0)
 			return 1;

@@ -35,9 +35,9 @@ typedef struct cq_master {
 	int (*reload)(struct cq_master *m);
 	/* Current load of a worker slot (connections), or NULL. */
 	unsigned (*worker_load)(struct cq_master *m, unsigned slot);
-	/* Add the other children (after the workers, which keep table
-	 * index = slot), or NULL. */
-	void (*add_children)(struct cq_master *m);
+	/* Add the children besides the workers (cq_process_add), or NULL.
+	 * 0 or -1. */
+	int (*add_children)(struct cq_master *m);
 } cq_master_t;
 
 /* Open every listener.  0 or -1 (logged). */

@@ -204,6 +204,22 @@ cq_acall_status(const cq_acall_t *c)
 }
 
 bool
+cq_acall_failed(cq_hreq_t *r, uint16_t st, const char *not_found)
+{
+	if (st == CQ_CTL_OK)
+		return false;
+	if (st == 0 || st == CQ_CTL_NOT_FOUND)
+		cq_http_error(r, 404, "%s", not_found);
+	else if (st == CQ_CTL_BAD)
+		cq_http_error(r, 400, "the worker refused the command");
+	else
+		cq_http_error(r, st == 504 ? 504 : 503, "%s",
+			st == 504 ? "the worker did not answer in time"
+				  : "the worker is busy");
+	return true;
+}
+
+bool
 cq_acall_worker_alive(unsigned slot)
 {
 	uint32_t pid = 0;

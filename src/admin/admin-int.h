@@ -181,6 +181,12 @@ void cq_acall_on_replies(cq_admin_t *a);
 void cq_acall_abort_all(cq_admin_t *a);
 /* The status of a one-command call: its reply's, or 504 (no answer). */
 uint16_t cq_acall_status(const cq_acall_t *c);
+/*
+ * Answer r with the error a worker's status means (0 or NOT_FOUND: 404
+ * with 'not_found'; BAD 400; BUSY 503; no answer 504) and return true;
+ * false for CQ_CTL_OK (r not answered).
+ */
+bool cq_acall_failed(cq_hreq_t *r, uint16_t st, const char *not_found);
 /* A live worker to give a job no particular worker must do, or -1. */
 int cq_acall_any_worker(cq_admin_t *a);
 /* Whether worker 'slot' runs (registered in its QSBR slot). */

@@ -49,25 +49,10 @@ begin_stop(cq_admin_t *a, const char *why, bool now)
 static void
 reload(cq_admin_t *a)
 {
-	cq_config_t *fresh = calloc(1, sizeof(*fresh));
-	char *error = NULL;
-	if (fresh == NULL ||
-		cq_config_load_cmdline(a->args->cmdline, fresh, &error) < 0) {
-		/* The master logged why; keep what we run with. */
-		free(error);
-		free(fresh);
+	/* A file that does not load: the master logged why; keep ours. */
+	if (cq_config_reload_child(a->args->cmdline, &a->cfg, a->args->config) <
+		0)
 		return;
-	}
-	cq_config_keep_restart_keys(a->cfg, fresh);
-	bool new_log = strcmp(a->cfg->log.file, fresh->log.file) != 0;
-	if (a->cfg != a->args->config) {
-		cq_config_free(a->cfg);
-		free(a->cfg);
-	}
-	a->cfg = fresh;
-	cq_log_set_level(fresh->log.level);
-	if (new_log)
-		cq_log_open(fresh->log.file);
 	if (cq_admin_token_load(a) < 0)
 		cq_log(CQ_LOG_ERR, 0, "reload: keeping the previous token");
 	cq_http_apply(a);

@@ -304,15 +304,8 @@ static void
 kick_answer(cq_hreq_t *r, uint16_t status, void *arg)
 {
 	(void)arg;
-	if (status == 0 || status == CQ_CTL_NOT_FOUND) {
-		cq_http_error(r, 404, "client not connected");
+	if (cq_acall_failed(r, status, "client not connected"))
 		return;
-	}
-	if (status != CQ_CTL_OK) {
-		cq_http_error(r, status == 504 ? 504 : 503,
-			"the worker of the client did not answer");
-		return;
-	}
 	cq_json_t j;
 	cq_json_init(&j);
 	cq_json_obj_begin(&j);
@@ -398,16 +391,8 @@ static void
 unsub_done(cq_acall_t *c)
 {
 	cq_hreq_t *r = c->r;
-	uint16_t st = cq_acall_status(c);
-	if (st == CQ_CTL_NOT_FOUND) {
-		cq_http_error(r, 404, "no such subscription");
+	if (cq_acall_failed(r, cq_acall_status(c), "no such subscription"))
 		return;
-	}
-	if (st != CQ_CTL_OK) {
-		cq_http_error(r, st == 504 ? 504 : 503,
-			"the worker of the client did not answer");
-		return;
-	}
 	cq_json_t j;
 	cq_json_init(&j);
 	cq_json_obj_begin(&j);

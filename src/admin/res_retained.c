@@ -216,15 +216,9 @@ static void
 deleted(cq_acall_t *c)
 {
 	cq_hreq_t *r = c->r;
-	uint16_t st = cq_acall_status(c);
-	if (st == CQ_CTL_NOT_FOUND) {
-		cq_http_error(r, 404, "no retained message on this topic");
+	if (cq_acall_failed(
+		    r, cq_acall_status(c), "no retained message on this topic"))
 		return;
-	}
-	if (st != CQ_CTL_OK) {
-		cq_http_error(r, st == 504 ? 504 : 503, "no worker answered");
-		return;
-	}
 	cq_json_t j;
 	cq_json_init(&j);
 	cq_json_obj_begin(&j);

@@ -728,6 +728,31 @@ cq_config_keep_restart_keys(cq_config_t *old_cfg, cq_config_t *new_cfg)
 	cq_cfg_keep_restart_keys(&config_table, old_cfg, new_cfg);
 }
 
+int
+cq_config_reload_child(const cq_config_cmdline_t *cl, cq_config_t **cfg_io,
+	const cq_config_t *inherited)
+{
+	cq_config_t *fresh = calloc(1, sizeof(*fresh));
+	char *error = NULL;
+	if (fresh == NULL || cq_config_load_cmdline(cl, fresh, &error) < 0) {
+		free(error);
+		free(fresh);
+		return -1;
+	}
+	cq_config_t *old = *cfg_io;
+	cq_config_keep_restart_keys(old, fresh);
+	bool new_log = strcmp(old->log.file, fresh->log.file) != 0;
+	if (old != inherited) {
+		cq_config_free(old);
+		free(old);
+	}
+	*cfg_io = fresh;
+	cq_log_set_level(fresh->log.level);
+	if (new_log)
+		cq_log_open(fresh->log.file);
+	return 0;
+}
+
 unsigned
 cq_config_workers(const cq_config_t *cfg)
 {

@@ -198,6 +198,17 @@ int cq_config_diff(const cq_config_t *old_cfg, const cq_config_t *new_cfg,
  */
 void cq_config_keep_restart_keys(cq_config_t *old_cfg, cq_config_t *new_cfg);
 
+/*
+ * A child process's reload (SIGHUP or the master's RELOAD): the file again
+ * with the same command line, the running values of restart-only keys
+ * kept, the log level and file applied.  *cfg_io becomes the fresh
+ * configuration; the old one is freed unless it is 'inherited' (the
+ * master's, which the child was forked with).  0, or -1 when the file does
+ * not load (the master logs why; *cfg_io is unchanged).
+ */
+int cq_config_reload_child(const cq_config_cmdline_t *cl, cq_config_t **cfg_io,
+	const cq_config_t *inherited);
+
 /* The key table, for documentation and its tests. */
 const cq_cfg_table_t *cq_config_schema(void);
 

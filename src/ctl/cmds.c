@@ -14,16 +14,53 @@
 
 #define API "/api/v1/mqtt"
 
-/* "<API><prefix><escaped id><suffix>" into buf; false if out of room. */
-static bool
-path_with(char *buf, size_t size, const char *prefix, const char *id,
-	const char *suffix)
+/* ---- paged lists --------------------------------------------------- */
+
+int
+cq_ctl_list(const cq_ctl_t *c, int argc, char **argv, const cq_ctl_list_t *spec)
 {
-	char *e = cq_ctl_escape(id);
-	int n = e != NULL ? snprintf(buf, size, API "%s%s%s", prefix, e, suffix)
-			  : -1;
-	free(e);
-	return n >= 0 && (size_t)n < size;
+	struct option opts[] = {{"query", 1, NULL, 'q'}, {"page", 1, NULL, 'p'},
+		{"page-size", 1, NULL, 's'},
+		{spec->flags[0].name, 0, NULL, '0'},
+		{spec->flags[1].name, 0, NULL, '1'},
+		{spec->flags[2].name, 0, NULL, '2'}, {NULL, 0, NULL, 0}};
+	char path[2048], *q = NULL;
+	const char *flag[3] = {"", "", ""};
+	long page = 1, size = 20;
+	int o;
+	for (int i = 0; i < 3; i++)
+		if (spec->flags[i].name == NULL)
+			opts[3 + i] = (struct option){NULL, 0, NULL, 0};
+	optind = 0; /* glibc: a full restart for a new argv */
+	while ((o = getopt_long(argc, argv, "q:p:s:", opts, NULL)) != -1) {
+		if (o == 'q') {
+			free(q);
+			q = cq_ctl_escape(optarg);
+		} else if (o == 'p' || o == 's') {
+			*(o == 'p' ? &page : &size) = strtol(optarg, NULL, 10);
+		} else if (o >= '0' && o <= '2') {
+			flag[o - '0'] = spec->flags[o - '0'].query;
+		} else {
+			free(q);
+			return cq_ctl_usage(spec->cmd, "bad option");
+		}
+	}
+	if (optind < argc) {
+		free(q);
+		return cq_ctl_usage(spec->cmd, "unexpected argument");
+	}
+	snprintf(path, sizeof(path), "%s?page=%ld&page_size=%ld%s%s%s%s%s%s",
+		spec->path, page, size, flag[0], flag[1], flag[2], q ? "&" : "",
+		q ? spec->qparam : "", q ? "=" : "");
+	if (q != NULL && strlen(path) + strlen(q) < sizeof(path))
+		strcat(path, q);
+	free(q);
+	cq_jv_t *v;
+	int rc = cq_ctl_call(c, "GET", path, NULL, &v);
+	if (rc == CQ_CTL_EXIT_OK && v != NULL)
+		spec->print(v, flag[0][0] != '\0');
+	cq_json_value_free(v);
+	return rc;
 }
 
 /* ---- status --------------------------------------------------------- */
@@ -156,62 +193,30 @@ print_clients(const cq_jv_t *v)
 		cq_ctl_int(v, "page", 1));
 }
 
-static int
-clients_list(const cq_ctl_t *c, int argc, char **argv)
+static void
+print_clients_any(const cq_jv_t *v, bool flag0)
 {
-	static const struct option opts[] = {{"query", 1, NULL, 'q'},
-		{"online", 0, NULL, 'o'}, {"offline", 0, NULL, 'f'},
-		{"page", 1, NULL, 'p'}, {"page-size", 1, NULL, 's'},
-		{NULL, 0, NULL, 0}};
-	char path[2048], *q = NULL;
-	const char *online = "";
-	long page = 1, size = 20;
-	int o;
-	optind = 0; /* glibc: a full restart for a new argv */
-	while ((o = getopt_long(argc, argv, "q:p:s:", opts, NULL)) != -1) {
-		if (o == 'q')
-			q = cq_ctl_escape(optarg);
-		else if (o == 'o')
-			online = "&online=true";
-		else if (o == 'f')
-			online = "&online=false";
-		else if (o == 'p')
-			page = strtol(optarg, NULL, 10);
-		else if (o == 's')
-			size = strtol(optarg, NULL, 10);
-		else
-			return cq_ctl_usage("clients list", "bad option");
-	}
-	if (optind < argc)
-		return cq_ctl_usage("clients list", "unexpected argument");
-	snprintf(path, sizeof(path),
-		API "/clients?page=%ld&page_size=%ld%s%s%s", page, size, online,
-		q ? "&q=" : "", q ? q : "");
-	free(q);
-	cq_jv_t *v;
-	int rc = cq_ctl_call(c, "GET", path, NULL, &v);
-	if (rc == CQ_CTL_EXIT_OK && v != NULL)
-		print_clients(v);
-	cq_json_value_free(v);
-	return rc;
+	(void)flag0;
+	print_clients(v);
 }
+
+static const cq_ctl_list_t clients_list = {
+	.cmd = "clients list",
+	.path = API "/clients",
+	.qparam = "q",
+	.flags = {{"online", "&online=true"}, {"offline", "&online=false"}},
+	.print = print_clients_any,
+};
 
 static int
 clients_one(const cq_ctl_t *c, const char *method, const char *id,
 	const char *suffix)
 {
-	char path[8192];
-	if (!path_with(path, sizeof(path), "/clients/", id, suffix))
+	char path[8192], done[300];
+	if (!cq_ctl_path(path, sizeof(path), API "/clients/", id, suffix))
 		return cq_ctl_usage("clients", "client id too long");
-	cq_jv_t *v;
-	int rc = cq_ctl_call(c, method, path, NULL, &v);
-	if (rc == CQ_CTL_EXIT_OK && v != NULL && suffix[0] == '\0' &&
-		strcmp(method, "GET") == 0)
-		cq_ctl_print_flat("", v);
-	else if (rc == CQ_CTL_EXIT_OK && v != NULL)
-		printf("client %s disconnected\n", id);
-	cq_json_value_free(v);
-	return rc;
+	snprintf(done, sizeof(done), "client %.256s disconnected", id);
+	return cq_ctl_one(c, method, path, done);
 }
 
 int
@@ -219,9 +224,9 @@ cq_ctl_cmd_clients(const cq_ctl_t *c, int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : "list";
 	if (argc <= 1 || argv[1][0] == '-')
-		return clients_list(c, argc, argv);
+		return cq_ctl_list(c, argc, argv, &clients_list);
 	if (strcmp(sub, "list") == 0)
-		return clients_list(c, argc - 1, argv + 1);
+		return cq_ctl_list(c, argc - 1, argv + 1, &clients_list);
 	if (strcmp(sub, "show") == 0 && argc == 3)
 		return clients_one(c, "GET", argv[2], "");
 	if (strcmp(sub, "kick") == 0 && argc == 3)
@@ -235,8 +240,8 @@ cq_ctl_cmd_subs(const cq_ctl_t *c, int argc, char **argv)
 	char path[8192];
 	if (argc != 2)
 		return cq_ctl_usage("subs", "expected a client id");
-	if (!path_with(
-		    path, sizeof(path), "/clients/", argv[1], "/subscriptions"))
+	if (!cq_ctl_path(path, sizeof(path), API "/clients/", argv[1],
+		    "/subscriptions"))
 		return cq_ctl_usage("subs", "client id too long");
 	cq_jv_t *v;
 	int rc = cq_ctl_call(c, "GET", path, NULL, &v);

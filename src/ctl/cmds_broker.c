@@ -41,69 +41,32 @@ print_retained(const cq_jv_t *v, bool payload)
 		cq_ctl_int(v, "page", 1));
 }
 
-static int
-retained_list(const cq_ctl_t *c, int argc, char **argv)
-{
-	static const struct option opts[] = {{"query", 1, NULL, 'q'},
-		{"payload", 0, NULL, 'P'}, {"page", 1, NULL, 'p'},
-		{"page-size", 1, NULL, 's'}, {NULL, 0, NULL, 0}};
-	char path[2048], *q = NULL;
-	bool payload = false;
-	long page = 1, size = 20;
-	int o;
-	optind = 0; /* glibc: a full restart for a new argv */
-	while ((o = getopt_long(argc, argv, "q:p:s:", opts, NULL)) != -1) {
-		if (o == 'q')
-			q = cq_ctl_escape(optarg);
-		else if (o == 'P')
-			payload = true;
-		else if (o == 'p')
-			page = strtol(optarg, NULL, 10);
-		else if (o == 's')
-			size = strtol(optarg, NULL, 10);
-		else
-			return cq_ctl_usage("retained list", "bad option");
-	}
-	if (optind < argc)
-		return cq_ctl_usage("retained list", "unexpected argument");
-	snprintf(path, sizeof(path),
-		API "/retained?page=%ld&page_size=%ld%s%s%s", page, size,
-		payload ? "&payload=true" : "", q ? "&topic=" : "", q ? q : "");
-	free(q);
-	cq_jv_t *v;
-	int rc = cq_ctl_call(c, "GET", path, NULL, &v);
-	if (rc == CQ_CTL_EXIT_OK && v != NULL)
-		print_retained(v, payload);
-	cq_json_value_free(v);
-	return rc;
-}
+static const cq_ctl_list_t retained_list = {
+	.cmd = "retained list",
+	.path = API "/retained",
+	.qparam = "topic",
+	.flags = {{"payload", "&payload=true"}},
+	.print = print_retained,
+};
 
 static int
 retained_one(const cq_ctl_t *c, const char *method, const char *topic)
 {
-	char path[8192];
-	char *e = cq_ctl_escape(topic);
-	int n = e ? snprintf(path, sizeof(path), API "/retained/%s", e) : -1;
-	free(e);
-	if (n < 0 || (size_t)n >= sizeof(path))
+	char path[8192], done[300];
+	if (!cq_ctl_path(path, sizeof(path), API "/retained/", topic, ""))
 		return cq_ctl_usage("retained", "topic too long");
-	cq_jv_t *v;
-	int rc = cq_ctl_call(c, method, path, NULL, &v);
-	if (rc == CQ_CTL_EXIT_OK && v != NULL && strcmp(method, "GET") == 0)
-		cq_ctl_print_flat("", v);
-	else if (rc == CQ_CTL_EXIT_OK && v != NULL)
-		printf("retained message of %s deleted\n", topic);
-	cq_json_value_free(v);
-	return rc;
+	snprintf(done, sizeof(done), "retained message of %.256s deleted",
+		topic);
+	return cq_ctl_one(c, method, path, done);
 }
 
 int
 cq_ctl_cmd_retained(const cq_ctl_t *c, int argc, char **argv)
 {
 	if (argc <= 1 || argv[1][0] == '-')
-		return retained_list(c, argc, argv);
+		return cq_ctl_list(c, argc, argv, &retained_list);
 	if (strcmp(argv[1], "list") == 0)
-		return retained_list(c, argc - 1, argv + 1);
+		return cq_ctl_list(c, argc - 1, argv + 1, &retained_list);
 	if (strcmp(argv[1], "show") == 0 && argc == 3)
 		return retained_one(c, "GET", argv[2]);
 	if (strcmp(argv[1], "delete") == 0 && argc == 3)
@@ -136,10 +99,7 @@ cq_ctl_cmd_blacklist(const cq_ctl_t *c, int argc, char **argv)
 		return cq_ctl_usage("blacklist",
 			"expected list, add ID or "
 			"remove ID");
-	char *e = cq_ctl_escape(argv[2]);
-	int n = e ? snprintf(path, sizeof(path), API "/blacklist/%s", e) : -1;
-	free(e);
-	if (n < 0 || (size_t)n >= sizeof(path))
+	if (!cq_ctl_path(path, sizeof(path), API "/blacklist/", argv[2], ""))
 		return cq_ctl_usage("blacklist", "client id too long");
 	cq_jv_t *v;
 	int rc = cq_ctl_call(c, method, path, NULL, &v);

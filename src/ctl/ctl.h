@@ -68,8 +68,33 @@ int cq_ctl_result(const cq_ctl_t *c, int rc, cq_ctl_resp_t *resp, bool raw,
  */
 int cq_ctl_call(const cq_ctl_t *c, const char *method, const char *path,
 	const char *body, cq_jv_t **root_r);
+/* One resource: GET prints it as "key = value" lines; another method
+ * prints 'done' once the broker agreed.  Returns the exit code. */
+int cq_ctl_one(const cq_ctl_t *c, const char *method, const char *path,
+	const char *done);
 /* "comqttctl <cmd>: <what>" on stderr; returns CQ_CTL_EXIT_USAGE. */
 int cq_ctl_usage(const char *cmd, const char *what);
+
+/*
+ * A paged list: "-q SUBSTRING", "--page N", "--page-size N" and up to
+ * three flags that add to the query string; prints with 'print' (given
+ * whether the first flag was set), or the JSON with --json.
+ */
+typedef struct cq_ctl_list {
+	const char *cmd; /* "clients list", for messages */
+	const char *path; /* "/api/v1/mqtt/clients" */
+	const char *qparam; /* the parameter -q fills: "q", "topic" */
+	struct {
+		const char *name; /* "--online" without the dashes */
+		const char *query; /* "&online=true" */
+	} flags[3];
+	void (*print)(const cq_jv_t *v, bool flag0);
+} cq_ctl_list_t;
+int cq_ctl_list(
+	const cq_ctl_t *c, int argc, char **argv, const cq_ctl_list_t *spec);
+/* "<path><escaped segment><suffix>" into buf; false if it does not fit. */
+bool cq_ctl_path(char *buf, size_t size, const char *path, const char *seg,
+	const char *suffix);
 
 /* Subcommands (cmds.c, cmds_broker.c): argv[0] is the subcommand's name. */
 int cq_ctl_cmd_status(const cq_ctl_t *c, int argc, char **argv);

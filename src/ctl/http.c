@@ -40,6 +40,16 @@ on_data(char *p, size_t size, size_t n, void *arg)
 	return add;
 }
 
+bool
+cq_ctl_path(char *buf, size_t size, const char *path, const char *seg,
+	const char *suffix)
+{
+	char *e = cq_ctl_escape(seg);
+	int n = e != NULL ? snprintf(buf, size, "%s%s%s", path, e, suffix) : -1;
+	free(e);
+	return n >= 0 && (size_t)n < size;
+}
+
 char *
 cq_ctl_escape(const char *s)
 {
@@ -195,6 +205,20 @@ cq_ctl_call(const cq_ctl_t *c, const char *method, const char *path,
 	if (rc == CQ_CTL_EXIT_OK && c->json)
 		cq_ctl_print_raw(&resp);
 	cq_ctl_resp_free(&resp);
+	return rc;
+}
+
+int
+cq_ctl_one(const cq_ctl_t *c, const char *method, const char *path,
+	const char *done)
+{
+	cq_jv_t *v;
+	int rc = cq_ctl_call(c, method, path, NULL, &v);
+	if (rc == CQ_CTL_EXIT_OK && v != NULL && strcmp(method, "GET") == 0)
+		cq_ctl_print_flat("", v);
+	else if (rc == CQ_CTL_EXIT_OK && v != NULL)
+		printf("%s\n", done);
+	cq_json_value_free(v);
 	return rc;
 }
 

@@ -2,8 +2,9 @@
  * control.c — see control.h: the hook that serves the admin's commands,
  * refuses blacklisted clients and measures loop lag.
  *
- * Order of a command: peek, act, reply, consume.  A worker killed between
- * acting and consuming has its replacement act again (see shm/ctl.h); a
+ * Order of a command: peek, act, reply, consume (then release what the
+ * record owned).  A worker killed between acting and consuming has its
+ * replacement act again (see shm/ctl.h); a
  * PUBLISH that meets a full ring is not consumed and is retried after
  * RETRY_MS, which also holds back the commands behind it (they wait their
  * turn, as the admin sent them).
@@ -148,9 +149,15 @@ do_describe(cq_worker_t *w, const cq_ctl_rec_t *rec, cq_ctlrd_t *in)
 	free(mem);
 }
 
-/* PUBLISH: 0 done (replied), CQ_AGAIN to retry later. */
+/*
+ * PUBLISH: 0 done (replied; *release_r is the record's message reference,
+ * to drop once the record is consumed), CQ_AGAIN to retry later.  The
+ * reference goes after the consume, not before: a worker killed in
+ * between leaks it (the census finds it), where the other order would
+ * leave a record naming a freed message for the replacement.
+ */
 static int
-do_publish(cq_worker_t *w, const cq_ctl_rec_t *rec)
+do_publish(cq_worker_t *w, const cq_ctl_rec_t *rec, cq_off_t *release_r)
 {
 	cq_off_t m;
 	const cq_shm_t *shm = cq_shm_current();
@@ -176,7 +183,7 @@ do_publish(cq_worker_t *w, const cq_ctl_rec_t *rec)
 		CQ_CTR_MSGS_IN_Q0, CQ_CTR_MSGS_IN_Q1, CQ_CTR_MSGS_IN_Q2};
 	if (rc == 0)
 		cq_counter_add(in[d.qos > 2 ? 2 : d.qos], 1);
-	cq_msg_unref(m); /* the record's reference */
+	*release_r = m;
 	reply(rec, rc == 0 ? CQ_CTL_OK : CQ_CTL_BUSY, NULL, 0);
 	return 0;
 }
@@ -213,9 +220,10 @@ do_unsubscribe(cq_worker_t *w, cq_ctlrd_t *in)
 	return rc == 1 ? CQ_CTL_OK : CQ_CTL_NOT_FOUND;
 }
 
-/* One command: 0 handled, CQ_AGAIN to retry it later. */
+/* One command: 0 handled, CQ_AGAIN to retry it later.  *release_r: a
+ * message reference to drop after the record is consumed. */
 static int
-handle(cq_worker_t *w, const cq_ctl_rec_t *rec)
+handle(cq_worker_t *w, const cq_ctl_rec_t *rec, cq_off_t *release_r)
 {
 	cq_ctlrd_t in;
 	cq_ctlrd_init(&in, rec->data, rec->len);
@@ -227,7 +235,7 @@ handle(cq_worker_t *w, const cq_ctl_rec_t *rec)
 		do_describe(w, rec, &in);
 		return 0;
 	case CQ_CTL_PUBLISH:
-		return do_publish(w, rec);
+		return do_publish(w, rec, release_r);
 	case CQ_CTL_RETAINED_DELETE:
 		reply(rec, do_retained_delete(w, &in), NULL, 0);
 		return 0;
@@ -247,14 +255,17 @@ drain(void)
 {
 	for (int i = 0; i < DRAIN_BUDGET; i++) {
 		cq_ctl_rec_t rec;
+		cq_off_t release = CQ_OFF_NULL;
 		if (cq_ctl_cmd_peek(&rec) != 0)
 			return;
-		if (handle(ctl.w, &rec) == CQ_AGAIN) {
+		if (handle(ctl.w, &rec, &release) == CQ_AGAIN) {
 			struct timeval tv = {0, RETRY_MS * 1000};
 			evtimer_add(ctl.retry, &tv);
 			return;
 		}
 		cq_ctl_cmd_consume();
+		if (release != CQ_OFF_NULL)
+			cq_msg_unref(release);
 		cq_counter_add(CQ_CTR_CTL_COMMANDS, 1);
 	}
 	event_active(ctl.ev, EV_READ, 0); /* more: after other events */

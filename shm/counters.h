@@ -48,6 +48,14 @@ typedef enum cq_counter {
 	CQ_CTR_AUTH_DENY, /* CONNECTs authentication refused */
 	CQ_CTR_CONN_BANNED, /* CONNECTs refused: blacklisted client id */
 	CQ_CTR_CTL_COMMANDS, /* admin commands handled */
+	/* Payload bytes of PUBLISH in and out, by QoS: each group of three
+	 * is contiguous (CQ_CTR_PAYLOAD_IN_Q0 + qos). */
+	CQ_CTR_PAYLOAD_IN_Q0,
+	CQ_CTR_PAYLOAD_IN_Q1,
+	CQ_CTR_PAYLOAD_IN_Q2,
+	CQ_CTR_PAYLOAD_OUT_Q0,
+	CQ_CTR_PAYLOAD_OUT_Q1,
+	CQ_CTR_PAYLOAD_OUT_Q2,
 	CQ_CTR_COUNT
 } cq_counter_t;
 

@@ -105,6 +105,15 @@ for qos in ("0", "1", "2"):
     t.ok(metric(m1, "comqtt_messages_sent_total", worker="1", qos=qos) -
          metric(m0, "comqtt_messages_sent_total", worker="1", qos=qos) >= N,
          "messages sent by worker 1 at QoS %s went up" % qos)
+for qos in ("0", "1", "2"):
+    t.is_(metric_sum(m1, "comqtt_payload_bytes_received_total", qos=qos) -
+          metric_sum(m0, "comqtt_payload_bytes_received_total", qos=qos),
+          N * 100.0, "payload bytes received at QoS %s: exactly %d"
+          % (qos, N * 100))
+    t.is_(metric_sum(m1, "comqtt_payload_bytes_sent_total", qos=qos) -
+          metric_sum(m0, "comqtt_payload_bytes_sent_total", qos=qos),
+          N * 100.0, "payload bytes sent at QoS %s: exactly %d"
+          % (qos, N * 100))
 t.ok(metric_sum(m1, "comqtt_bytes_received_total") -
      metric_sum(m0, "comqtt_bytes_received_total") >= 3 * N * 100,
      "bytes received went up by at least the payloads")

@@ -181,8 +181,11 @@ do_publish(cq_worker_t *w, const cq_ctl_rec_t *rec, cq_off_t *release_r)
 		return CQ_AGAIN;
 	static const cq_counter_t in[] = {
 		CQ_CTR_MSGS_IN_Q0, CQ_CTR_MSGS_IN_Q1, CQ_CTR_MSGS_IN_Q2};
-	if (rc == 0)
-		cq_counter_add(in[d.qos > 2 ? 2 : d.qos], 1);
+	unsigned q = d.qos > 2 ? 2 : d.qos;
+	if (rc == 0) {
+		cq_counter_add(in[q], 1);
+		cq_counter_add(CQ_CTR_PAYLOAD_IN_Q0 + q, d.payload_len);
+	}
 	*release_r = m;
 	reply(rec, rc == 0 ? CQ_CTL_OK : CQ_CTL_BUSY, NULL, 0);
 	return 0;

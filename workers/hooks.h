@@ -12,7 +12,8 @@
  * Semantics, as in comqtt:
  *   on_connect_authenticate, on_acl_check   the first hook that answers
  *       ALLOW or DENY decides; NEXT passes to the following one; when none
- *       decides the answer is DENY
+ *       decides the answer is DENY; PENDING (only the built-in authd hook)
+ *       means the answer will come and the packet is handled again
  *   on_connect, on_subscribe, on_publish    each hook may change what it
  *       is given (options, the message) and may refuse it with a reason
  *       code >= 0x80; the first refusal stops the chain
@@ -41,6 +42,9 @@ typedef enum cq_hook_verdict {
 	CQ_HOOK_NEXT = 0,
 	CQ_HOOK_ALLOW,
 	CQ_HOOK_DENY,
+	/* The answer comes later (workers/authwait.h): the packet is kept
+	 * and handled again once it is in. */
+	CQ_HOOK_PENDING,
 } cq_hook_verdict_t;
 
 /* ACL access kinds. */
@@ -58,6 +62,7 @@ typedef struct cq_hook_client {
 	unsigned listener;
 	uint8_t version;
 	cq_mqtt_view_t username;
+	cq_conn_t *conn; /* for the runtime's own hooks */
 } cq_hook_client_t;
 
 typedef struct cq_hook {
@@ -126,16 +131,21 @@ int cq_hooks_add(cq_hooks_t *h, const cq_hook_t *hook);
  * loopback (or a Unix socket) are allowed, others denied unless their
  * listener says allow_remote. */
 extern const cq_hook_t cq_hook_loopback;
+/* Access control by comqtt-authd (auth.enabled), and what conn.c calls
+ * when a connection closes with questions outstanding. */
+extern const cq_hook_t cq_hook_authd;
+void cq_hook_authd_conn_closed(cq_conn_t *c);
 
 /* ---- call sites (the runtime) ------------------------------------ */
 
 int cq_hooks_started(cq_worker_t *w);
 void cq_hooks_stopped(cq_worker_t *w);
-/* ALLOW or DENY. */
+/* ALLOW, DENY or PENDING. */
 cq_hook_verdict_t cq_hooks_authenticate(
 	cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk);
-bool cq_hooks_acl(cq_worker_t *w, cq_conn_t *c, const char *topic, size_t len,
-	int access);
+/* ALLOW, DENY or PENDING. */
+cq_hook_verdict_t cq_hooks_acl(cq_worker_t *w, cq_conn_t *c, const char *topic,
+	size_t len, int access);
 uint8_t cq_hooks_connect(
 	cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk);
 void cq_hooks_session_established(cq_worker_t *w, cq_conn_t *c, bool present);

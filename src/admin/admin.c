@@ -2,11 +2,15 @@
  * admin.c — comqtt-admin's process: set-up, the loop, stop, reload
  * (admin.h).
  *
- * Stop: on CQ_CHAN_STOP or SIGTERM the HTTP listener closes, calls still
- * waiting for workers are answered 503, and the loop runs STOP_GRACE_MS
- * more so that answers being written go out (they are small, and the
- * answer to POST /stop was written before the master was signalled).  A closed death pipe
- * (the master is gone) stops at once.
+ * The master drives its non-worker children with signals, as when they
+ * run alone: SIGTERM stops, SIGHUP reloads, SIGUSR1 reopens the log.  The
+ * channel only carries our READY up; its end closing stops us.
+ *
+ * Stop: on SIGTERM the HTTP listener closes, calls still waiting for
+ * workers are answered 503, and the loop runs STOP_GRACE_MS more so that
+ * answers being written go out (they are small, and the answer to POST
+ * /stop was written before the master was signalled).  A closed death
+ * pipe (the master is gone) stops at once.
  */
 #include "config.h"
 #include "admin/admin-int.h"
@@ -76,12 +80,6 @@ on_chan(evutil_socket_t fd, short what, void *arg)
 		}
 		if (cfd >= 0)
 			close(cfd);
-		if (msg.command == CQ_CHAN_STOP)
-			begin_stop(a, "asked by the master", false);
-		else if (msg.command == CQ_CHAN_RELOAD)
-			reload(a);
-		else if (msg.command == CQ_CHAN_REOPEN)
-			cq_log_reopen();
 	}
 }
 

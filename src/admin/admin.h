@@ -13,8 +13,8 @@
  * but never stalls a worker or the master.
  *
  * It reads signals through a signalfd (TERM/INT stop, HUP reload, USR1
- * reopen logs), takes the same as STOP, RELOAD and REOPEN from the
- * master's channel, and exits when the master's death pipe closes.
+ * reopen logs; the master forwards its own to its non-worker children
+ * that way), and exits when the master's death pipe or channel closes.
  */
 #ifndef CQ_ADMIN_ADMIN_H
 #define CQ_ADMIN_ADMIN_H

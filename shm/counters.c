@@ -58,6 +58,7 @@ static const struct {
 	[CQ_CTR_SUBSCRIPTIONS] = {"subscriptions", 1},
 	[CQ_CTR_AUTH_ALLOW] = {"auth_allowed", 0},
 	[CQ_CTR_AUTH_DENY] = {"auth_denied", 0},
+	[CQ_CTR_AUTH_UNAVAILABLE] = {"auth_unavailable", 0},
 	[CQ_CTR_CONN_BANNED] = {"connections_banned", 0},
 	[CQ_CTR_CTL_COMMANDS] = {"admin_commands", 0},
 	[CQ_CTR_PAYLOAD_IN_Q0] = {"payload_bytes_in_qos0", 0},

@@ -46,6 +46,7 @@ typedef enum cq_counter {
 	CQ_CTR_SUBSCRIPTIONS, /* gauge */
 	CQ_CTR_AUTH_ALLOW, /* CONNECTs authentication let in */
 	CQ_CTR_AUTH_DENY, /* CONNECTs authentication refused */
+	CQ_CTR_AUTH_UNAVAILABLE, /* CONNECTs refused: authd did not answer */
 	CQ_CTR_CONN_BANNED, /* CONNECTs refused: blacklisted client id */
 	CQ_CTR_CTL_COMMANDS, /* admin commands handled */
 	/* Payload bytes of PUBLISH in and out, by QoS: each group of three

@@ -20,8 +20,8 @@
 
 #include <event2/event.h>
 
+#include "authc/client.h"
 #include "core/log.h"
-#include "shm/authcache.h"
 
 static bool
 secret(const char *name)
@@ -188,9 +188,7 @@ cq_res_stop(cq_hreq_t *r)
 void
 cq_res_auth_invalidate(cq_hreq_t *r)
 {
-	/* What cq_authc_invalidate() does: the shared cache's policy epoch
-	 * (without linking the workers' client library into this path). */
-	uint64_t epoch = cq_authcache_invalidate();
+	uint64_t epoch = cq_authc_invalidate();
 	cq_log(CQ_LOG_NOTICE, 0,
 		"authentication cache invalidated through the API (epoch %llu)",
 		(unsigned long long)epoch);

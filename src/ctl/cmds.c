@@ -122,8 +122,7 @@ print_workers(const cq_jv_t *w)
 			cq_ctl_field(r, "ring_depth_bytes", b[6], 32)};
 		cq_table_row(t, cells);
 	}
-	cq_table_print(t);
-	cq_table_free(t);
+	cq_table_done(t, NULL);
 }
 
 int
@@ -176,21 +175,9 @@ print_clients(const cq_jv_t *v)
 	static const char *const keys[] = {"client_id", "online", "worker",
 		"remote", "username", "protocol_version", "subs", "pending",
 		"queued"};
-	const cq_jv_t *items = cq_json_get(v, "items");
 	cq_table_t *t = cq_table_new(9, heads);
-	for (size_t i = 0; items != NULL && i < items->len; i++) {
-		char b[9][32];
-		const char *cells[9];
-		for (int k = 0; k < 9; k++)
-			cells[k] = cq_ctl_field(
-				&items->items[i], keys[k], b[k], sizeof(b[k]));
-		cq_table_row(t, cells);
-	}
-	cq_table_print(t);
-	cq_table_free(t);
-	printf("(%" PRId64 " of %" PRId64 ", page %" PRId64 ")\n",
-		(int64_t)(items ? items->len : 0), cq_ctl_int(v, "total", 0),
-		cq_ctl_int(v, "page", 1));
+	cq_table_rows(t, cq_json_get(v, "items"), keys);
+	cq_table_done(t, v);
 }
 
 static void
@@ -252,16 +239,8 @@ cq_ctl_cmd_subs(const cq_ctl_t *c, int argc, char **argv)
 	static const char *const keys[] = {"topic", "qos", "no_local",
 		"retain_as_published", "identifier"};
 	cq_table_t *t = cq_table_new(5, heads);
-	for (size_t i = 0; v->type == CQ_JSON_ARRAY && i < v->len; i++) {
-		char b[5][32];
-		const char *cells[5];
-		for (int k = 0; k < 5; k++)
-			cells[k] = cq_ctl_field(
-				&v->items[i], keys[k], b[k], sizeof(b[k]));
-		cq_table_row(t, cells);
-	}
-	cq_table_print(t);
-	cq_table_free(t);
+	cq_table_rows(t, v, keys);
+	cq_table_done(t, NULL);
 	cq_json_value_free(v);
 	return rc;
 }

@@ -34,11 +34,7 @@ print_retained(const cq_jv_t *v, bool payload)
 			cq_ctl_field(r, "payload", b[3], 32)};
 		cq_table_row(t, cells);
 	}
-	cq_table_print(t);
-	cq_table_free(t);
-	printf("(%" PRId64 " of %" PRId64 ", page %" PRId64 ")\n",
-		(int64_t)(items ? items->len : 0), cq_ctl_int(v, "total", 0),
-		cq_ctl_int(v, "page", 1));
+	cq_table_done(t, v);
 }
 
 static const cq_ctl_list_t retained_list = {

@@ -116,6 +116,13 @@ cq_table_t *cq_table_new(unsigned ncols, const char *const *heads);
 void cq_table_row(cq_table_t *t, const char *const *cells);
 void cq_table_print(cq_table_t *t);
 void cq_table_free(cq_table_t *t);
+/* One row per object of the JSON array 'items' (NULL: none): the members
+ * named by keys[0 .. ncols-1], as cq_ctl_field() shows them. */
+void cq_table_rows(
+	cq_table_t *t, const cq_jv_t *items, const char *const *keys);
+/* Print and free the table; with 'page' (a paged answer: items, total,
+ * page) a line "(shown of total, page n)" after it. */
+void cq_table_done(cq_table_t *t, const cq_jv_t *page);
 
 /* A member of an object as text for a table cell ("" when absent; numbers
  * without a fraction as integers; true/false; null as "-"). */

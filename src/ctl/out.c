@@ -109,6 +109,38 @@ cq_table_free(cq_table_t *t)
 	free(t);
 }
 
+#define CELL_MAX 32
+
+void
+cq_table_rows(cq_table_t *t, const cq_jv_t *items, const char *const *keys)
+{
+	if (t == NULL || items == NULL || items->type != CQ_JSON_ARRAY)
+		return;
+	char(*b)[CELL_MAX] = calloc(t->ncols, sizeof(*b));
+	const char **cells = calloc(t->ncols, sizeof(*cells));
+	for (size_t i = 0; b != NULL && cells != NULL && i < items->len; i++) {
+		for (unsigned k = 0; k < t->ncols; k++)
+			cells[k] = cq_ctl_field(
+				&items->items[i], keys[k], b[k], CELL_MAX);
+		cq_table_row(t, cells);
+	}
+	free(b);
+	free(cells);
+}
+
+void
+cq_table_done(cq_table_t *t, const cq_jv_t *page)
+{
+	cq_table_print(t);
+	cq_table_free(t);
+	if (page == NULL)
+		return;
+	const cq_jv_t *items = cq_json_get(page, "items");
+	printf("(%" PRId64 " of %" PRId64 ", page %" PRId64 ")\n",
+		(int64_t)(items != NULL ? items->len : 0),
+		cq_ctl_int(page, "total", 0), cq_ctl_int(page, "page", 1));
+}
+
 static const char *
 value_text(const cq_jv_t *v, char *buf, size_t size)
 {

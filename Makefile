@@ -21,26 +21,23 @@ BUILD_DEPS := autoconf automake pkg-config gcc make libc6-dev \
 TEST_DEPS := perl python3 python3-paho-mqtt mosquitto mosquitto-clients \
 	postgresql mariadb-server redis-server \
 	openssl procps iproute2 mandoc clang libclang-rt-14-dev \
-	curl chromium nodejs npm
+	chromium nodejs npm
 
 CONFIGURE_INPUTS := configure.ac $(wildcard m4/*.m4)
 
-.PHONY: all deps build asan run test unit integration bench fuzz install \
-	uninstall clean distclean format format-check
+.PHONY: all deps node-deps build asan run test unit integration bench fuzz \
+	install uninstall clean distclean format format-check
 
 all: build
 
-# Install whatever is missing; silent when everything is there.  A package
-# counts as there when another installed one provides it (nodejs from
-# NodeSource provides npm).
+# Install whatever is missing; silent when everything is there.  npm
+# counts as there when the command is (NodeSource's nodejs bundles it and
+# conflicts with Debian's package).
 deps:
-	@provided=$$(dpkg-query -W -f='$${db:Status-Status} $${Provides}\n' \
-		2>/dev/null | sed -n 's/^installed //p' | tr ',' '\n' | \
-		sed 's/(.*//; s/ //g'); \
-	missing=$$(for p in $(BUILD_DEPS) $(TEST_DEPS); do \
+	@missing=$$(for p in $(BUILD_DEPS) $(TEST_DEPS); do \
+		if [ $$p = npm ] && command -v npm >/dev/null; then continue; fi; \
 		dpkg-query -W -f='$${db:Status-Status}\n' $$p 2>/dev/null | \
-		grep -qx installed || echo "$$provided" | grep -qx "$$p" || \
-		echo $$p; done); \
+		grep -qx installed || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" != 0 ]; then \
 			echo "make deps: missing packages:" $$missing; \
@@ -52,6 +49,14 @@ deps:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 			--no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
+	@$(MAKE) -s --no-print-directory node-deps
+
+# The tests' node packages (t/js/: MQTT.js, playwright-core), exactly as
+# package-lock.json pins them, in node_modules/ at the top.
+node-deps: node_modules/.package-lock.json
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 configure: $(CONFIGURE_INPUTS)
 	autoreconf -fi
@@ -72,12 +77,6 @@ $(FUZZ_BUILD)/config.status: configure
 	cd $(FUZZ_BUILD) && ../configure -q CC=clang --enable-asan \
 		--enable-fuzz CFLAGS="-O1 -g"
 
-# Node packages of the test suite (package-lock.json), for the dashboard's
-# browser tests: playwright-core driving Debian's Chromium.
-node_modules/.package-lock.json: package.json package-lock.json
-	npm ci --ignore-scripts --no-audit --no-fund
-	@touch $@
-
 build: $(BUILD)/config.status
 	@$(MAKE) -s -C $(BUILD) -j$(JOBS) all
 
@@ -90,7 +89,7 @@ run: deps build
 	exec $(BUILD)/comqttd $(if $(CONF),-c $(CONF))
 
 # The README's second command: everything, under the sanitizers.
-test: deps build asan format-check node_modules/.package-lock.json
+test: deps build asan format-check
 	@$(MAKE) -s -C $(BUILD) -j$(JOBS) check
 	CQ_BUILD=$(CURDIR)/$(ASAN_BUILD) CQ_SRCDIR=$(CURDIR) \
 		prove -f $(ASAN_BUILD)/t/unit/ t/
@@ -98,7 +97,7 @@ test: deps build asan format-check node_modules/.package-lock.json
 unit: asan
 	prove -f $(ASAN_BUILD)/t/unit/
 
-integration: asan node_modules/.package-lock.json
+integration: asan node-deps
 	CQ_BUILD=$(CURDIR)/$(ASAN_BUILD) CQ_SRCDIR=$(CURDIR) prove -f t/
 
 bench: deps build

@@ -118,6 +118,9 @@ void cq_http_close_listener(cq_admin_t *a);
 void cq_http_stop(cq_admin_t *a);
 /* Apply live settings (body size, timeout) after a reload. */
 void cq_http_apply(cq_admin_t *a);
+/* SIGHUP: the certificate files of admin.tls read again; when they do not
+ * load, the previous context stays (logged). */
+void cq_http_tls_reload(cq_admin_t *a);
 /* Whether a request carries the token or is exempt. */
 bool cq_http_authorized(
 	cq_admin_t *a, struct evhttp_request *req, const char *peer);

@@ -60,6 +60,7 @@ reload(cq_admin_t *a)
 	if (cq_admin_token_load(a) < 0)
 		cq_log(CQ_LOG_ERR, 0, "reload: keeping the previous token");
 	cq_http_apply(a);
+	cq_http_tls_reload(a);
 	cq_log(CQ_LOG_DEBUG, 0, "configuration reloaded");
 }
 

@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <openssl/ssl.h>
+
 #include "core/conf.h"
 #include "shm/region.h"
 
@@ -29,6 +31,7 @@ typedef struct cq_admin_args {
 	int chan; /* channel to the master */
 	int death_fd; /* read end of the master's death pipe */
 	int listen_fd; /* bound, listening socket (admin.address) */
+	SSL_CTX *tls_ctx; /* admin.tls built by the master; NULL: HTTP */
 	unsigned nworkers;
 	const cq_config_cmdline_t *cmdline; /* to re-read on reload */
 	cq_config_t *config; /* inherited from the master */
@@ -36,14 +39,6 @@ typedef struct cq_admin_args {
 	uint64_t start_time; /* the broker's start, Unix seconds */
 	pid_t master_pid;
 } cq_admin_args_t;
-
-/*
- * Whether admin.tls (when set) loads: certificate, key, their match.  The
- * master checks at start, so a bad file stops comqttd with a clear error
- * instead of an admin that dies at every respawn.  0, or -1 with a
- * message in err.
- */
-int cq_admin_tls_check(const cq_config_t *cfg, char *err, size_t len);
 
 /* Run comqtt-admin until stopped; returns the exit status. */
 int cq_admin_main(const cq_admin_args_t *args);

@@ -28,10 +28,10 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <openssl/crypto.h>
-#include <openssl/err.h>
 
 #include "core/defs.h"
 #include "core/log.h"
+#include "core/tls.h"
 
 #define HEADERS_MAX 16384
 #define SEGS_MAX    64
@@ -529,70 +529,40 @@ tls_bev(struct event_base *base, void *arg)
 	return bev;
 }
 
-/* The OpenSSL error queue as one line into buf (and emptied). */
-static const char *
-ssl_error_text(char *buf, size_t size)
-{
-	unsigned long e = ERR_get_error();
-	if (e == 0)
-		snprintf(buf, size, "failed");
-	else
-		ERR_error_string_n(e, buf, size);
-	ERR_clear_error();
-	return buf;
-}
-
-/* A server context for the admin.tls settings; NULL with err set. */
-static SSL_CTX *
-tls_context(const cq_config_admin_tls_t *t, char *err, size_t len)
-{
-	char why[256];
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-	if (ctx == NULL) {
-		snprintf(err, len, "admin.tls: SSL_CTX_new: %s",
-			ssl_error_text(why, sizeof(why)));
-		return NULL;
-	}
-	SSL_CTX_set_min_proto_version(ctx,
-		t->min_version == CQ_TLS_1_3 ? TLS1_3_VERSION : TLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
-	if (SSL_CTX_use_certificate_chain_file(ctx, t->cert) != 1) {
-		snprintf(err, len, "admin.tls.cert: cannot load %s: %s",
-			t->cert, ssl_error_text(why, sizeof(why)));
-	} else if (SSL_CTX_use_PrivateKey_file(ctx, t->key, SSL_FILETYPE_PEM) !=
-			1 ||
-		SSL_CTX_check_private_key(ctx) != 1) {
-		snprintf(err, len, "admin.tls.key: cannot load %s for %s: %s",
-			t->key, t->cert, ssl_error_text(why, sizeof(why)));
-	} else {
-		return ctx;
-	}
-	SSL_CTX_free(ctx);
-	return NULL;
-}
-
-int
-cq_admin_tls_check(const cq_config_t *cfg, char *err, size_t len)
-{
-	if (!cfg->admin.enabled || cfg->admin.tls.cert[0] == '\0')
-		return 0;
-	SSL_CTX *ctx = tls_context(&cfg->admin.tls, err, len);
-	if (ctx == NULL)
-		return -1;
-	SSL_CTX_free(ctx);
-	return 0;
-}
-
+/* comqtt-admin's context: the one the master built at start (so a bad
+ * certificate stopped comqttd, and a respawned admin needs no file). */
 static int
 tls_setup(cq_admin_t *a)
 {
-	char err[512];
-	if (a->cfg->admin.tls.cert[0] == '\0')
+	SSL_CTX *ctx = a->args->tls_ctx;
+	if (ctx == NULL)
 		return 0;
-	a->ssl = tls_context(&a->cfg->admin.tls, err, sizeof(err));
+	if (SSL_CTX_up_ref(ctx) != 1)
+		return -1;
+	a->ssl = ctx;
+	return 0;
+}
+
+void
+cq_http_tls_reload(cq_admin_t *a)
+{
+	char dir[4200], *error = NULL;
 	if (a->ssl == NULL)
-		cq_log(CQ_LOG_CRIT, 0, "%s", err);
-	return a->ssl != NULL ? 0 : -1;
+		return;
+	SSL_CTX *fresh = cq_tls_server_ctx_new("admin", &a->cfg->admin.tls,
+		cq_tls_base_dir(a->args->cmdline->file, dir, sizeof(dir)),
+		&error);
+	if (fresh == NULL) {
+		cq_log(CQ_LOG_ERR, 0,
+			"reload: %s; keeping the previous TLS certificate",
+			error != NULL ? error : "out of memory");
+		free(error);
+		return;
+	}
+	/* Connections made so far keep the context they hold a reference
+	 * to; new ones get the fresh certificate. */
+	SSL_CTX_free(a->ssl);
+	a->ssl = fresh;
 }
 
 void

@@ -2,8 +2,10 @@
  * conf_admin.c — the keys of the admin: section (conf_admin.h).
  *
  * Live keys are the ones comqtt-admin re-reads on SIGHUP (the token, the
- * loopback exemption, body size, timeout, dashboard directory); what binds a socket, loads a certificate or sizes shared
- * memory needs a restart.
+ * loopback exemption, body size, timeout, dashboard directory); what binds
+ * a socket or sizes shared memory needs a restart.  admin.tls is the
+ * listeners' tls: table (conf_listener.c): the same keys, checks and
+ * reload (a SIGHUP re-reads the certificate files it names).
  */
 #include "config.h"
 #include "core/conf_admin.h"
@@ -14,8 +16,6 @@
 
 #define KB (INT64_C(1) << 10)
 #define MB (INT64_C(1) << 20)
-
-const char *const cq_config_tls_versions[] = {"1.2", "1.3", NULL};
 
 /* A bearer token is sent in a header: printable ASCII, no spaces. */
 static const char *
@@ -28,17 +28,6 @@ valid_token(const void *field)
 	return NULL;
 }
 
-/* Certificate and key come together. */
-static int
-check_tls(cq_cfg_check_t *ck)
-{
-	const cq_config_admin_tls_t *t = ck->obj;
-	if ((t->cert[0] == '\0') != (t->key[0] == '\0'))
-		return cq_cfg_fail(ck, t->cert[0] ? "key" : "cert",
-			"cert and key go together (both empty: plain HTTP)");
-	return 0;
-}
-
 static int
 check_admin(cq_cfg_check_t *ck)
 {
@@ -46,41 +35,20 @@ check_admin(cq_cfg_check_t *ck)
 	if (a->address.is_path)
 		return cq_cfg_fail(ck, "address",
 			"the admin listens on host:port, like 127.0.0.1:8080");
+	/* The API's users are whoever holds the token: a certificate may be
+	 * required, but names nobody. */
+	if (a->tls.use_identity_as_username)
+		return cq_cfg_fail(ck, "tls",
+			"use_identity_as_username: the admin API has no "
+			"usernames");
+	if (a->tls.cert_file[0] == '\0' &&
+		(a->tls.ca_file[0] != '\0' ||
+			a->tls.client_certs != CQ_TLS_CERTS_NONE))
+		return cq_cfg_fail(ck, "tls",
+			"client certificates need HTTPS: set cert_file and "
+			"key_file");
 	return 0;
 }
-
-#define TLS(m) CQ_CFG_AT(cq_config_admin_tls_t, m)
-static const cq_cfg_key_t tls_keys[] = {
-	{.name = "cert",
-		.type = CQ_CFG_PATH,
-		TLS(cert),
-		.def = "",
-		.min = 0,
-		.max = 4095,
-		.doc = "PEM certificate (chain) of the HTTPS listener; \"\" = "
-		       "plain HTTP"},
-	{.name = "key",
-		.type = CQ_CFG_PATH,
-		TLS(key),
-		.def = "",
-		.min = 0,
-		.max = 4095,
-		.doc = "PEM private key of the certificate"},
-	{.name = "min_version",
-		.type = CQ_CFG_ENUM,
-		TLS(min_version),
-		.def = "1.2",
-		.names = cq_config_tls_versions,
-		.doc = "oldest TLS version accepted: 1.2 or 1.3"},
-};
-
-static const cq_cfg_table_t tls_table = {
-	.name = "tls",
-	.keys = tls_keys,
-	.n_keys = CQ_ARRAY_SIZE(tls_keys),
-	.size = sizeof(cq_config_admin_tls_t),
-	.check = check_tls,
-};
 
 #define ADMIN(m) CQ_CFG_AT(cq_config_admin_t, m)
 static const cq_cfg_key_t admin_keys[] = {
@@ -146,8 +114,9 @@ static const cq_cfg_key_t admin_keys[] = {
 	{.name = "tls",
 		.type = CQ_CFG_MAP,
 		ADMIN(tls),
-		.sub = &tls_table,
-		.doc = "HTTPS for the admin listener"},
+		.sub = &cq_config_tls_table,
+		.doc = "HTTPS for the admin listener: the keys of a tls "
+		       "listener's tls: map"},
 };
 
 const cq_cfg_table_t cq_config_admin_table = {

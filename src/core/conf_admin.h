@@ -14,18 +14,8 @@
 #include <stdint.h>
 
 #include "core/addr.h"
+#include "core/conf_listener.h"
 #include "core/config_schema.h"
-
-typedef enum cq_tls_version {
-	CQ_TLS_1_2 = 0,
-	CQ_TLS_1_3,
-} cq_tls_version_t;
-
-typedef struct cq_config_admin_tls {
-	char *cert; /* PEM certificate chain; "" : plain HTTP */
-	char *key; /* PEM private key */
-	cq_tls_version_t min_version;
-} cq_config_admin_tls_t;
 
 typedef struct cq_config_admin {
 	bool enabled;
@@ -36,13 +26,11 @@ typedef struct cq_config_admin {
 	uint32_t timeout; /* seconds a connection may stay silent */
 	char *dashboard_dir; /* "" : the installed dashboard */
 	uint32_t blacklist_max; /* client ids the blacklist holds */
-	cq_config_admin_tls_t tls;
+	cq_config_tls_t tls; /* the listeners' tls: keys; no cert_file:
+			      * plain HTTP */
 } cq_config_admin_t;
 
 /* The admin: map's table (conf_admin.c), a row of comqttd's root table. */
 extern const cq_cfg_table_t cq_config_admin_table;
-
-/* Names of cq_tls_version_t ("1.2", "1.3"), NULL-terminated. */
-extern const char *const cq_config_tls_versions[];
 
 #endif /* CQ_CORE_CONF_ADMIN_H */

@@ -30,6 +30,7 @@ typedef struct cq_ctl {
 	bool tls;
 	bool insecure; /* do not verify the certificate */
 	char cacert[4096];
+	char cert[4096], key[4096]; /* client certificate and key, PEM */
 	bool json; /* print the API's JSON as it is */
 	long timeout_ms;
 } cq_ctl_t;

@@ -104,6 +104,11 @@ setup(CURL *k, const cq_ctl_t *c, const char *method, const char *url,
 	}
 	if (c->tls && c->cacert[0] != '\0')
 		curl_easy_setopt(k, CURLOPT_CAINFO, c->cacert);
+	if (c->tls && c->cert[0] != '\0') {
+		curl_easy_setopt(k, CURLOPT_SSLCERT, c->cert);
+		curl_easy_setopt(k, CURLOPT_SSLKEY,
+			c->key[0] != '\0' ? c->key : c->cert);
+	}
 }
 
 int

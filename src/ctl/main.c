@@ -8,7 +8,7 @@
  * last of all the broker's own token file, <localstatedir>/lib/comqtt/
  * admin.token, when this user may read it.  Settings files hold
  * "key = value" lines: host, token, token_file, tls, insecure, cacert,
- * timeout; '#' starts a comment.
+ * cert, key, timeout; '#' starts a comment.
  */
 #include "config.h"
 #include "ctl/ctl.h"
@@ -32,6 +32,7 @@ typedef struct settings {
 	char token_file[4096];
 	int tls, insecure; /* -1: not set */
 	char cacert[4096];
+	char cert[4096], key[4096]; /* client certificate (admin.tls) */
 	long timeout_s;
 } settings_t;
 
@@ -56,8 +57,9 @@ usage(FILE *out)
 {
 	fprintf(out,
 		"usage: comqttctl [-H host:port] [-t token] [-c file] [--json] "
-		"[--tls [-k] [--cacert file]]\n"
-		"                 [--timeout seconds] command [arguments]\n"
+		"[--tls [-k] [--cacert file]\n"
+		"                 [--cert file [--key file]]] [--timeout "
+		"seconds] command [arguments]\n"
 		"commands:\n"
 		"  status\n"
 		"  clients [list] [-q substring] [--online|--offline] "
@@ -109,6 +111,10 @@ apply(settings_t *s, const char *k, const char *v)
 		snprintf(s->token_file, sizeof(s->token_file), "%s", v);
 	else if (strcmp(k, "cacert") == 0)
 		snprintf(s->cacert, sizeof(s->cacert), "%s", v);
+	else if (strcmp(k, "cert") == 0)
+		snprintf(s->cert, sizeof(s->cert), "%s", v);
+	else if (strcmp(k, "key") == 0)
+		snprintf(s->key, sizeof(s->key), "%s", v);
 	else if (strcmp(k, "tls") == 0)
 		return set_bool(v, &s->tls);
 	else if (strcmp(k, "insecure") == 0)
@@ -148,7 +154,7 @@ read_settings(const char *path, bool required, settings_t *s)
 			fprintf(stderr,
 				"comqttctl: %s:%d: expected key = value "
 				"(host, token, token_file, tls, insecure, "
-				"cacert, timeout)\n",
+				"cacert, cert, key, timeout)\n",
 				path, n);
 			rc = -1;
 		}
@@ -217,15 +223,18 @@ options(int argc, char **argv, settings_t *cl, const char **file_r, int *rc_r)
 	static const struct option opts[] = {{"host", 1, NULL, 'H'},
 		{"token", 1, NULL, 't'}, {"config", 1, NULL, 'c'},
 		{"tls", 0, NULL, 'T'}, {"insecure", 0, NULL, 'k'},
-		{"cacert", 1, NULL, 'C'}, {"timeout", 1, NULL, 'W'},
+		{"cacert", 1, NULL, 'C'}, {"cert", 1, NULL, 'E'},
+		{"key", 1, NULL, 'K'}, {"timeout", 1, NULL, 'W'},
 		{"help", 0, NULL, 'h'}, {"version", 0, NULL, 'v'},
 		{NULL, 0, NULL, 0}};
 	int o;
 	while ((o = getopt_long(argc, argv, "+H:t:c:khv", opts, NULL)) != -1) {
-		if (o == 'H' || o == 't' || o == 'C' || o == 'W') {
+		if (strchr("HtCEKW", o) != NULL) {
 			const char *k = o == 'H' ? "host"
 				: o == 't'       ? "token"
 				: o == 'C'       ? "cacert"
+				: o == 'E'       ? "cert"
+				: o == 'K'       ? "key"
 						 : "timeout";
 			if (apply(cl, k, optarg) == 0)
 				continue;
@@ -282,6 +291,10 @@ resolve(cq_ctl_t *c, const settings_t *cl, const settings_t *files)
 		(cl->insecure < 0 && files->insecure == 1);
 	snprintf(c->cacert, sizeof(c->cacert), "%s",
 		cl->cacert[0] ? cl->cacert : files->cacert);
+	snprintf(c->cert, sizeof(c->cert), "%s",
+		cl->cert[0] ? cl->cert : files->cert);
+	snprintf(c->key, sizeof(c->key), "%s",
+		cl->key[0] ? cl->key : files->key);
 	c->timeout_ms = 1000 *
 		(cl->timeout_s > 0                     ? cl->timeout_s
 				: files->timeout_s > 0 ? files->timeout_s

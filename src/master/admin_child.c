@@ -8,24 +8,36 @@
 
 #include "admin/admin.h"
 #include "core/log.h"
+#include "core/tls.h"
 
 static cq_listener_t sock = {.fd = -1};
+static SSL_CTX *tls_ctx;
 static char addr_text[CQ_ADDR_STRLEN];
 static const cq_config_cmdline_t *the_cmdline;
 static cq_config_t *the_cfg;
 static uint64_t the_start;
 
 int
+cq_admin_child_tls(
+	const cq_config_t *cfg, const char *config_file, char **error_r)
+{
+	char dir[4200];
+	*error_r = NULL;
+	if (!cfg->admin.enabled || cfg->admin.tls.cert_file[0] == '\0')
+		return 0;
+	SSL_CTX_free(tls_ctx);
+	tls_ctx = cq_tls_server_ctx_new("admin", &cfg->admin.tls,
+		cq_tls_base_dir(config_file, dir, sizeof(dir)), error_r);
+	return tls_ctx != NULL ? 0 : -1;
+}
+
+int
 cq_admin_child_listen(const cq_config_t *cfg)
 {
 	const char *error;
-	char text[160], err[512];
+	char text[160];
 	if (!cfg->admin.enabled)
 		return 0;
-	if (cq_admin_tls_check(cfg, err, sizeof(err)) < 0) {
-		cq_log(CQ_LOG_CRIT, 0, "%s", err);
-		return -1;
-	}
 	cq_addr_format(&cfg->admin.address, addr_text, sizeof(addr_text));
 	sock.spec.name = "admin";
 	sock.spec.address = addr_text;
@@ -39,7 +51,7 @@ cq_admin_child_listen(const cq_config_t *cfg)
 	cq_log(CQ_LOG_NOTICE, 0, "comqtt-admin on %s (%s)",
 		cq_listen_addr_text((struct sockaddr *)&sock.addr, sock.addrlen,
 			text, sizeof(text)),
-		cfg->admin.tls.cert[0] ? "HTTPS" : "HTTP");
+		tls_ctx != NULL ? "HTTPS" : "HTTP");
 	return 0;
 }
 
@@ -61,6 +73,7 @@ admin_main(cq_child_t *child, void *arg)
 		.chan = child->child_chan,
 		.death_fd = m->death_pipe[0],
 		.listen_fd = sock.fd,
+		.tls_ctx = tls_ctx,
 		.nworkers = m->workers,
 		.cmdline = the_cmdline,
 		.config = the_cfg,
@@ -89,9 +102,11 @@ cq_admin_child_add(cq_master_t *m)
 }
 
 void
-cq_admin_child_close_socket(void)
+cq_admin_child_release(void)
 {
 	if (sock.fd >= 0)
 		close(sock.fd);
 	sock.fd = -1;
+	SSL_CTX_free(tls_ctx);
+	tls_ctx = NULL;
 }

@@ -1,11 +1,13 @@
 /*
  * admin_child.h — comqtt-admin as one of the master's children.
  *
- * The master binds admin.address itself (before dropping privileges, and
- * so that a respawned admin finds its socket and queued connections where
- * the dead one left them) and adds an entry "admin" to the process table;
- * the child's main turns the master's state into cq_admin_args_t.  Workers
- * close the admin's socket right after they are forked.
+ * The master builds the TLS context of admin.tls with the listeners'
+ * (a bad certificate stops comqttd, and comqttd -t says why), binds
+ * admin.address itself (before dropping privileges, and so that a
+ * respawned admin finds its socket and queued connections where the dead
+ * one left them) and adds an entry "admin" to the process table; the
+ * child's main turns the master's state into cq_admin_args_t.  Workers
+ * release the admin's socket and context right after they are forked.
  */
 #ifndef CQ_MASTER_ADMIN_CHILD_H
 #define CQ_MASTER_ADMIN_CHILD_H
@@ -15,6 +17,12 @@
 #include "core/conf.h"
 #include "master/master.h"
 
+/* The context of admin.tls when admin.enabled and it names a
+ * certificate; relative file names start at the directory of
+ * 'config_file'.  0, or -1 with *error_r (malloc'd; NULL: out of
+ * memory). */
+int cq_admin_child_tls(
+	const cq_config_t *cfg, const char *config_file, char **error_r);
 /* Bind admin.address when admin.enabled.  0, or -1 (logged). */
 int cq_admin_child_listen(const cq_config_t *cfg);
 /* What the child is given: the command line (for reloads), the
@@ -24,7 +32,8 @@ void cq_admin_child_prepare(
 /* The admin's table entry (if it listens), for cq_master_t.add_children:
  * 0, or -1 (the table is full; logged). */
 int cq_admin_child_add(cq_master_t *m);
-/* Close the socket (workers after fork; the master at exit). */
-void cq_admin_child_close_socket(void);
+/* Close the socket, free the context (workers after fork; the master at
+ * exit). */
+void cq_admin_child_release(void);
 
 #endif /* CQ_MASTER_ADMIN_CHILD_H */

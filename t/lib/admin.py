@@ -15,7 +15,6 @@ import json
 import math
 import os
 import re
-import ssl
 import subprocess
 import urllib.parse
 
@@ -117,29 +116,6 @@ def comqttctl(broker, *args, token=None, env=None, timeout=30):
         cmd += ["-t", tok]
     return subprocess.run(cmd + list(args), capture_output=True, text=True,
                           timeout=timeout, env=e)
-
-
-def tls_client_context(cafile, maximum=None):
-    ctx = ssl.create_default_context(cafile=cafile)
-    if maximum is not None:
-        ctx.maximum_version = maximum
-    return ctx
-
-
-def make_cert(directory, cn="127.0.0.1"):
-    """A self-signed certificate for 127.0.0.1 (subjectAltName IP) with
-    its key; returns (cert path, key path)."""
-    cert = os.path.join(directory, "admin.pem")
-    key = os.path.join(directory, "admin.key")
-    r = subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-         "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-         "-subj", "/CN=%s" % cn, "-addext", "subjectAltName=IP:%s" % cn,
-         "-keyout", key, "-out", cert],
-        capture_output=True, text=True, timeout=60)
-    if r.returncode != 0:
-        raise RuntimeError("openssl req failed: " + r.stderr)
-    return cert, key
 
 
 # ---- Prometheus text format 0.0.4 ------------------------------------

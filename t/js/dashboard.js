@@ -2,14 +2,14 @@
 // (playwright-core, Debian's /usr/bin/chromium) for t/605_admin_dashboard.t.
 //
 // Usage: node dashboard.js '<json: url, token, client, subscriber,
-//        topic, shots (directory), chromium>'
+//        topic, shots (directory)>'
 // Prints one JSON object per line: {"step": name, ...facts}; the Python
 // test asserts on them.  Every wait has a timeout; the browser is closed
 // whatever happens, and the process exits non-zero on an exception.
 "use strict";
 
 const path = require("path");
-const { chromium } = require("playwright-core");
+const chromium = require("./chromium");
 
 const args = JSON.parse(process.argv[2]);
 const T = 15000;
@@ -18,14 +18,23 @@ function out(step, facts) {
   process.stdout.write(JSON.stringify(Object.assign({ step }, facts)) + "\n");
 }
 
-async function canvasInk(page, id) {
-  // Pixels that are not transparent: the chart drew its grid and lines.
-  return page.$eval(id, (c) => {
-    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+async function canvasInk(page, id, colorVar) {
+  // Pixels of one series' colour (a CSS variable of the page) above the
+  // zero line (app.js draws it 15 px above the bottom): the chart drew a
+  // value above 0, not just its grid.
+  return page.$eval(id, (c, v) => {
+    const hex = getComputedStyle(document.documentElement)
+      .getPropertyValue(v).trim();
+    const want = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+    const h = c.height - 15 - 3;
+    const d = c.getContext("2d").getImageData(0, 0, c.width, h).data;
     let n = 0;
-    for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++;
+    for (let i = 0; i < d.length; i += 4) {
+      if (d[i + 3] > 200 && want.every((w, k) => Math.abs(d[i + k] - w) < 40))
+        n++;
+    }
     return n;
-  });
+  }, colorVar);
 }
 
 async function run(page) {
@@ -47,18 +56,20 @@ async function run(page) {
   await page.fill("#login-token", args.token);
   await page.click("#login-form button");
   await page.waitForSelector("#figures .figure", { timeout: T });
-  // Two samples make a line on the charts.
   await page.waitForFunction(() => document.querySelectorAll(
     "#workers-table tbody tr").length > 0, null, { timeout: T });
-  await page.waitForTimeout(4500);
+  // Three samples (one every 2 s) make two rates: a line on each chart.
+  // eslint-disable-next-line no-undef
+  await page.waitForFunction(() => state.samples.length >= 3, null,
+    { timeout: T });
   const figures = await page.$$eval("#figures .figure", (fs) =>
     fs.map((f) => [f.querySelector(".label").textContent,
       f.querySelector(".value").textContent]));
   out("overview", {
     figures: Object.fromEntries(figures),
     workers: await page.$$eval("#workers-table tbody tr", (r) => r.length),
-    inkMessages: await canvasInk(page, "#chart-messages"),
-    inkConnections: await canvasInk(page, "#chart-connections"),
+    inkReceived: await canvasInk(page, "#chart-messages", "--in"),
+    inkConnections: await canvasInk(page, "#chart-connections", "--conn"),
   });
   await page.screenshot({ path: path.join(args.shots, "2-overview.png"),
     fullPage: true });
@@ -120,12 +131,7 @@ async function run(page) {
 }
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: args.chromium, headless: true, timeout: T,
-    args: ["--headless", "--no-sandbox", "--disable-gpu",
-      "--disable-background-networking", "--disable-component-update",
-      "--no-first-run"],
-  });
+  const browser = await chromium.launch(T);
   let code = 0;
   try {
     const page = await browser.newPage({ viewport: { width: 1280,

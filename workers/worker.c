@@ -132,25 +132,10 @@ begin_stop(cq_worker_t *w, const char *why, bool now)
 static void
 reload(cq_worker_t *w)
 {
-	cq_config_t *fresh = calloc(1, sizeof(*fresh));
-	char *error = NULL;
-	if (fresh == NULL ||
-		cq_config_load_cmdline(w->args->cmdline, fresh, &error) < 0) {
-		/* The master logged why; keep what we run with. */
-		free(error);
-		free(fresh);
+	/* A file that does not load: the master logged why; keep ours. */
+	if (cq_config_reload_child(w->args->cmdline, &w->cfg, w->args->config) <
+		0)
 		return;
-	}
-	cq_config_keep_restart_keys(w->cfg, fresh);
-	bool new_log = strcmp(w->cfg->log.file, fresh->log.file) != 0;
-	if (w->cfg != w->args->config) {
-		cq_config_free(w->cfg);
-		free(w->cfg);
-	}
-	w->cfg = fresh;
-	cq_log_set_level(fresh->log.level);
-	if (new_log)
-		cq_log_open(fresh->log.file);
 	cq_transport_reload(w);
 	cq_log(CQ_LOG_DEBUG, 0, "configuration reloaded");
 }

@@ -220,6 +220,18 @@ r = api.post(API + "/message", b"{\"topic_name\": \"a\", \"payload\": \"" +
 t.ok(r.status == 413 and r.error(), "a body over admin.max_body: 413")
 r = api.post(API + "/message", b"x" * 100000)
 t.is_(r.status, 413, "a body far over the limit: 413")
+# A body that is not JSON is refused before any endpoint acts, also where
+# the endpoint reads none; so is one over the limit (POST /stop too).
+for method, path in ENDPOINTS:
+    r = api.request(method, path, b"{not json",
+                    headers={"Content-Type": "application/json"})
+    t.ok(r.status == 400 and "malformed JSON" in (r.error() or ""),
+         "%s %s with a malformed JSON body: 400" % (method, path))
+for method, path in ENDPOINTS:
+    r = api.request(method, path, b"{\"x\": \"" + b"y" * 1100 + b"\"}",
+                    headers={"Content-Type": "application/json"})
+    t.ok(r.status == 413 and r.error(),
+         "%s %s with a body over admin.max_body: 413" % (method, path))
 r = api.post(API + "/message", {"topic_name": "api/b64",
                                 "payload_base64": "AAEC/w=="})
 t.is_(r.status, 200, "payload_base64 for bytes")

@@ -470,6 +470,20 @@ parse_query(cq_hreq_t *r, const struct evhttp_uri *uri)
 	return true;
 }
 
+/* Every body is JSON, also where an endpoint reads none: a client that
+ * sends something else has a bug worth a 400, not a silent 200. */
+static bool
+body_well_formed(cq_hreq_t *r)
+{
+	cq_jv_t *v;
+	if (r->body_len == 0)
+		return true;
+	if (cq_http_body_json(r, &v) < 0)
+		return false;
+	cq_json_value_free(v);
+	return true;
+}
+
 static void
 on_request(struct evhttp_request *req, void *arg)
 {
@@ -509,7 +523,7 @@ on_request(struct evhttp_request *req, void *arg)
 			(unsigned long long)a->cfg->admin.max_body);
 		return;
 	}
-	if (parse_query(r, uri))
+	if (body_well_formed(r) && parse_query(r, uri))
 		route(r, path);
 }
 

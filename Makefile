@@ -21,7 +21,7 @@ BUILD_DEPS := autoconf automake pkg-config gcc make libc6-dev \
 TEST_DEPS := perl python3 python3-paho-mqtt mosquitto mosquitto-clients \
 	postgresql mariadb-server redis-server \
 	openssl procps iproute2 mandoc clang libclang-rt-14-dev \
-	chromium nodejs npm
+	chromium nodejs npm systemd
 
 CONFIGURE_INPUTS := configure.ac $(wildcard m4/*.m4)
 

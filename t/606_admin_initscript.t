@@ -5,8 +5,8 @@
 # (comqttd -d --pid-file), reports status (0 running, 3 stopped), reloads
 # (a change of admin.token takes effect; a broken file is refused and the
 # broker keeps running), restarts, stops (status 3 afterwards, no process
-# left); make uninstall removes what install put, except the
-# configuration.
+# left); systemd-analyze verifies the installed unit; make uninstall
+# removes what install put, except the configuration.
 import os
 import re
 import subprocess
@@ -49,7 +49,8 @@ FILES = ["sbin/comqttd", "sbin/comqtt-authd", "bin/comqttctl",
          "etc/comqtt/comqtt.yml", "etc/comqtt/comqttctl.conf",
          "etc/init.d/comqttd", "lib/systemd/system/comqttd.service",
          "share/man/man1/comqttctl.1", "share/man/man5/comqtt.yml.5",
-         "share/man/man8/comqttd.8", "share/comqtt/dashboard/index.html",
+         "share/man/man8/comqttd.8", "share/man/man8/comqtt-authd.8",
+         "share/comqtt/dashboard/index.html",
          "share/comqtt/dashboard/app.js", "share/comqtt/dashboard/app.css",
          "share/comqtt/dashboard/favicon.svg"]
 for f in FILES:
@@ -65,6 +66,15 @@ t.ok("Type=forking" in unit and "PIDFile=/run/comqttd.pid" in unit and
      "ExecStart=%s/sbin/comqttd -d -c %s/etc/comqtt/comqtt.yml "
      "--pid-file /run/comqttd.pid" % (prefix(), prefix()) in unit,
      "the systemd unit: forking, its pid file, paths filled in")
+# systemd's own check, on a copy that points into the staging root (the
+# commands it names must exist).
+staged = os.path.join(d.path, "comqttd.service")
+with open(staged, "w") as f:
+    f.write(unit.replace(prefix() + "/", P + "/"))
+r = subprocess.run(["systemd-analyze", "verify", "--man=no", staged],
+                   capture_output=True, text=True, timeout=60)
+t.ok(r.returncode == 0 and not r.stderr.strip(),
+     "systemd-analyze verify accepts the unit %s" % r.stderr.strip()[:300])
 
 # ---- the init script ---------------------------------------------------
 mqtt_port, admin_port = free_ports(2)

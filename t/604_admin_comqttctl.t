@@ -3,8 +3,9 @@
 # with --json; its exit codes (0 done, 1 usage, 2 unreachable, 3 not
 # found, 4 bad token, 5 other error); where it finds the broker and the
 # token (command line, environment, settings file, token file).  The
-# broker runs with admin.token "": it makes a token in data_dir (mode
-# 0600, logged once), which comqttctl reads through token_file.
+# broker runs with admin.token "": it makes a token in data_dir (and the
+# directory with its parents; the file mode 0600, logged once), which
+# comqttctl reads through token_file.
 import json
 import os
 import re
@@ -19,12 +20,21 @@ from tap import T  # noqa: E402
 
 t = T()
 comqtt_only(t, "comqtt-admin")
-b = Broker(t, admin={"token": ""})
-token_file = os.path.join(b.dir.path, "data", "admin.token")
+b = Broker(t, admin={"token": ""}, start=False)
+# A data_dir whose parents do not exist yet either (a fresh install).
+data_dir = os.path.join(b.dir.path, "var", "lib", "comqtt")
+with open(b.conf) as f:
+    text = f.read()
+with open(b.conf, "w") as f:
+    f.write(text.replace(os.path.join(b.dir.path, "data") + "\n",
+                         data_dir + "\n"))
+b.start()
+token_file = os.path.join(data_dir, "admin.token")
 
 # ---- the token the broker made --------------------------------------------
 t.ok(wait_until(lambda: os.path.exists(token_file), 5),
-     "admin.token \"\": a token file is made in data_dir")
+     "admin.token \"\": a token file is made in data_dir, made with "
+     "its parents")
 token = open(token_file).read().strip()
 t.ok(re.fullmatch(r"[0-9a-f]{64}", token), "64 hex digits of randomness")
 t.is_(oct(os.stat(token_file).st_mode & 0o777), "0o600", "mode 0600")

@@ -130,6 +130,9 @@ bool cq_http_authorized(
 /* The token in force: admin.token, else the file in data_dir (made with a
  * fresh random token on first start).  0, or -1 (logged). */
 int cq_admin_token_load(cq_admin_t *a);
+/* data_dir (where the token and the blacklist are kept), made with its
+ * parents (mode 0750) when missing.  0, or -1 with errno. */
+int cq_admin_data_dir(const cq_admin_t *a);
 
 /* ---- the dashboard (static.c) --------------------------------------- */
 

@@ -198,8 +198,7 @@ cq_blacklist_file_save(cq_admin_t *a)
 	const char *text = cq_json_text(&j, &len);
 	file_path(a, path, sizeof(path), "");
 	file_path(a, tmp, sizeof(tmp), ".tmp");
-	mkdir(a->cfg->data_dir, 0750);
-	int fd = j.failed
+	int fd = j.failed || cq_admin_data_dir(a) < 0
 		? -1
 		: open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	bool ok = fd >= 0 && write(fd, text, len) == (ssize_t)len &&

@@ -72,10 +72,33 @@ read_token(const char *path, char *tok, size_t size)
 	return 1;
 }
 
-static int
-write_token(const char *dir, const char *path, const char *tok)
+int
+cq_admin_data_dir(const cq_admin_t *a)
 {
-	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+	char path[4200];
+	int n = snprintf(path, sizeof(path), "%s", a->cfg->data_dir);
+	if (n <= 0 || (size_t)n >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	/* Each parent in turn, then the directory itself. */
+	for (char *p = path + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(path, 0750) < 0 && errno != EEXIST)
+			return -1;
+		*p = c;
+		if (c == '\0')
+			return 0;
+	}
+}
+
+static int
+write_token(const cq_admin_t *a, const char *path, const char *tok)
+{
+	if (cq_admin_data_dir(a) < 0)
 		return -1;
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -109,7 +132,7 @@ cq_admin_token_load(cq_admin_t *a)
 		if (rc == 0) {
 			if (fresh_token(tok, sizeof(tok)) < 0)
 				return -1;
-			if (write_token(cfg->data_dir, path, tok) == 0)
+			if (write_token(a, path, tok) == 0)
 				cq_log(CQ_LOG_NOTICE, 0,
 					"admin API token generated into %s: "
 					"%s",

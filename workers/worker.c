@@ -24,6 +24,7 @@
 #include "shm/route.h"
 #include "shm/session.h"
 #include "workers/conn.h"
+#include "workers/control.h"
 #include "workers/deliver.h"
 #include "workers/handle.h"
 #include "workers/hooks.h"
@@ -131,25 +132,10 @@ begin_stop(cq_worker_t *w, const char *why, bool now)
 static void
 reload(cq_worker_t *w)
 {
-	cq_config_t *fresh = calloc(1, sizeof(*fresh));
-	char *error = NULL;
-	if (fresh == NULL ||
-		cq_config_load_cmdline(w->args->cmdline, fresh, &error) < 0) {
-		/* The master logged why; keep what we run with. */
-		free(error);
-		free(fresh);
+	/* A file that does not load: the master logged why; keep ours. */
+	if (cq_config_reload_child(w->args->cmdline, &w->cfg, w->args->config) <
+		0)
 		return;
-	}
-	cq_config_keep_restart_keys(w->cfg, fresh);
-	bool new_log = strcmp(w->cfg->log.file, fresh->log.file) != 0;
-	if (w->cfg != w->args->config) {
-		cq_config_free(w->cfg);
-		free(w->cfg);
-	}
-	w->cfg = fresh;
-	cq_log_set_level(fresh->log.level);
-	if (new_log)
-		cq_log_open(fresh->log.file);
 	cq_transport_reload(w);
 	cq_log(CQ_LOG_DEBUG, 0, "configuration reloaded");
 }
@@ -318,11 +304,12 @@ setup_runtime(cq_worker_t *w)
 		cq_lsess_table_init(&w->sessions) < 0)
 		return -1;
 	/* Access control: comqtt-authd when configured, else the built-in
-	 * loopback rule. */
+	 * loopback rule; then the admin's blacklist and commands. */
 	const cq_hook_t *access = w->cfg->auth.enabled ? &cq_hook_authd
 						       : &cq_hook_loopback;
-	if (cq_hooks_add(w->hooks, access) < 0 || cq_hooks_started(w) < 0 ||
-		cq_transport_setup(w) < 0)
+	if (cq_hooks_add(w->hooks, access) < 0 ||
+		cq_hooks_add(w->hooks, &cq_hook_control) < 0 ||
+		cq_hooks_started(w) < 0 || cq_transport_setup(w) < 0)
 		return -1;
 	if (cq_lsess_rebuild(w) < 0)
 		cq_log(CQ_LOG_ERR, 0,

@@ -31,9 +31,11 @@
 #include "shm/session.h"
 #include "workers/conn.h"
 #include "workers/deliver.h"
+#include "workers/enhanced_auth.h"
 #include "workers/hooks.h"
 #include "workers/lsess.h"
 #include "workers/publish.h"
+#include "workers/reply.h"
 #include "workers/takeover.h"
 #include "workers/worker.h"
 
@@ -64,17 +66,34 @@ cq_handle_v3_code(uint8_t code)
 }
 
 /* Refuse the CONNECT with v5 reason 'code' (mapped on v3) and close. */
-static void
-refuse(cq_conn_t *c, uint8_t code, const char *why)
+void
+cq_handle_connect_refuse(cq_conn_t *c, uint8_t code, const char *why)
 {
 	cq_log(CQ_LOG_NOTICE, 0, "client %s (%s) refused: %s",
 		c->id_log[0] ? c->id_log : "-", c->addr, why);
 	int v = c->version == CQ_MQTT_V5 ? code : cq_handle_v3_code(code);
+	const cq_config_t *cfg = c->w->cfg;
+	bool ref = code == cq_reply_redirect_code(cfg) && code != 0;
+	size_t cap = 256 + (ref ? cq_reply_redirect_size(cfg) : 0);
+	uint8_t *mem = c->version == CQ_MQTT_V5 ? malloc(cap) : NULL;
 	if (v >= 0) {
 		cq_mqtt_packet_t p = {.type = CQ_MQTT_CONNACK};
 		p.u.connack.code = (uint8_t)v;
+		cq_mqtt_pbuf_t pb;
+		cq_mqtt_pbuf_init(&pb, mem, mem != NULL ? cap : 0);
+		/* The Reason String says why, unless that would tell what
+		 * mqtt.obscure_not_authorized hides. */
+		if (!(code == CQ_MQTT_RC_UNSPECIFIED &&
+			    cfg->mqtt.obscure_not_authorized))
+			cq_reply_put_reason(&pb, why,
+				ref ? cq_reply_redirect_size(cfg) : 0);
+		if (ref)
+			cq_reply_put_redirect(&pb, cfg);
+		if (mem != NULL)
+			p.u.connack.props = cq_mqtt_pbuf_props(&pb);
 		cq_conn_send_packet(c, &p);
 	}
+	free(mem);
 	cq_conn_close(c, CQ_CLOSE_REFUSED);
 }
 
@@ -153,15 +172,18 @@ check_connect(cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk,
 		*why_r = "client identifier not allowed";
 		return CQ_MQTT_RC_CLIENT_ID_INVALID;
 	}
+	if (cq_reply_redirect_code(cfg) != 0) {
+		/* MQTT 5 clients are told where to go; 3.x ones only that
+		 * this server does not serve them. */
+		*why_r = "this server sends its clients to another one";
+		return pk->version == CQ_MQTT_V5
+			? cq_reply_redirect_code(cfg)
+			: CQ_MQTT_RC_SERVER_UNAVAILABLE;
+	}
 	if (pk->client_id.len > cfg->limits.max_client_id_len) {
 		*why_r = "client identifier longer than "
 			 "limits.max_client_id_len";
 		return CQ_MQTT_RC_CLIENT_ID_INVALID;
-	}
-	if (pk->version == CQ_MQTT_V5 &&
-		cq_mqtt_props_has(&pk->props, CQ_MQTT_PROP_AUTH_METHOD)) {
-		*why_r = "extended authentication is not supported";
-		return CQ_MQTT_RC_BAD_AUTH_METHOD;
 	}
 	if (connected_total(w) >= cfg->limits.max_connections ||
 		listener_full(w, c)) {
@@ -261,12 +283,14 @@ grant(cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk,
 	if (pk->version == CQ_MQTT_V5) {
 		c->recv_max = (uint16_t)cq_mqtt_props_int_or(
 			&pk->props, CQ_MQTT_PROP_RECEIVE_MAX, 65535);
-		c->max_packet = cq_mqtt_props_int_or(
-			&pk->props, CQ_MQTT_PROP_MAX_PACKET_SIZE, 0);
-		c->problem_info = cq_mqtt_props_int_or(&pk->props,
-					  CQ_MQTT_PROP_REQUEST_PROBLEM_INFO,
-					  1) != 0;
 		c->aliases.max = cfg->mqtt.topic_alias_maximum;
+		/* Aliases we assign: the client's maximum, and no more than
+		 * we accept ourselves (memory kept per connection). */
+		uint32_t tam = cq_mqtt_props_int_or(
+			&pk->props, CQ_MQTT_PROP_TOPIC_ALIAS_MAX, 0);
+		c->aliases_out.max = (uint16_t)(tam < c->aliases.max
+				? tam
+				: c->aliases.max);
 		o->response_info = cq_mqtt_props_int_or(&pk->props,
 					   CQ_MQTT_PROP_REQUEST_RESPONSE_INFO,
 					   0) != 0;
@@ -339,7 +363,7 @@ int
 cq_handle_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk)
 {
 	cq_worker_t *w = c->w;
-	if (c->state != CQ_CONN_NEW) {
+	if (c->state != CQ_CONN_NEW || cq_eauth_waiting(c)) {
 		cq_conn_violation(c, CQ_MQTT_OK, CQ_MQTT_RC_PROTOCOL_ERROR,
 			"second CONNECT");
 		return 0;
@@ -347,11 +371,24 @@ cq_handle_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk)
 	c->version = pk->version;
 	c->dec.version = pk->version;
 	cq_conn_set_log_id(c, pk->client_id.ptr, pk->client_id.len);
+	if (pk->version == CQ_MQTT_V5) {
+		/* What the client accepts applies to the CONNACK already. */
+		c->max_packet = cq_mqtt_props_int_or(
+			&pk->props, CQ_MQTT_PROP_MAX_PACKET_SIZE, 0);
+		c->problem_info = cq_mqtt_props_int_or(&pk->props,
+					  CQ_MQTT_PROP_REQUEST_PROBLEM_INFO,
+					  1) != 0;
+	}
 	bool assign = false;
 	const char *why = NULL;
-	uint8_t code = check_connect(w, c, pk, &assign, &why);
+	uint8_t code = 0;
+	int ea = cq_eauth_connect(c, pk, &code, &why);
+	if (ea == CQ_EAUTH_WAITING)
+		return 0;
+	if (ea == CQ_EAUTH_DONE)
+		code = check_connect(w, c, pk, &assign, &why);
 	if (code != 0) {
-		refuse(c, code, why);
+		cq_handle_connect_refuse(c, code, why);
 		return 0;
 	}
 	cq_opening_t *o = calloc(1, sizeof(*o));
@@ -361,7 +398,8 @@ cq_handle_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk)
 			opening_free(o);
 		cq_ratelog(w, &w->log_full, CQ_LOG_ERR, ENOMEM,
 			"out of memory accepting a CONNECT");
-		refuse(c, CQ_MQTT_RC_QUOTA_EXCEEDED, "out of memory");
+		cq_handle_connect_refuse(
+			c, CQ_MQTT_RC_QUOTA_EXCEEDED, "out of memory");
 		return 0;
 	}
 	if (assign)
@@ -375,7 +413,7 @@ cq_handle_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk)
 		cq_ratelog(w, &w->log_full, CQ_LOG_ERR, err,
 			"session table or shared memory full: refusing "
 			"connections");
-		refuse(c,
+		cq_handle_connect_refuse(c,
 			pk->version == CQ_MQTT_V5
 				? CQ_MQTT_RC_QUOTA_EXCEEDED
 				: CQ_MQTT_RC_SERVER_UNAVAILABLE,
@@ -467,7 +505,7 @@ send_connack(cq_worker_t *w, cq_conn_t *c, const cq_opening_t *o)
 	p.u.connack.session_present = o->r.present && c->version != CQ_MQTT_V31;
 	/* Room for the fixed properties and two copies of the client id
 	 * (assigned id, response information). */
-	size_t cap = 128 + 2 * (o->id_len + 16);
+	size_t cap = 128 + 2 * (o->id_len + 16) + cq_eauth_connack_size(c);
 	uint8_t *pmem = c->version == CQ_MQTT_V5 ? malloc(cap) : NULL;
 	if (pmem != NULL) {
 		cq_mqtt_pbuf_t pb;
@@ -484,6 +522,7 @@ send_connack(cq_worker_t *w, cq_conn_t *c, const cq_opening_t *o)
 				o->server_keepalive);
 		if (o->response_info || cfg->mqtt.always_return_response_info)
 			response_info(o, &pb);
+		cq_eauth_connack_props(c, &pb);
 		p.u.connack.props = cq_mqtt_pbuf_props(&pb);
 	}
 	cq_conn_send_packet(c, &p);
@@ -596,7 +635,8 @@ finish(cq_worker_t *w, cq_opening_t *o)
 			cq_lsess_free(w, ls);
 		opening_free(o);
 		if (c != NULL)
-			refuse(c, CQ_MQTT_RC_QUOTA_EXCEEDED, "out of memory");
+			cq_handle_connect_refuse(
+				c, CQ_MQTT_RC_QUOTA_EXCEEDED, "out of memory");
 		return true;
 	}
 	store_will(ls, o);

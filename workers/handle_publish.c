@@ -30,19 +30,15 @@
 #include "workers/hooks.h"
 #include "workers/lsess.h"
 #include "workers/publish.h"
+#include "workers/reply.h"
 
-/* PUBACK or PUBREC for pid (reason on v5 only). */
+/* PUBACK or PUBREC for pid (reason and Reason String on v5 only). */
 static void
-ack(cq_conn_t *c, uint8_t qos, uint16_t pid, uint8_t reason)
+ack(cq_conn_t *c, uint8_t qos, uint16_t pid, uint8_t reason, const char *why)
 {
-	if (qos == 0)
-		return;
-	cq_mqtt_packet_t p = {
-		.type = qos == 1 ? CQ_MQTT_PUBACK : CQ_MQTT_PUBREC};
-	p.u.ack = (cq_mqtt_ack_t){.type = p.type,
-		.packet_id = pid,
-		.reason = c->version == CQ_MQTT_V5 ? reason : 0};
-	cq_conn_send_packet(c, &p);
+	if (qos != 0)
+		cq_reply_ack(c, qos == 1 ? CQ_MQTT_PUBACK : CQ_MQTT_PUBREC, pid,
+			reason, why);
 }
 
 /*
@@ -57,7 +53,13 @@ drop(cq_conn_t *c, const cq_mqtt_publish_t *pk, uint8_t reason, const char *why)
 	cq_log(CQ_LOG_DEBUG, 0,
 		"client %s (%s): PUBLISH to \"%.*s\" dropped: %s", c->id_log,
 		c->addr, (int)pk->topic.len, (const char *)pk->topic.ptr, why);
-	ack(c, pk->qos, pk->packet_id, reason);
+	if (reason == CQ_MQTT_RC_NOT_AUTHORIZED &&
+		c->w->cfg->mqtt.obscure_not_authorized) {
+		/* Nothing that tells which topics exist. */
+		reason = CQ_MQTT_RC_UNSPECIFIED;
+		why = NULL;
+	}
+	ack(c, pk->qos, pk->packet_id, reason, why);
 }
 
 /* The topic: the alias resolved or recorded (v5), the mount point
@@ -158,7 +160,7 @@ qos2_record(cq_conn_t *c, cq_lsess_t *ls, uint16_t pid)
 	if (rc == 1)
 		return 1;
 	if (rc == 0) {
-		ack(c, 2, pid, 0);
+		ack(c, 2, pid, 0, NULL);
 		return 0;
 	}
 	if (rc == CQ_AGAIN) {
@@ -174,7 +176,8 @@ qos2_record(cq_conn_t *c, cq_lsess_t *ls, uint16_t pid)
 			cq_conn_close(c, CQ_CLOSE_TAKEN_OVER);
 		return -1;
 	}
-	ack(c, 2, pid, CQ_MQTT_RC_QUOTA_EXCEEDED);
+	ack(c, 2, pid, CQ_MQTT_RC_QUOTA_EXCEEDED,
+		"no room to record the packet identifier");
 	return 0;
 }
 
@@ -201,7 +204,12 @@ route(cq_conn_t *c, cq_lsess_t *ls, const cq_mqtt_publish_t *pk, cq_dmsg_t *d)
 				c, CQ_MQTT_RC_SERVER_BUSY, CQ_CLOSE_ABNORMAL);
 		return 0;
 	}
-	ack(c, pk->qos, pk->packet_id, 0);
+	/* MQTT 5: say when nobody subscribes (the route trie knows no
+	 * worker with a matching subscription). */
+	bool none = c->version == CQ_MQTT_V5 && w->rres.workers == 0 &&
+		w->rres.npicks == 0;
+	ack(c, pk->qos, pk->packet_id,
+		none ? CQ_MQTT_RC_NO_MATCHING_SUBSCRIBERS : 0, NULL);
 	return 0;
 }
 

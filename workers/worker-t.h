@@ -39,6 +39,7 @@ typedef struct cq_worker cq_worker_t;
 typedef struct cq_conn cq_conn_t;
 typedef struct cq_lsess cq_lsess_t;
 typedef struct cq_hooks cq_hooks_t;
+typedef struct cq_eauth cq_eauth_t;
 
 /* The worker's sessions by client id (open addressing, private). */
 typedef struct cq_lsess_table {

@@ -28,6 +28,7 @@
 #include "workers/handle.h"
 #include "workers/hooks.h"
 #include "workers/lsess.h"
+#include "workers/reply.h"
 #include "workers/rsend.h"
 #include "workers/sys.h"
 #include "workers/takeover.h"
@@ -141,6 +142,8 @@ reload(cq_worker_t *w)
 	}
 	cq_config_keep_restart_keys(w->cfg, fresh);
 	bool new_log = strcmp(w->cfg->log.file, fresh->log.file) != 0;
+	bool new_ref = strcmp(w->cfg->mqtt.server_reference,
+			       fresh->mqtt.server_reference) != 0;
 	if (w->cfg != w->args->config) {
 		cq_config_free(w->cfg);
 		free(w->cfg);
@@ -150,6 +153,8 @@ reload(cq_worker_t *w)
 	if (new_log)
 		cq_log_open(fresh->log.file);
 	cq_log(CQ_LOG_DEBUG, 0, "configuration reloaded");
+	if (new_ref)
+		cq_reply_redirect_all(w);
 }
 
 static void
@@ -316,6 +321,7 @@ setup_runtime(cq_worker_t *w)
 		cq_lsess_table_init(&w->sessions) < 0)
 		return -1;
 	if (cq_hooks_add(w->hooks, &cq_hook_loopback) < 0 ||
+		cq_hooks_add(w->hooks, &cq_hook_test_auth) < 0 ||
 		cq_hooks_started(w) < 0)
 		return -1;
 	if (cq_lsess_rebuild(w) < 0)

@@ -202,7 +202,7 @@ stored_options(const cq_lsess_t *ls, const cq_dmsg_t *d, uint8_t *qos_r,
 		    CQ_LAYOUT_MAX_IDS, nids_r) == 0)
 		return false;
 	*qos_r = min_qos(d->qos, q);
-	*retain_r = rap && d->retain;
+	*retain_r = d->rsend || (rap && d->retain);
 	return true;
 }
 
@@ -237,9 +237,23 @@ cq_deliver_retained(cq_worker_t *w, cq_lsess_t *ls, cq_off_t m, uint8_t qos,
 {
 	cq_dmsg_t d;
 	cq_dmsg_from_msg(&d, m);
+	bool copy = qos > 0 || ls->x != NULL;
+	if (copy) {
+		/* It may wait in the window, the queue or a takeover: a copy
+		 * of its own remembers that it goes out with RETAIN=1
+		 * [MQTT-3.3.1-9] whatever Retain As Published says. */
+		d.rsend = true;
+		d.msg = cq_dmsg_store(&d, d.origin_slot);
+		if (d.msg == CQ_OFF_NULL) {
+			cq_counter_add(CQ_CTR_DROP_NO_MEMORY, 1);
+			return;
+		}
+	}
 	cq_layouts_t lay;
 	cq_layouts_begin(&lay, &w->scratch1, &d, w->now_s);
 	cq_deliver_to(w, ls, &lay, qos, true, ids, nids);
+	if (copy)
+		cq_msg_unref(d.msg);
 }
 
 void

@@ -76,8 +76,8 @@ cq_eauth_waiting(const cq_conn_t *c)
 static void
 put_props(const cq_eauth_t *e, cq_mqtt_pbuf_t *pb)
 {
-	cq_mqtt_pbuf_bin(pb, CQ_MQTT_PROP_AUTH_METHOD, e->method,
-		e->method_len);
+	cq_mqtt_pbuf_bin(
+		pb, CQ_MQTT_PROP_AUTH_METHOD, e->method, e->method_len);
 	if (e->a.out_len > 0)
 		cq_mqtt_pbuf_bin(
 			pb, CQ_MQTT_PROP_AUTH_DATA, e->a.out, e->a.out_len);
@@ -294,7 +294,8 @@ cq_handle_auth(cq_conn_t *c, const cq_mqtt_auth_t *pk)
 		return 0;
 	}
 	if (bad != NULL) {
-		cq_conn_violation(c, CQ_MQTT_OK, CQ_MQTT_RC_PROTOCOL_ERROR, bad);
+		cq_conn_violation(
+			c, CQ_MQTT_OK, CQ_MQTT_RC_PROTOCOL_ERROR, bad);
 		return 0;
 	}
 	if (c->state == CQ_CONN_ACTIVE)

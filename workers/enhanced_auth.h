@@ -47,8 +47,8 @@
  * A v5 CONNECT: start (or, when it was authenticated and is handled
  * again, pass) enhanced authentication.  CQ_EAUTH_* above.
  */
-int cq_eauth_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk,
-	uint8_t *code_r, const char **why_r);
+int cq_eauth_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk, uint8_t *code_r,
+	const char **why_r);
 
 /* True while the broker waits for the client's AUTH before CONNACK. */
 bool cq_eauth_waiting(const cq_conn_t *c);

@@ -26,6 +26,7 @@
 #include "core/log.h"
 #include "mqtt/reason.h"
 #include "mqtt/topic.h"
+#include "mqtt/utf8.h"
 #include "shm/counters.h"
 #include "shm/msg.h"
 #include "shm/session.h"
@@ -153,6 +154,15 @@ check_will(
 		    cfg->limits.max_topic_levels) != CQ_TOPIC_OK) {
 		*why_r = "will topic not allowed";
 		return CQ_MQTT_RC_TOPIC_NAME_INVALID;
+	}
+	uint32_t pfi;
+	if (pk->version == CQ_MQTT_V5 &&
+		cq_mqtt_props_payload_format(&pk->will_props, &pfi) == 0 &&
+		pfi == 1 &&
+		!cq_utf8_valid(pk->will_payload.ptr, pk->will_payload.len)) {
+		*why_r = "will payload is not UTF-8 as its format indicator "
+			 "says";
+		return CQ_MQTT_RC_PAYLOAD_FORMAT_INVALID;
 	}
 	return 0;
 }

@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "mqtt/reason.h"
 #include "mqtt/topic.h"
+#include "mqtt/utf8.h"
 #include "shm/counters.h"
 #include "shm/session.h"
 #include "workers/conn.h"
@@ -293,11 +294,35 @@ pass_on(cq_conn_t *c, cq_lsess_t *ls, const cq_mqtt_publish_t *pk,
 	return rc;
 }
 
+/*
+ * A payload that claims to be UTF-8 (Payload Format Indicator 1) and is
+ * not (§3.3.2.3.2): false when the PUBLISH is refused, with PUBACK/PUBREC
+ * 0x99 for QoS 1/2 (the connection stays), DISCONNECT 0x99 for QoS 0
+ * (which has no other way to say it).
+ */
+static bool
+format_ok(cq_conn_t *c, const cq_mqtt_publish_t *pk)
+{
+	uint32_t pfi;
+	if (c->version != CQ_MQTT_V5 ||
+		cq_mqtt_props_payload_format(&pk->props, &pfi) != 0 ||
+		pfi != 1 || cq_utf8_valid(pk->payload.ptr, pk->payload.len))
+		return true;
+	if (pk->qos > 0)
+		drop(c, pk, CQ_MQTT_RC_PAYLOAD_FORMAT_INVALID,
+			cq_reply_text(CQ_MQTT_RC_PAYLOAD_FORMAT_INVALID));
+	else
+		cq_conn_violation(c, CQ_MQTT_OK,
+			CQ_MQTT_RC_PAYLOAD_FORMAT_INVALID,
+			"payload is not UTF-8 as its format indicator says");
+	return false;
+}
+
 int
 cq_handle_publish(cq_conn_t *c, const cq_mqtt_publish_t *pk)
 {
 	cq_lsess_t *ls = c->ls;
-	if (check_caps(c, pk) < 0 || ls == NULL)
+	if (check_caps(c, pk) < 0 || ls == NULL || !format_ok(c, pk))
 		return 0;
 	const char *topic;
 	size_t tlen;

@@ -67,10 +67,6 @@ struct cq_lsess {
 	uint32_t inflight_n;
 	uint32_t inflight_cap;
 
-	/* Will delay (MQTT 5): when the will becomes due, 0: none. */
-	uint64_t will_due_ms;
-	uint64_t will_gen;
-
 	struct cq_xfer *x; /* takeover in progress, or NULL */
 	cq_lsess_t *moving_next; /* w->moving while x != NULL */
 };

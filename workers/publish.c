@@ -60,6 +60,7 @@ cq_dmsg_from_msg(cq_dmsg_t *d, cq_off_t m)
 		.msg = m,
 		.qos = msg->qos,
 		.retain = (msg->flags & CQ_MSG_F_RETAIN) != 0,
+		.rsend = (msg->flags & CQ_MSG_F_RSEND) != 0,
 		.origin_slot = msg->origin_slot,
 		.origin_session = msg->origin_session,
 		.expiry = msg->expiry};
@@ -81,7 +82,8 @@ cq_dmsg_store(const cq_dmsg_t *d, uint16_t origin)
 		.payload = d->payload,
 		.payload_len = d->payload_len,
 		.qos = d->qos,
-		.flags = d->retain ? CQ_MSG_F_RETAIN : 0,
+		.flags = (uint8_t)((d->retain ? CQ_MSG_F_RETAIN : 0) |
+			(d->rsend ? CQ_MSG_F_RSEND : 0)),
 		.expiry = d->expiry,
 		.origin_slot = origin,
 		.origin_session = d->origin_session};

@@ -110,6 +110,7 @@ typedef struct cq_dmsg {
 	cq_off_t msg;
 	uint8_t qos; /* as published */
 	bool retain; /* as published */
+	bool rsend; /* a retained message sent at subscribe time */
 	uint16_t origin_slot;
 	uint64_t origin_session;
 	uint64_t seq;

@@ -98,8 +98,8 @@ cq_reply_reason_props(const char *text, void *mem, size_t cap)
 }
 
 int
-cq_reply_ack(
-	cq_conn_t *c, uint8_t type, uint16_t pid, uint8_t reason, const char *text)
+cq_reply_ack(cq_conn_t *c, uint8_t type, uint16_t pid, uint8_t reason,
+	const char *text)
 {
 	uint8_t mem[256];
 	cq_mqtt_packet_t p = {.type = type};
@@ -159,8 +159,8 @@ strip(cq_mqtt_props_t *pp, void *mem, size_t cap, void **heap_r)
 }
 
 int
-cq_reply_fit(const cq_conn_t *c, cq_mqtt_packet_t *pkt, void *mem,
-	size_t cap, void **heap_r, size_t *size_r)
+cq_reply_fit(const cq_conn_t *c, cq_mqtt_packet_t *pkt, void *mem, size_t cap,
+	void **heap_r, size_t *size_r)
 {
 	uint8_t v = c->version ? c->version : CQ_MQTT_V311;
 	cq_mqtt_props_t *pp = v == CQ_MQTT_V5 ? props_of(pkt) : NULL;
@@ -185,7 +185,7 @@ cq_reply_redirect_code(const cq_config_t *cfg)
 	if (cfg->mqtt.server_reference[0] == '\0')
 		return 0;
 	return cfg->mqtt.server_moved ? CQ_MQTT_RC_SERVER_MOVED
-				       : CQ_MQTT_RC_USE_ANOTHER_SERVER;
+				      : CQ_MQTT_RC_USE_ANOTHER_SERVER;
 }
 
 size_t

@@ -42,8 +42,8 @@ const char *cq_reply_text(uint8_t code);
  * String 'text' (NULL: cq_reply_text()).  On 3.x neither.  0, or -1 when
  * the connection failed.
  */
-int cq_reply_ack(
-	cq_conn_t *c, uint8_t type, uint16_t pid, uint8_t reason, const char *text);
+int cq_reply_ack(cq_conn_t *c, uint8_t type, uint16_t pid, uint8_t reason,
+	const char *text);
 
 /*
  * Properties holding just Reason String 'text' (nothing when text is NULL

@@ -76,6 +76,7 @@ struct cq_worker {
 	uint64_t iter; /* loop iterations */
 	uint64_t now_ms; /* CLOCK_MONOTONIC, refreshed per iteration */
 	uint64_t now_s; /* CLOCK_REALTIME seconds (shm deadlines) */
+	uint64_t wall_ms; /* CLOCK_REALTIME ms (will delays, in shm) */
 	uint64_t start_ms;
 
 	/* Routing: this worker's subscriptions and reusable match buffers. */

@@ -52,6 +52,7 @@ clock_update(cq_worker_t *w)
 	w->now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	w->now_s = (uint64_t)ts.tv_sec;
+	w->wall_ms = w->now_s * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* ---- connections in ------------------------------------------------ */

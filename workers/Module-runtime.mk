@@ -9,6 +9,8 @@ LIB_SRCS += \
 	workers/handle_ping.c \
 	workers/handle_publish.c \
 	workers/handle_subscribe.c \
+	workers/authwait.c \
+	workers/hook_authd.c \
 	workers/hook_loopback.c \
 	workers/hooks.c \
 	workers/layout.c \

@@ -15,6 +15,7 @@
  */
 #include "config.h"
 #include "workers/conn.h"
+#include "workers/authwait.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -379,12 +380,19 @@ process_input(cq_conn_t *c)
 			return;
 		}
 		c->rx_ms = c->w->now_ms;
-		if (cq_hooks_packet_read(c->w, c, &pkt) < 0) {
+		if (!c->replaying && cq_hooks_packet_read(c->w, c, &pkt) < 0) {
 			cq_conn_close(c, CQ_CLOSE_ABNORMAL);
 			return;
 		}
 		int rc2 = dispatch(c, &pkt);
 		c->retrying = false;
+		if (rc2 == CQ_CONN_PENDING) {
+			/* Asked comqtt-authd: the answer resumes us. */
+			c->replaying = true;
+			if (cq_authwait_pending(c) > 0)
+				cq_conn_pause_input(c);
+			return;
+		}
 		if (rc2 == CQ_AGAIN) {
 			/* Leave the packet for the next iteration; read no
 			 * more meanwhile (TCP throttles the publisher). */
@@ -399,6 +407,8 @@ process_input(cq_conn_t *c)
 		if (c->state == CQ_CONN_CLOSED)
 			return;
 		cq_buf_consume(&c->in, fr.size);
+		c->replaying = false;
+		cq_authwait_packet_done(c);
 	}
 	if (c->state != CQ_CONN_CLOSED && cq_buf_used(&c->in) == 0)
 		cq_buf_shrink(&c->in, 2 * CQ_CONN_READ_SIZE);
@@ -595,6 +605,8 @@ cq_conn_close(cq_conn_t *c, cq_close_why_t why)
 	if (cq_buf_used(&c->out) > 0)
 		(void)write_out(c);
 	c->state = CQ_CONN_CLOSED;
+	/* No authd answer may reach a connection after this. */
+	cq_hook_authd_conn_closed(c);
 	event_del(c->rev);
 	event_del(c->wev);
 	c->tr->close(c);
@@ -628,6 +640,7 @@ free_conn(cq_conn_t *c)
 	cq_alias_free(&c->aliases);
 	cq_alias_out_free(&c->aliases_out);
 	cq_eauth_free(c);
+	free(c->username);
 	free(c);
 }
 

@@ -48,6 +48,11 @@
 /* A connection that has not completed CONNECT within this is closed. */
 #define CQ_CONN_CONNECT_TIMEOUT_MS 10000u
 
+/* A handler's answer: the packet waits for an access decision; it stays in
+ * the input buffer, input is paused, and it is handled again when the
+ * decision is in (workers/authwait.h). */
+#define CQ_CONN_PENDING (-3)
+
 typedef enum cq_conn_state {
 	CQ_CONN_NEW = 0,
 	CQ_CONN_OPENING,
@@ -111,6 +116,11 @@ struct cq_conn {
 	bool problem_info; /* Request Problem Information */
 	bool expiry_zero; /* CONNECT asked for session expiry 0 */
 	bool retrying; /* handling a held-back packet again */
+	bool replaying; /* handling a packet again after an authd answer */
+	uint8_t auth_refusal; /* CONNACK (v5) code of the last refusal */
+	struct cq_authwait *authwait; /* questions of the current packet */
+	char *username; /* of the CONNECT, for ACL questions (or NULL) */
+	size_t username_len;
 	cq_alias_map_t aliases; /* inbound (alias.h) */
 	cq_alias_out_t aliases_out; /* outbound */
 

@@ -5,7 +5,7 @@
  * Invariants: c->eauth exists from the first CONNECT naming a method to
  * the end of the connection; 'hook' >= 0 while an exchange runs (its hook
  * holds a.state); 'connect' holds the encoded CONNECT only while it waits
- * for authentication.
+ * for authentication, or (parked) for the other checks after it.
  */
 #include "config.h"
 #include "workers/enhanced_auth.h"
@@ -25,6 +25,7 @@ struct cq_eauth {
 	int hook; /* running the exchange, -1: none */
 	bool waiting; /* the client's AUTH 0x18 is due */
 	bool done; /* the CONNECT is authenticated */
+	bool parked; /* done, the CONNECT waits for other answers (authd) */
 	char *method;
 	size_t method_len;
 	uint8_t *connect; /* the CONNECT, encoded, until authenticated */
@@ -69,7 +70,7 @@ cq_eauth_free(cq_conn_t *c)
 bool
 cq_eauth_waiting(const cq_conn_t *c)
 {
-	return c->eauth != NULL && c->eauth->waiting;
+	return c->eauth != NULL && (c->eauth->waiting || c->eauth->parked);
 }
 
 /* Method and the hook's data into pb. */
@@ -180,12 +181,15 @@ cq_eauth_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk, uint8_t *code_r,
 		return CQ_EAUTH_DONE;
 	if (c->eauth != NULL && c->eauth->done)
 		return CQ_EAUTH_DONE; /* authenticated, handled again */
-	cq_eauth_t *e = eauth_new(c, method);
+	/* A CONNECT handled again after a PENDING step keeps its exchange. */
+	cq_eauth_t *e = c->eauth != NULL ? c->eauth : eauth_new(c, method);
 	*code_r = CQ_MQTT_RC_SERVER_BUSY;
 	*why_r = "out of memory";
 	if (e == NULL)
 		return CQ_EAUTH_REFUSE;
 	switch (step(c, e, &pk->props)) {
+	case CQ_HOOK_PENDING:
+		return CQ_EAUTH_PENDING;
 	case CQ_HOOK_NEXT:
 		*code_r = CQ_MQTT_RC_BAD_AUTH_METHOD;
 		*why_r = "authentication method not supported";
@@ -208,49 +212,61 @@ cq_eauth_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk, uint8_t *code_r,
 	}
 }
 
-/* The kept CONNECT, authenticated now: handle it again. */
-static void
+/*
+ * The kept CONNECT, authenticated now: handle it again.  Returns what the
+ * CONNECT handler returned: CQ_CONN_PENDING when it waits for another
+ * answer (it stays parked, and the AUTH is handled again later).
+ */
+static int
 resume_connect(cq_conn_t *c, cq_eauth_t *e)
 {
 	cq_mqtt_dec_t dec = c->dec;
 	dec.version = 0;
 	cq_mqtt_frame_t fr;
 	cq_mqtt_packet_t pkt;
-	uint8_t *copy = e->connect;
-	e->connect = NULL;
-	if (cq_mqtt_read(copy, e->connect_len, &dec, &fr, &pkt) != 0 ||
+	int rc = 0;
+	e->parked = false;
+	if (cq_mqtt_read(e->connect, e->connect_len, &dec, &fr, &pkt) != 0 ||
 		pkt.type != CQ_MQTT_CONNECT) {
 		/* It decoded once: only memory trouble gets here. */
 		cq_handle_connect_refuse(c, CQ_MQTT_RC_IMPLEMENTATION_ERROR,
 			"the CONNECT could not be handled again");
 	} else {
-		cq_handle_connect(c, &pkt.u.connect);
+		rc = cq_handle_connect(c, &pkt.u.connect);
 	}
-	free(copy);
+	if (rc == CQ_CONN_PENDING && c->state != CQ_CONN_CLOSED) {
+		e->parked = true;
+		return rc;
+	}
+	free(e->connect);
+	e->connect = NULL;
+	return rc == CQ_CONN_PENDING ? 0 : rc;
 }
 
 /* An AUTH before the CONNACK (the client's answer to our 0x18). */
-static void
+static int
 auth_connecting(cq_conn_t *c, cq_eauth_t *e, const cq_mqtt_auth_t *pk)
 {
 	cq_hook_verdict_t v = step(c, e, &pk->props);
+	if (v == CQ_HOOK_PENDING)
+		return CQ_CONN_PENDING;
 	if (v == CQ_HOOK_CONTINUE) {
 		send_auth(c, e, CQ_MQTT_RC_CONTINUE_AUTH);
-		return;
+		return 0;
 	}
 	if (v == CQ_HOOK_ALLOW) {
 		e->done = true;
 		end_exchange(c, e);
-		resume_connect(c, e);
-		return;
+		return resume_connect(c, e);
 	}
 	const char *why = e->a.reason != NULL ? e->a.reason : "not authorized";
 	end_exchange(c, e);
 	cq_handle_connect_refuse(c, not_authorized(c), why);
+	return 0;
 }
 
 /* An AUTH from a connected client: re-authentication. */
-static void
+static int
 auth_connected(cq_conn_t *c, cq_eauth_t *e, const cq_mqtt_auth_t *pk)
 {
 	if (!e->waiting) {
@@ -258,27 +274,32 @@ auth_connected(cq_conn_t *c, cq_eauth_t *e, const cq_mqtt_auth_t *pk)
 		e->a.state = NULL;
 	}
 	cq_hook_verdict_t v = step(c, e, &pk->props);
+	if (v == CQ_HOOK_PENDING)
+		return CQ_CONN_PENDING;
 	if (v == CQ_HOOK_CONTINUE) {
 		e->waiting = true;
 		send_auth(c, e, CQ_MQTT_RC_CONTINUE_AUTH);
-		return;
+		return 0;
 	}
 	const char *why = e->a.reason;
 	end_exchange(c, e);
 	if (v == CQ_HOOK_ALLOW) {
 		send_auth(c, e, CQ_MQTT_RC_SUCCESS);
-		return;
+		return 0;
 	}
 	cq_log(CQ_LOG_NOTICE, 0, "client %s (%s): re-authentication failed",
 		c->id_log, c->addr);
 	cq_conn_disconnect_text(c, not_authorized(c), CQ_CLOSE_ABNORMAL,
 		c->w->cfg->mqtt.obscure_not_authorized ? NULL : why);
+	return 0;
 }
 
 int
 cq_handle_auth(cq_conn_t *c, const cq_mqtt_auth_t *pk)
 {
 	cq_eauth_t *e = c->eauth;
+	if (e != NULL && e->parked && c->state == CQ_CONN_NEW)
+		return resume_connect(c, e); /* the AUTH handled again */
 	cq_mqtt_view_t m = {0};
 	const char *bad = NULL;
 	if (e == NULL || (!e->done && !e->waiting))
@@ -299,8 +320,8 @@ cq_handle_auth(cq_conn_t *c, const cq_mqtt_auth_t *pk)
 		return 0;
 	}
 	if (c->state == CQ_CONN_ACTIVE)
-		auth_connected(c, e, pk);
-	else if (c->state == CQ_CONN_NEW)
-		auth_connecting(c, e, pk);
+		return auth_connected(c, e, pk);
+	if (c->state == CQ_CONN_NEW)
+		return auth_connecting(c, e, pk);
 	return 0;
 }

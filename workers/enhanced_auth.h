@@ -27,6 +27,15 @@
  *
  * Enhanced authentication comes on top of the CONNECT's other checks
  * (user name and password hooks, access control).
+ *
+ * Answers that come later (hooks.h CQ_HOOK_PENDING, workers/authwait.h):
+ * an on_auth hook may answer PENDING, leaving a->state as it was; the
+ * packet being handled (the CONNECT, or the client's AUTH) then stays in
+ * the input buffer, its handler returns CQ_CONN_PENDING, and the same step
+ * is asked again when the answer is in.  The CONNECT an AUTH exchange
+ * authenticated may itself wait for comqtt-authd (user name and
+ * password): it stays parked here and the AUTH that completed the
+ * exchange is handled again, which finishes the parked CONNECT.
  */
 #ifndef CQ_WORKERS_ENHANCED_AUTH_H
 #define CQ_WORKERS_ENHANCED_AUTH_H
@@ -42,15 +51,18 @@
 #define CQ_EAUTH_DONE    0 /* authenticated (or nothing to do): go on */
 #define CQ_EAUTH_WAITING 1 /* AUTH sent; the CONNECT is kept */
 #define CQ_EAUTH_REFUSE  (-1) /* refuse with *code_r, *why_r */
+#define CQ_EAUTH_PENDING 2 /* a hook's answer comes later: CQ_CONN_PENDING */
 
 /*
  * A v5 CONNECT: start (or, when it was authenticated and is handled
- * again, pass) enhanced authentication.  CQ_EAUTH_* above.
+ * again, pass; when a hook's answer was awaited, ask again) enhanced
+ * authentication.  CQ_EAUTH_* above.
  */
 int cq_eauth_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk, uint8_t *code_r,
 	const char **why_r);
 
-/* True while the broker waits for the client's AUTH before CONNACK. */
+/* True while the broker waits for the client's AUTH before CONNACK, or
+ * while the CONNECT it authenticated waits for other answers. */
 bool cq_eauth_waiting(const cq_conn_t *c);
 
 /* Bytes cq_eauth_connack_props() adds (0 without enhanced auth). */

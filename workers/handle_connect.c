@@ -135,6 +135,22 @@ listener_full(const cq_worker_t *w, const cq_conn_t *c)
 	return n >= cfg->listeners[c->listener].max_connections;
 }
 
+/* check_connect(): the answer of comqtt-authd is awaited. */
+#define CONNECT_PENDING 0x01
+
+/* The CONNACK code of a refused authentication: what authd said (bad
+ * credentials, not authorized, unavailable), else "not authorized". */
+static uint8_t
+refusal_code(const cq_worker_t *w, const cq_conn_t *c)
+{
+	uint8_t code = c->auth_refusal;
+	if (code == 0 || code == CQ_MQTT_RC_NOT_AUTHORIZED ||
+		(code == CQ_MQTT_RC_BAD_USERNAME_PASSWORD &&
+			w->cfg->mqtt.obscure_not_authorized))
+		return not_authorized(w);
+	return code;
+}
+
 /* The will of the CONNECT against the configuration: 0 or a refusal. */
 static uint8_t
 check_will(
@@ -210,9 +226,14 @@ check_connect(cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk,
 		*why_r = "keep alive above limits.keepalive_max";
 		return CQ_MQTT_RC_CLIENT_ID_INVALID;
 	}
-	if (cq_hooks_authenticate(w, c, pk) != CQ_HOOK_ALLOW) {
-		*why_r = "not authorized";
-		return not_authorized(w);
+	cq_hook_verdict_t v = cq_hooks_authenticate(w, c, pk);
+	if (v == CQ_HOOK_PENDING)
+		return CONNECT_PENDING;
+	if (v != CQ_HOOK_ALLOW) {
+		*why_r = c->auth_refusal == CQ_MQTT_RC_SERVER_UNAVAILABLE
+			? "authentication unavailable"
+			: "not authorized";
+		return refusal_code(w, c);
 	}
 	uint8_t rc = cq_hooks_connect(w, c, pk);
 	if (rc >= 0x80) {
@@ -369,6 +390,19 @@ open_session(cq_worker_t *w, const cq_conn_t *c, const cq_mqtt_connect_t *pk,
 	return cq_session_open(&so, &o->r);
 }
 
+/* The user name, for the ACL questions of later packets. */
+static int
+keep_username(cq_conn_t *c, const cq_mqtt_connect_t *pk)
+{
+	c->username = malloc(pk->username.len + 1);
+	if (c->username == NULL)
+		return -1;
+	memcpy(c->username, pk->username.ptr, pk->username.len);
+	c->username[pk->username.len] = '\0';
+	c->username_len = pk->username.len;
+	return 0;
+}
+
 int
 cq_handle_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk)
 {
@@ -395,8 +429,12 @@ cq_handle_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk)
 	int ea = cq_eauth_connect(c, pk, &code, &why);
 	if (ea == CQ_EAUTH_WAITING)
 		return 0;
+	if (ea == CQ_EAUTH_PENDING)
+		return CQ_CONN_PENDING;
 	if (ea == CQ_EAUTH_DONE)
 		code = check_connect(w, c, pk, &assign, &why);
+	if (code == CONNECT_PENDING)
+		return CQ_CONN_PENDING;
 	if (code != 0) {
 		cq_handle_connect_refuse(c, code, why);
 		return 0;
@@ -414,6 +452,12 @@ cq_handle_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk)
 	}
 	if (assign)
 		cq_conn_set_log_id(c, o->id, o->id_len);
+	if (pk->has_username && keep_username(c, pk) < 0) {
+		opening_free(o);
+		cq_handle_connect_refuse(
+			c, CQ_MQTT_RC_QUOTA_EXCEEDED, "out of memory");
+		return 0;
+	}
 	o->protocol = pk->version;
 	o->clean = pk->clean;
 	grant(w, c, pk, o);

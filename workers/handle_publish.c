@@ -214,8 +214,12 @@ route(cq_conn_t *c, cq_lsess_t *ls, const cq_mqtt_publish_t *pk, cq_dmsg_t *d)
 	return 0;
 }
 
-/* Topics this client may not publish to: dropped (reason on v5). */
-static bool
+/* refused(): the ACL answer is awaited from comqtt-authd. */
+#define PUBLISH_PENDING 2
+
+/* Topics this client may not publish to: dropped (reason on v5).  0 to go
+ * on, 1 refused, PUBLISH_PENDING. */
+static int
 refused(cq_conn_t *c, const cq_mqtt_publish_t *pk, const char *topic,
 	size_t tlen)
 {
@@ -224,19 +228,22 @@ refused(cq_conn_t *c, const cq_mqtt_publish_t *pk, const char *topic,
 		CQ_TOPIC_OK) {
 		drop(c, pk, CQ_MQTT_RC_TOPIC_NAME_INVALID,
 			"more topic levels than limits.max_topic_levels");
-		return true;
+		return 1;
 	}
 	if (tlen >= 4 && memcmp(topic, "$SYS", 4) == 0 &&
 		(tlen == 4 || topic[4] == '/')) {
 		/* $SYS is the broker's (MQTT 5 §4.7.2). */
 		drop(c, pk, CQ_MQTT_RC_NOT_AUTHORIZED, "a $SYS topic");
-		return true;
+		return 1;
 	}
-	if (!cq_hooks_acl(w, c, topic, tlen, CQ_ACL_WRITE)) {
+	cq_hook_verdict_t v = cq_hooks_acl(w, c, topic, tlen, CQ_ACL_WRITE);
+	if (v == CQ_HOOK_PENDING)
+		return PUBLISH_PENDING;
+	if (v != CQ_HOOK_ALLOW) {
 		drop(c, pk, CQ_MQTT_RC_NOT_AUTHORIZED, "not authorized");
-		return true;
+		return 1;
 	}
-	return false;
+	return 0;
 }
 
 /* The listener's mount point before the topic (*mounted_r: the copy to
@@ -328,12 +335,15 @@ cq_handle_publish(cq_conn_t *c, const cq_mqtt_publish_t *pk)
 	size_t tlen;
 	if (topic_of(c, pk, &topic, &tlen) < 0)
 		return 0;
-	if (!c->retrying) {
+	if (!c->retrying && !c->replaying) {
 		static const cq_counter_t in[] = {CQ_CTR_MSGS_IN_Q0,
 			CQ_CTR_MSGS_IN_Q1, CQ_CTR_MSGS_IN_Q2};
 		cq_counter_add(in[pk->qos], 1);
 	}
-	if (refused(c, pk, topic, tlen))
+	int r = refused(c, pk, topic, tlen);
+	if (r == PUBLISH_PENDING)
+		return CQ_CONN_PENDING;
+	if (r != 0)
 		return 0;
 	char *mounted;
 	if (mount(c, &topic, &tlen, &mounted) < 0) {

@@ -67,7 +67,10 @@ mounted(const cq_conn_t *c, const char *f, size_t len, char *buf)
 	return len + ml;
 }
 
-/* Checks on one filter: 0, or the refusal reason (v5). */
+/* check_filter(): the ACL answer is awaited (never a refusal code). */
+#define ACL_PENDING 0x01
+
+/* Checks on one filter: 0, the refusal reason (v5), or ACL_PENDING. */
 static uint8_t
 check_filter(cq_conn_t *c, const char *f, size_t len)
 {
@@ -81,11 +84,34 @@ check_filter(cq_conn_t *c, const char *f, size_t len)
 	if (!cfg->mqtt.wildcard_subscription_available &&
 		(memchr(f, '+', len) != NULL || memchr(f, '#', len) != NULL))
 		return CQ_MQTT_RC_WILDCARD_SUBS_NOT_SUPPORTED;
-	if (!cq_hooks_acl(c->w, c, f, len, CQ_ACL_SUBSCRIBE))
+	cq_hook_verdict_t v = cq_hooks_acl(c->w, c, f, len, CQ_ACL_SUBSCRIBE);
+	if (v == CQ_HOOK_PENDING)
+		return ACL_PENDING;
+	if (v != CQ_HOOK_ALLOW)
 		return c->w->cfg->mqtt.obscure_not_authorized
 			? CQ_MQTT_RC_UNSPECIFIED
 			: CQ_MQTT_RC_NOT_AUTHORIZED;
 	return 0;
+}
+
+/*
+ * Ask about every filter before acting on any: a SUBSCRIBE that must wait
+ * for comqtt-authd is handled again from the start, and must not have
+ * subscribed to its first filters already.  True when an answer is
+ * awaited.
+ */
+static bool
+acl_pending(cq_conn_t *c, const cq_mqtt_subscribe_t *pk)
+{
+	cq_mqtt_sub_iter_t it;
+	cq_mqtt_sub_t s;
+	bool pending = false;
+	cq_mqtt_subscribe_iter(pk, &it);
+	for (uint32_t n = 0; n < pk->count && cq_mqtt_subscribe_next(&it, &s);
+		n++)
+		pending |= check_filter(c, (const char *)s.filter.ptr,
+				   s.filter.len) == ACL_PENDING;
+	return pending;
 }
 
 /* A granted subscription whose retained messages go out after SUBACK. */
@@ -167,6 +193,8 @@ cq_handle_subscribe(cq_conn_t *c, const cq_mqtt_subscribe_t *pk)
 			"subscription identifier, not available");
 		return 0;
 	}
+	if (acl_pending(c, pk))
+		return CQ_CONN_PENDING;
 	uint8_t small[CODES_INLINE], *codes = small;
 	later_t small_l[CODES_INLINE], *later = small_l;
 	char *buf = malloc(FILTER_MAX + 1);

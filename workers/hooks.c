@@ -59,7 +59,10 @@ client_of(const cq_conn_t *c, cq_hook_client_t *cl)
 		.addr = c->addr,
 		.loopback = c->loopback,
 		.listener = c->listener,
-		.version = c->version};
+		.version = c->version,
+		.conn = (cq_conn_t *)c};
+	if (c->username != NULL)
+		cl->username = cq_mqtt_view(c->username, c->username_len);
 	const cq_config_t *cfg = c->w->cfg;
 	cl->remote_allowed = c->listener < cfg->n_listeners &&
 		cfg->listeners[c->listener].allow_remote;
@@ -98,7 +101,7 @@ cq_hooks_authenticate(cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk)
 	return CQ_HOOK_DENY;
 }
 
-bool
+cq_hook_verdict_t
 cq_hooks_acl(
 	cq_worker_t *w, cq_conn_t *c, const char *topic, size_t len, int access)
 {
@@ -109,9 +112,9 @@ cq_hooks_acl(
 		cq_hook_verdict_t v = hk->on_acl_check(
 			hk->ctx, &cl, topic, len, access);
 		if (v != CQ_HOOK_NEXT)
-			return v == CQ_HOOK_ALLOW;
+			return v;
 	}
-	return false;
+	return CQ_HOOK_DENY;
 }
 
 uint8_t

@@ -12,7 +12,10 @@
  * Semantics, as in comqtt:
  *   on_connect_authenticate, on_acl_check   the first hook that answers
  *       ALLOW or DENY decides; NEXT passes to the following one; when none
- *       decides the answer is DENY
+ *       decides the answer is DENY; PENDING (only the built-in authd hook)
+ *       means the answer will come and the packet is handled again
+ *   on_auth                                 enhanced authentication steps
+ *       (enhanced_auth.h); PENDING there too
  *   on_connect, on_subscribe, on_publish    each hook may change what it
  *       is given (options, the message) and may refuse it with a reason
  *       code >= 0x80; the first refusal stops the chain
@@ -42,6 +45,9 @@ typedef enum cq_hook_verdict {
 	CQ_HOOK_ALLOW,
 	CQ_HOOK_DENY,
 	CQ_HOOK_CONTINUE, /* on_auth: another AUTH round trip */
+	/* The answer comes later (workers/authwait.h): the packet is kept
+	 * and handled again once it is in. */
+	CQ_HOOK_PENDING,
 } cq_hook_verdict_t;
 
 /* ACL access kinds. */
@@ -59,6 +65,7 @@ typedef struct cq_hook_client {
 	unsigned listener;
 	uint8_t version;
 	cq_mqtt_view_t username;
+	cq_conn_t *conn; /* for the runtime's own hooks */
 } cq_hook_client_t;
 
 /*
@@ -128,7 +135,9 @@ typedef struct cq_hook {
 		const cq_mqtt_packet_t *pk);
 	/* Enhanced authentication: NEXT (not this hook's method), ALLOW,
 	 * DENY or CONTINUE (send a->out in AUTH 0x18, wait for the client's
-	 * next AUTH, which comes to the same hook).  on_auth_end: the
+	 * next AUTH, which comes to the same hook), or PENDING (the answer
+	 * comes later through workers/authwait.h; a->state left as it was:
+	 * the same step is asked again then).  on_auth_end: the
 	 * exchange is over (decided, or the connection closed): free
 	 * a->state. */
 	cq_hook_verdict_t (*on_auth)(
@@ -152,6 +161,10 @@ int cq_hooks_add(cq_hooks_t *h, const cq_hook_t *hook);
  * loopback (or a Unix socket) are allowed, others denied unless their
  * listener says allow_remote. */
 extern const cq_hook_t cq_hook_loopback;
+/* Access control by comqtt-authd (auth.enabled), and what conn.c calls
+ * when a connection closes with questions outstanding. */
+extern const cq_hook_t cq_hook_authd;
+void cq_hook_authd_conn_closed(cq_conn_t *c);
 
 /* The built-in enhanced authentication method for testing clients
  * (hook_test_auth.c), active when mqtt.enhanced_auth_test_secret is set. */
@@ -161,11 +174,12 @@ extern const cq_hook_t cq_hook_test_auth;
 
 int cq_hooks_started(cq_worker_t *w);
 void cq_hooks_stopped(cq_worker_t *w);
-/* ALLOW or DENY. */
+/* ALLOW, DENY or PENDING. */
 cq_hook_verdict_t cq_hooks_authenticate(
 	cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk);
-bool cq_hooks_acl(cq_worker_t *w, cq_conn_t *c, const char *topic, size_t len,
-	int access);
+/* ALLOW, DENY or PENDING. */
+cq_hook_verdict_t cq_hooks_acl(cq_worker_t *w, cq_conn_t *c, const char *topic,
+	size_t len, int access);
 uint8_t cq_hooks_connect(
 	cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk);
 void cq_hooks_session_established(cq_worker_t *w, cq_conn_t *c, bool present);

@@ -321,7 +321,11 @@ setup_runtime(cq_worker_t *w)
 	if (w->trie == NULL || w->hooks == NULL ||
 		cq_lsess_table_init(&w->sessions) < 0)
 		return -1;
-	if (cq_hooks_add(w->hooks, &cq_hook_loopback) < 0 ||
+	/* Access control: comqtt-authd when configured, else the built-in
+	 * loopback rule. */
+	const cq_hook_t *access = w->cfg->auth.enabled ? &cq_hook_authd
+						       : &cq_hook_loopback;
+	if (cq_hooks_add(w->hooks, access) < 0 ||
 		cq_hooks_add(w->hooks, &cq_hook_test_auth) < 0 ||
 		cq_hooks_started(w) < 0)
 		return -1;

@@ -12,9 +12,10 @@
  * one goes at the tail; after a timeout change it is walked into place
  * from the tail).  One timer is armed for the earliest head.
  *
- * States: DOWN (no socket; questions are refused at once; a reconnect is
- * scheduled with back-off: 50 ms doubling to 5 s, with jitter so that all
- * workers do not knock at once), HANDSHAKE (connected, authd's VERSION
+ * States: DOWN (no socket; a question first tries connect() once --
+ * at most every 20 ms -- and is refused at once if that fails; a
+ * reconnect is scheduled with back-off: 50 ms doubling to 5 s, with
+ * jitter so that all workers do not knock at once), HANDSHAKE (connected, authd's VERSION
  * not seen yet; questions are written and wait), READY.  Whenever the
  * connection ends, every question in flight fails (UNAVAILABLE) before
  * anything else happens.
@@ -47,7 +48,9 @@
 
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 5000
-#define CLIENT_LOG_MAX 64 /* bytes of a client id kept for log lines */
+/* While down, a question retries the connection at most this often. */
+#define RETRY_ON_ASK_MS 1
+#define CLIENT_LOG_MAX  64 /* bytes of a client id kept for log lines */
 
 enum { KIND_AUTH = 0, KIND_ACL = 1 };
 typedef enum { ST_DOWN = 0, ST_HANDSHAKE, ST_READY } state_t;
@@ -81,6 +84,7 @@ struct cq_authc {
 	struct event *deadline_timer;
 	uint64_t armed_ms; /* deadline_timer's target, 0 if not armed */
 	uint32_t backoff_ms;
+	uint64_t last_try_ms; /* the last connect() attempt */
 	uint32_t rng;
 	unsigned slot_bits;
 	pend_t *slots;
@@ -452,6 +456,7 @@ try_connect(cq_authc_t *c)
 	struct timeval greet = {c->opts.auth_timeout_ms / 1000,
 		(c->opts.auth_timeout_ms % 1000) * 1000};
 
+	c->last_try_ms = now_ms();
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", c->opts.socket_path);
 	/* A Unix socket connects at once or not at all (EAGAIN: authd's
 	 * backlog is full -- try again later like any failure). */
@@ -640,6 +645,15 @@ begin(cq_authc_t *c, const char *cmd, const char *client, size_t client_len,
 	char head[32];
 	pend_t *p;
 
+	if (c->state == ST_DOWN &&
+		now_ms() - c->last_try_ms >= RETRY_ON_ASK_MS) {
+		/* authd may be back (or just started) before the back-off
+		 * timer says so: one connect() costs little and spares this
+		 * client a refusal.  Rate-limited, so an outage does not turn
+		 * every question into a syscall. */
+		evtimer_del(c->conn_timer);
+		try_connect(c);
+	}
 	if (c->state == ST_DOWN) {
 		refuse_now(res_r, CQ_AUTHC_UNAVAILABLE,
 			"authd is not connected", what, client, client_len);

@@ -21,10 +21,12 @@
 
 #include <event2/event.h>
 
+#include "authc/client.h"
 #include "core/conf.h"
 #include "core/log.h"
 #include "master/daemon.h"
 #include "master/master.h"
+#include "plugins/authd/authd.h"
 #include "shm/counters.h"
 #include "shm/region.h"
 #include "shm/ring.h"
@@ -37,6 +39,7 @@ static cq_config_cmdline_t cmdline;
 static cq_master_t master;
 static time_t started;
 static char listen_addr[CQ_MAX_LISTENERS][CQ_ADDR_STRLEN];
+static cq_authd_args_t authd_args;
 
 static void
 usage(FILE *out)
@@ -221,6 +224,32 @@ reload(cq_master_t *m)
 	return 0;
 }
 
+/*
+ * The children besides the workers: comqtt-authd when auth.enabled.  The
+ * cache secret is drawn here, before any worker is forked, so every
+ * worker keys the shared auth cache alike.
+ */
+static int
+add_children(cq_master_t *m)
+{
+	if (!cfg.auth.enabled)
+		return 0;
+	if (cq_authc_global_init() < 0) {
+		cq_log(CQ_LOG_CRIT, 0,
+			"auth: cannot initialise the auth cache");
+		return -1;
+	}
+	authd_args = (cq_authd_args_t){.config_path = cmdline.file,
+		.death_fd = m->death_pipe[0],
+		.open_log = false};
+	if (cq_process_add(CQ_CHILD_AUTHD, 0, "authd", cq_authd_child_main,
+		    &authd_args) == NULL) {
+		cq_log(CQ_LOG_CRIT, 0, "process table full");
+		return -1;
+	}
+	return 0;
+}
+
 /* Everything before the workers start; the exit status on failure. */
 static int
 start(int daemonize)
@@ -328,6 +357,7 @@ main(int argc, char **argv)
 	master.worker_main = worker_main;
 	master.worker_arg = &master;
 	master.reload = reload;
+	master.add_children = add_children;
 	master.worker_load = worker_load;
 	cq_daemon_ready();
 	rc = cq_master_run(&master);

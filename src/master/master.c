@@ -59,12 +59,46 @@ cq_master_listen(cq_master_t *m)
 	return 0;
 }
 
+/* The worker in 'slot', or NULL. */
+static cq_child_t *
+worker_at(unsigned slot)
+{
+	for (unsigned i = 0; i < cq_process_count(); i++) {
+		cq_child_t *c = cq_process_at(i);
+		if (c->kind == CQ_CHILD_WORKER && c->slot == slot)
+			return c;
+	}
+	return NULL;
+}
+
+/*
+ * Children other than workers (comqtt-authd and the like) run their own
+ * signal handling, as they do when started alone: they get the signal the
+ * command stands for.
+ */
+static void
+signal_child(cq_child_t *c, cq_channel_cmd_t cmd)
+{
+	int sig = cmd == CQ_CHAN_STOP   ? SIGTERM
+		: cmd == CQ_CHAN_RELOAD ? SIGHUP
+		: cmd == CQ_CHAN_REOPEN ? SIGUSR1
+					: 0;
+	if (sig != 0)
+		kill(c->pid, sig);
+}
+
 static void
 send_all(cq_master_t *m, cq_channel_cmd_t cmd)
 {
 	for (unsigned i = 0; i < cq_process_count(); i++) {
 		cq_child_t *c = cq_process_at(i);
-		if (c->pid == 0 || c->chan < 0)
+		if (c->pid == 0)
+			continue;
+		if (c->kind != CQ_CHILD_WORKER) {
+			signal_child(c, cmd);
+			continue;
+		}
+		if (c->chan < 0)
 			continue;
 		cq_channel_msg_t msg;
 		cq_channel_msg_init(&msg, cmd);
@@ -88,7 +122,7 @@ pick_worker(cq_master_t *m, const cq_listener_t *l)
 	unsigned best_load = ~0u;
 	for (unsigned n = 0; n < m->workers; n++) {
 		unsigned slot = (handoff_rr + n) % m->workers;
-		cq_child_t *c = cq_process_at(slot);
+		cq_child_t *c = worker_at(slot);
 		if (c == NULL || c->pid == 0 || c->stopping)
 			continue;
 		if (l->spec.pinned_slot >= 0 &&
@@ -153,7 +187,7 @@ rebalance(cq_master_t *m, cq_child_t *from, cq_channel_msg_t *msg, int fd)
 	}
 	cq_child_t *to = NULL;
 	if (msg->slot < m->workers && msg->slot != from->slot)
-		to = cq_process_at(msg->slot);
+		to = worker_at(msg->slot);
 	if (to == NULL || to->pid == 0)
 		to = pick_worker(m, &m->listeners[msg->listener]);
 	msg->command = CQ_CHAN_CONN;
@@ -376,9 +410,17 @@ cq_master_run(cq_master_t *m)
 		event_add(l->ev, NULL);
 	}
 	add_workers(m);
-	for (unsigned i = 0; i < cq_process_count(); i++)
-		if (start_child(m, cq_process_at(i)) < 0)
-			return 1;
+	if (m->add_children != NULL && m->add_children(m) < 0)
+		return 1;
+	/* Helpers (authd) first: workers ask them from their first client
+	 * on. */
+	for (int workers = 0; workers <= 1; workers++)
+		for (unsigned i = 0; i < cq_process_count(); i++) {
+			cq_child_t *c = cq_process_at(i);
+			if ((c->kind == CQ_CHILD_WORKER) == workers &&
+				start_child(m, c) < 0)
+				return 1;
+		}
 
 	event_base_dispatch(m->base);
 

@@ -33,6 +33,9 @@ typedef struct cq_master {
 	/* Re-read the configuration; 0 to tell the children, -1 to keep
 	 * running on the old one (the error is logged by the callback). */
 	int (*reload)(struct cq_master *m);
+	/* Add the children besides the workers (cq_process_add), or NULL.
+	 * 0 or -1. */
+	int (*add_children)(struct cq_master *m);
 	/* Current load of a worker slot (connections), or NULL. */
 	unsigned (*worker_load)(struct cq_master *m, unsigned slot);
 } cq_master_t;

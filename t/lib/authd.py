@@ -575,7 +575,8 @@ class AuthBroker:
     """comqttd with auth enabled and a ledger; its log in <dir>/comqttd.log
     (authd, forked by the master, logs there too)."""
 
-    def __init__(self, t, ledger, auth="", workers=2):
+    def __init__(self, t, ledger, auth="", workers=2, extra=""):
+        """auth: lines for the auth section; extra: top-level YAML."""
         self.t = t
         self.dir = TempDir(prefix="cqabroker-")
         self.port = free_port()
@@ -587,9 +588,9 @@ class AuthBroker:
             "workers: %d\ndata_dir: %s\nlog:\n  file: %s\n  level: info\n"
             "listeners:\n  - name: tcp\n    address: \"127.0.0.1:%d\"\n"
             "auth:\n  enabled: true\n  socket: %s\n  backends: [ledger]\n"
-            "  ledger:\n    file: ledger.yml\n%s\n")
+            "  ledger:\n    file: ledger.yml\n%s\n%s")
             % (workers, self.dir.path, self.log, self.port, self.socket,
-               body))
+               body, extra))
         self.proc = subprocess.Popen(
             [binary("comqttd"), "-c", self.conf], stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT, cwd=self.dir.path)

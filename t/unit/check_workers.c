@@ -330,7 +330,8 @@ START_TEST(hooks_chain)
 	ck_assert_int_eq(cq_hooks_add(f.w.hooks, &allow), 0);
 	ck_assert_int_eq(cq_hooks_authenticate(&f.w, &f.c, &pk), CQ_HOOK_ALLOW);
 	ck_assert_int_eq(calls, 3);
-	ck_assert(!cq_hooks_acl(&f.w, &f.c, "a", 1, CQ_ACL_WRITE));
+	ck_assert_int_eq(
+		cq_hooks_acl(&f.w, &f.c, "a", 1, CQ_ACL_WRITE), CQ_HOOK_DENY);
 	cq_subopts_t o = {.qos = 0};
 	ck_assert_uint_eq(cq_hooks_subscribe(&f.w, &f.c, "a", 1, &o), 0x87);
 	ck_assert_uint_eq(o.qos, 2);
@@ -355,7 +356,8 @@ START_TEST(hook_loopback)
 	ck_assert_int_eq(cq_hooks_authenticate(&f.w, &f.c, &pk), CQ_HOOK_DENY);
 	f.cfg.listeners[0].allow_remote = true;
 	ck_assert_int_eq(cq_hooks_authenticate(&f.w, &f.c, &pk), CQ_HOOK_ALLOW);
-	ck_assert(cq_hooks_acl(&f.w, &f.c, "a", 1, CQ_ACL_WRITE));
+	ck_assert_int_eq(
+		cq_hooks_acl(&f.w, &f.c, "a", 1, CQ_ACL_WRITE), CQ_HOOK_ALLOW);
 	cq_hooks_free(f.w.hooks);
 	fixture_free(&f);
 }

@@ -706,7 +706,18 @@ class Mqtt:
             p = self.packet()
         if p is None:
             return None
-        return p[1][2 + (1 if self.v == 5 else 0):][0]
+        body = p[1][2:]
+        if self.v == 5:
+            # Skip the properties (a refusal carries a Reason String).
+            n, mult, i = 0, 1, 0
+            while True:
+                n += (body[i] & 0x7F) * mult
+                mult *= 128
+                i += 1
+                if not body[i - 1] & 0x80:
+                    break
+            body = body[i + n:]
+        return body[0]
 
     def publish(self, topic, payload, qos=1, pid=2):
         """QoS 1: the PUBACK reason code (v3: 0), or None."""

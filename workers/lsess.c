@@ -21,6 +21,7 @@
 #include "workers/deliver.h"
 #include "workers/hooks.h"
 #include "workers/publish.h"
+#include "workers/share.h"
 #include "workers/takeover.h"
 
 #define TABLE_MIN 64u
@@ -387,6 +388,12 @@ cq_lsess_match(const cq_lsess_t *ls, const char *topic, size_t len,
 
 /* ---- connections --------------------------------------------------- */
 
+bool
+cq_lsess_online(const void *session)
+{
+	return ((const cq_lsess_t *)session)->conn != NULL;
+}
+
 void
 cq_lsess_attach(cq_worker_t *w, cq_lsess_t *ls, cq_conn_t *c)
 {
@@ -446,6 +453,10 @@ cq_lsess_conn_closed(
 		drop_will(ls);
 	else if (why == CQ_CLOSE_WILL || why == CQ_CLOSE_ABNORMAL)
 		will_on_close(w, ls);
+	/* Shared-subscription messages in flight go to other members (at
+	 * shutdown every member is leaving). */
+	if (why != CQ_CLOSE_SHUTDOWN)
+		cq_share_give_up(w, ls);
 	int rc = cq_session_disconnect(ls->sess, ls->gen, w->now_s);
 	if (rc < 0) {
 		cq_lsess_stale(w, ls);

@@ -139,6 +139,10 @@ unsigned cq_lsess_match(const cq_lsess_t *ls, const char *topic, size_t len,
 
 /* ---- connections --------------------------------------------------- */
 
+/* Is this session (a cq_lsess_t) connected?  The private trie's
+ * cq_subtrie_online_fn: shared groups prefer connected members. */
+bool cq_lsess_online(const void *session);
+
 /* Attach connection c (its ls is set) and reset the window mirror. */
 void cq_lsess_attach(cq_worker_t *w, cq_lsess_t *ls, cq_conn_t *c);
 

@@ -290,6 +290,27 @@ cq_publish(
 	return rc;
 }
 
+int
+cq_publish_group(cq_worker_t *w, cq_dmsg_t *d, unsigned dst, uint64_t key)
+{
+	void *p;
+	if (cq_ring_reserve(dst, CQ_REC_PUBLISH, CQ_RING_F_MSG,
+		    sizeof(cq_rec_publish_t) + sizeof(key), &p) != 0) {
+		cq_ratelog(w, &w->log_ring, CQ_LOG_WARN, 0,
+			"a ring to another worker is full: a shared "
+			"subscription's message stays with its member");
+		return CQ_AGAIN;
+	}
+	d->seq = ++w->seq;
+	d->origin_slot = (uint16_t)w->slot;
+	fill_record(p, d, true, &key, 1, (uint16_t)w->slot);
+	((cq_rec_publish_t *)p)->flags |= CQ_REC_F_GROUPS;
+	cq_msg_ref(d->msg, 1);
+	cq_ring_commit(dst);
+	cq_counter_add(CQ_CTR_RING_RECORDS_OUT, 1);
+	return 0;
+}
+
 void
 cq_publish_will(cq_worker_t *w, cq_off_t sess, cq_off_t will)
 {

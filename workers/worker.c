@@ -315,6 +315,8 @@ setup_runtime(cq_worker_t *w)
 	/* Message numbers keep increasing across respawns of the slot. */
 	w->seq = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	w->trie = cq_subtrie_new(cq_route_seed());
+	if (w->trie != NULL)
+		cq_subtrie_set_online(w->trie, cq_lsess_online);
 	w->hooks = cq_hooks_new();
 	cq_subtrie_result_init(&w->sres);
 	cq_route_result_init(&w->rres);

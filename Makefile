@@ -20,18 +20,22 @@ BUILD_DEPS := autoconf automake pkg-config gcc make libc6-dev \
 	libwslay-dev libcrypt-dev
 TEST_DEPS := perl python3 python3-paho-mqtt mosquitto mosquitto-clients \
 	postgresql mariadb-server redis-server \
-	openssl procps iproute2 mandoc clang libclang-rt-14-dev
+	openssl procps iproute2 mandoc clang libclang-rt-14-dev \
+	chromium nodejs npm
 
 CONFIGURE_INPUTS := configure.ac $(wildcard m4/*.m4)
 
-.PHONY: all deps build asan run test unit integration bench fuzz install \
-	uninstall clean distclean format format-check
+.PHONY: all deps node-deps build asan run test unit integration bench fuzz \
+	install uninstall clean distclean format format-check
 
 all: build
 
-# Install whatever is missing; silent when everything is there.
+# Install whatever is missing; silent when everything is there.  npm
+# counts as there when the command is (NodeSource's nodejs bundles it and
+# conflicts with Debian's package).
 deps:
 	@missing=$$(for p in $(BUILD_DEPS) $(TEST_DEPS); do \
+		if [ $$p = npm ] && command -v npm >/dev/null; then continue; fi; \
 		dpkg-query -W -f='$${db:Status-Status}\n' $$p 2>/dev/null | \
 		grep -qx installed || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -45,6 +49,14 @@ deps:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 			--no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
+	@$(MAKE) -s --no-print-directory node-deps
+
+# The tests' node packages (t/js/: MQTT.js, playwright-core), exactly as
+# package-lock.json pins them, in node_modules/ at the top.
+node-deps: node_modules/.package-lock.json
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 configure: $(CONFIGURE_INPUTS)
 	autoreconf -fi

@@ -34,6 +34,7 @@
 #include "shm/counters.h"
 #include "workers/enhanced_auth.h"
 #include "workers/handle.h"
+#include "workers/handshake.h"
 #include "workers/hooks.h"
 #include "workers/lsess.h"
 #include "workers/reply.h"
@@ -69,6 +70,12 @@ peer_text(cq_conn_t *c, const struct sockaddr *sa, socklen_t len)
 		snprintf(c->addr, sizeof(c->addr), "unix");
 		c->loopback = true;
 	}
+}
+
+void
+cq_conn_set_peer(cq_conn_t *c, const struct sockaddr *sa, socklen_t len)
+{
+	peer_text(c, sa, len);
 }
 
 void
@@ -173,7 +180,7 @@ static int
 write_out(cq_conn_t *c)
 {
 	size_t n = cq_buf_used(&c->out);
-	if (n == 0)
+	if (n == 0 && !c->tr_pending)
 		return 0;
 	ssize_t got = c->tr->write(c, cq_buf_head(&c->out), n);
 	if (got == CQ_AGAIN)
@@ -207,7 +214,7 @@ after_write(cq_conn_t *c, int rc)
 		cq_conn_close(c, CQ_CLOSE_ABNORMAL);
 		return;
 	}
-	bool left = cq_buf_used(&c->out) > 0;
+	bool left = cq_buf_used(&c->out) > 0 || c->tr_pending;
 	arm_write(c, left);
 	if (!left) {
 		cq_buf_shrink(&c->out, 1u << 20);
@@ -235,6 +242,13 @@ cq_conn_flush_dirty(cq_worker_t *w)
 	}
 }
 
+void
+cq_conn_want_write(cq_conn_t *c)
+{
+	if (c->state != CQ_CONN_CLOSED)
+		arm_write(c, true);
+}
+
 static void
 on_writable(evutil_socket_t fd, short what, void *arg)
 {
@@ -242,7 +256,22 @@ on_writable(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	c->writing = false; /* EV_WRITE is not persistent */
+	if (c->hs != NULL) {
+		/* A handshake that waited for room; then read what came. */
+		if (cq_handshake_step(c) == 0)
+			event_active(c->rev, EV_READ, 0);
+		return;
+	}
 	after_write(c, write_out(c));
+}
+
+/* Input the transport holds that no socket event will announce. */
+static void
+read_again_if_pending(cq_conn_t *c)
+{
+	if (c->state != CQ_CONN_CLOSED && !c->paused &&
+		c->tr->pending != NULL && c->tr->pending(c))
+		event_active(c->rev, EV_READ, 0);
 }
 
 /* ---- input --------------------------------------------------------- */
@@ -422,6 +451,8 @@ on_readable(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (c->state == CQ_CONN_CLOSED || c->paused)
 		return;
+	if (c->hs != NULL && cq_handshake_step(c) != 0)
+		return;
 	if (cq_buf_reserve(&c->in, CQ_CONN_READ_SIZE) < 0) {
 		cq_log(CQ_LOG_ERR, ENOMEM, "client %s (%s): input buffer",
 			c->id_log, c->addr);
@@ -444,6 +475,7 @@ on_readable(evutil_socket_t fd, short what, void *arg)
 		return; /* what the client still says is not heard */
 	cq_buf_commit(&c->in, (size_t)n);
 	process_input(c);
+	read_again_if_pending(c);
 }
 
 void
@@ -479,6 +511,7 @@ cq_conn_resume_input(cq_conn_t *c)
 	 * we were not listening. */
 	c->rx_ms = c->w->now_ms;
 	process_input(c);
+	read_again_if_pending(c);
 }
 
 /* ---- life cycle ---------------------------------------------------- */
@@ -495,7 +528,7 @@ cq_conn_new(cq_worker_t *w, int fd, unsigned li, const struct sockaddr *peer,
 	}
 	c->w = w;
 	c->fd = fd;
-	c->tr = &cq_transport_tcp;
+	c->tr = cq_transport_for(w, li);
 	c->listener = li;
 	c->open_ms = c->rx_ms = w->now_ms;
 	c->dec.flags = CQ_MQTT_DEC_FROM_CLIENT;
@@ -529,6 +562,7 @@ cq_conn_new(cq_worker_t *w, int fd, unsigned li, const struct sockaddr *peer,
 	w->nconns++;
 	cq_counter_add(CQ_CTR_CONN_ACCEPTED, 1);
 	cq_log(CQ_LOG_DEBUG, 0, "new connection from %s", c->addr);
+	cq_handshake_begin(c, peer, peer_len);
 	return c;
 }
 
@@ -610,6 +644,7 @@ cq_conn_close(cq_conn_t *c, cq_close_why_t why)
 	event_del(c->rev);
 	event_del(c->wev);
 	c->tr->close(c);
+	cq_handshake_free(c);
 	close(c->fd);
 	c->fd = -1;
 	if (c->blocked) {
@@ -660,6 +695,10 @@ cq_conn_check_timeouts(cq_worker_t *w)
 	cq_conn_t *next;
 	for (cq_conn_t *c = w->conns; c != NULL; c = next) {
 		next = c->next;
+		if (c->hs != NULL) {
+			cq_handshake_expired(c, w->now_ms);
+			continue;
+		}
 		if (c->state != CQ_CONN_ACTIVE) {
 			if (w->now_ms - c->open_ms >
 				CQ_CONN_CONNECT_TIMEOUT_MS) {

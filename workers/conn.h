@@ -85,6 +85,8 @@ struct cq_conn {
 	int fd;
 	const cq_transport_ops_t *tr;
 	void *tr_state;
+	struct cq_handshake *hs; /* pre-MQTT phase (handshake.h), or NULL */
+	bool tr_pending; /* the transport holds output of its own */
 	struct event *rev;
 	struct event *wev;
 	cq_buf_t in;
@@ -145,6 +147,13 @@ struct cq_conn {
  */
 cq_conn_t *cq_conn_new(cq_worker_t *w, int fd, unsigned li,
 	const struct sockaddr *peer, socklen_t peer_len);
+
+/* The transport needs a writable event (a handshake, or output of its
+ * own: c->tr_pending). */
+void cq_conn_want_write(cq_conn_t *c);
+
+/* The client's address changed (PROXY header, X-Forwarded-For). */
+void cq_conn_set_peer(cq_conn_t *c, const struct sockaddr *sa, socklen_t len);
 
 /*
  * Room for n more output bytes: a pointer to write them at, then

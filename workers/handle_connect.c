@@ -226,6 +226,11 @@ check_connect(cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk,
 		*why_r = "keep alive above limits.keepalive_max";
 		return CQ_MQTT_RC_CLIENT_ID_INVALID;
 	}
+	if (cq_transport_identity_required(c) &&
+		cq_transport_username(c) == NULL) {
+		*why_r = "no client certificate to take the username from";
+		return not_authorized(w);
+	}
 	cq_hook_verdict_t v = cq_hooks_authenticate(w, c, pk);
 	if (v == CQ_HOOK_PENDING)
 		return CONNECT_PENDING;
@@ -390,16 +395,20 @@ open_session(cq_worker_t *w, const cq_conn_t *c, const cq_mqtt_connect_t *pk,
 	return cq_session_open(&so, &o->r);
 }
 
-/* The user name, for the ACL questions of later packets. */
+/* The user name, for the ACL questions of later packets: the client
+ * certificate's identity with tls.use_identity_as_username. */
 static int
 keep_username(cq_conn_t *c, const cq_mqtt_connect_t *pk)
 {
-	c->username = malloc(pk->username.len + 1);
+	const char *cert = cq_transport_username(c);
+	const void *name = cert ? (const void *)cert : pk->username.ptr;
+	size_t len = cert ? strlen(cert) : pk->username.len;
+	c->username = malloc(len + 1);
 	if (c->username == NULL)
 		return -1;
-	memcpy(c->username, pk->username.ptr, pk->username.len);
-	c->username[pk->username.len] = '\0';
-	c->username_len = pk->username.len;
+	memcpy(c->username, name, len);
+	c->username[len] = '\0';
+	c->username_len = len;
 	return 0;
 }
 
@@ -452,7 +461,8 @@ cq_handle_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk)
 	}
 	if (assign)
 		cq_conn_set_log_id(c, o->id, o->id_len);
-	if (pk->has_username && keep_username(c, pk) < 0) {
+	if ((pk->has_username || cq_transport_username(c) != NULL) &&
+		keep_username(c, pk) < 0) {
 		opening_free(o);
 		cq_handle_connect_refuse(
 			c, CQ_MQTT_RC_QUOTA_EXCEEDED, "out of memory");

@@ -124,13 +124,16 @@ authd_authenticate(
 	cq_authc_auth_req_t r = {
 		.client = (const char *)pk->client_id.ptr,
 		.client_len = pk->client_id.len,
-		.user = pk->has_username ? (const char *)pk->username.ptr
+		/* The CONNECT's user name, or the client certificate's
+		 * identity (tls.use_identity_as_username, hooks.c). */
+		.user = cl->username.ptr ? (const char *)cl->username.ptr
 					 : NULL,
-		.user_len = pk->has_username ? pk->username.len : 0,
+		.user_len = cl->username.ptr ? cl->username.len : 0,
 		.pass = pk->has_password ? pk->password.ptr : NULL,
 		.pass_len = pk->has_password ? pk->password.len : 0,
 		.addr = c->addr,
 		.listener = listener_name(c),
+		.cert = c->tr->identity ? c->tr->identity(c) : NULL,
 	};
 	return ask(c, CQ_AUTHWAIT_CONNECT, "", 0, &r, NULL);
 }

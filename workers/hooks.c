@@ -91,6 +91,12 @@ cq_hooks_authenticate(cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk)
 	cl.version = pk->version;
 	if (pk->has_username)
 		cl.username = pk->username;
+	/* tls.use_identity_as_username: the certificate names the user,
+	 * whatever the CONNECT says. */
+	const char *cert_user = cq_transport_username(c);
+	if (cert_user != NULL)
+		cl.username = (cq_mqtt_view_t){(const uint8_t *)cert_user,
+			(uint32_t)strlen(cert_user)};
 	EACH(w, hk, on_connect_authenticate)
 	{
 		cq_hook_verdict_t v = hk->on_connect_authenticate(

@@ -32,6 +32,7 @@
 #include "workers/rsend.h"
 #include "workers/sys.h"
 #include "workers/takeover.h"
+#include "workers/transport.h"
 
 #define ACCEPT_BATCH  64
 #define DRAIN_BUDGET  1024u
@@ -153,6 +154,7 @@ reload(cq_worker_t *w)
 	cq_log_set_level(fresh->log.level);
 	if (new_log)
 		cq_log_open(fresh->log.file);
+	cq_transport_reload(w);
 	cq_log(CQ_LOG_DEBUG, 0, "configuration reloaded");
 	if (new_ref)
 		cq_reply_redirect_all(w);
@@ -329,7 +331,7 @@ setup_runtime(cq_worker_t *w)
 						       : &cq_hook_loopback;
 	if (cq_hooks_add(w->hooks, access) < 0 ||
 		cq_hooks_add(w->hooks, &cq_hook_test_auth) < 0 ||
-		cq_hooks_started(w) < 0)
+		cq_hooks_started(w) < 0 || cq_transport_setup(w) < 0)
 		return -1;
 	if (cq_lsess_rebuild(w) < 0)
 		cq_log(CQ_LOG_ERR, 0,
@@ -357,6 +359,7 @@ teardown(cq_worker_t *w)
 	cq_subtrie_result_free(&w->sres);
 	cq_route_result_free(&w->rres);
 	cq_hooks_free(w->hooks);
+	cq_transport_teardown();
 	cq_buf_free(&w->scratch);
 	cq_buf_free(&w->scratch1);
 	cq_counter_set(CQ_CTR_CONNECTIONS, 0);

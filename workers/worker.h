@@ -39,6 +39,7 @@ typedef struct cq_worker_listener {
 	int kind;
 	const char *name;
 	int fd; /* this slot's reuseport socket, or -1 (handoff only) */
+	struct ssl_ctx_st *tls_ctx; /* the master's TLS context, or NULL */
 } cq_worker_listener_t;
 
 typedef struct cq_worker_args {

@@ -42,7 +42,8 @@ static const char *const log_levels[] = {
 CQ_STATIC_ASSERT(CQ_LOG_DEBUG == 0 && CQ_LOG_ERR == 4,
 	"log.level stores the index of its name");
 
-static const char *const listener_types[] = {"tcp", "unix", NULL};
+static const char *const listener_types[] = {
+	"tcp", "unix", "tls", "ws", "wss", "health", NULL};
 CQ_STATIC_ASSERT(CQ_ARRAY_SIZE(listener_types) == CQ_LISTENER_TYPE_COUNT + 1,
 	"every listener type has a name");
 /* Listener types whose address is a socket path rather than host:port. */
@@ -122,7 +123,7 @@ check_listener(cq_cfg_check_t *ck)
 				all[i].name, addr);
 		}
 	}
-	return 0;
+	return cq_config_listener_check_edges(ck);
 }
 
 #define LISTENER(m) CQ_CFG_AT(cq_config_listener_t, m)
@@ -140,7 +141,7 @@ static const cq_cfg_key_t listener_keys[] = {
 		LISTENER(type),
 		.def = "tcp",
 		.names = listener_types,
-		.doc = "transport: tcp or unix"},
+		.doc = "transport: tcp, unix, tls, ws, wss or health"},
 	{.name = "address",
 		.type = CQ_CFG_ADDRESS,
 		LISTENER(address),
@@ -190,6 +191,71 @@ static const cq_cfg_key_t listener_keys[] = {
 		.def = "false",
 		.doc = "accept clients from other hosts than this one "
 		       "(no authentication yet)"},
+	{.name = "handshake_timeout",
+		.type = CQ_CFG_DURATION,
+		LISTENER(handshake_timeout),
+		.def = "10s",
+		.min = 1,
+		.max = 3600,
+		.doc = "time for the PROXY header, TLS handshake and HTTP "
+		       "upgrade together"},
+	{.name = "proxy_protocol",
+		.type = CQ_CFG_BOOL,
+		LISTENER(proxy_protocol),
+		.def = "false",
+		.doc = "every connection opens with a PROXY protocol v1 or v2 "
+		       "header"},
+	{.name = "trusted_proxies",
+		.type = CQ_CFG_STRLIST,
+		LISTENER(trusted_proxies),
+		.def = "[]",
+		.min = 0,
+		.max = 256,
+		.doc = "addresses or networks allowed to send PROXY headers "
+		       "and X-Forwarded-For"},
+	{.name = "rate_limit",
+		.type = CQ_CFG_INT,
+		LISTENER(rate_limit),
+		.def = "0",
+		.min = 0,
+		.max = 10000,
+		.doc = "new connections per second from one address; 0 = no "
+		       "limit"},
+	{.name = "rate_burst",
+		.type = CQ_CFG_INT,
+		LISTENER(rate_burst),
+		.def = "10",
+		.min = 0,
+		.max = 10000,
+		.doc = "connections one address may open at once before "
+		       "rate_limit applies"},
+	{.name = "path",
+		.type = CQ_CFG_STRING,
+		LISTENER(path),
+		.def = "",
+		.min = 0,
+		.max = 256,
+		.doc = "HTTP path of a ws, wss or health listener; \"\" = "
+		       "/mqtt or /healthz"},
+	{.name = "max_frame_size",
+		.type = CQ_CFG_SIZE,
+		LISTENER(max_frame_size),
+		.def = "0",
+		.min = 0,
+		.max = MQTT_PACKET_MAX,
+		.doc = "largest WebSocket frame; 0 = limits.max_packet_size"},
+	{.name = "max_header_size",
+		.type = CQ_CFG_SIZE,
+		LISTENER(max_header_size),
+		.def = "8K",
+		.min = 256,
+		.max = 64 * KB,
+		.doc = "largest HTTP request head (ws, wss, health)"},
+	{.name = "tls",
+		.type = CQ_CFG_MAP,
+		LISTENER(tls),
+		.sub = &cq_config_tls_table,
+		.doc = "TLS settings of a tls or wss listener"},
 };
 
 static const cq_cfg_table_t listener_table = {
@@ -546,7 +612,8 @@ static const cq_cfg_key_t root_keys[] = {
 		.type = CQ_CFG_LIST,
 		ROOT(listeners),
 		.count_offset = offsetof(cq_config_t, n_listeners),
-		.def = "[{name: tcp, type: tcp, address: \"0.0.0.0:1883\"}]",
+		.def = "[{name: tcp, type: tcp, address: \"0.0.0.0:1883\"}, "
+		       "{name: ws, type: ws, address: \"0.0.0.0:1882\"}]",
 		.min = 1,
 		.max = CQ_CONFIG_LISTENERS_MAX,
 		.sub = &listener_table,

@@ -35,6 +35,7 @@
 #include "core/addr.h"
 #include "core/config_schema.h"
 #include "core/conf_auth.h"
+#include "core/conf_listener.h"
 
 #define CQ_CONFIG_WORKERS_MAX   64
 #define CQ_CONFIG_LISTENERS_MAX 64
@@ -42,12 +43,16 @@
 #define CQ_CONFIG_FILE_MAX (4 * 1024 * 1024)
 
 /*
- * Listener kinds.  To add one (tls, ws, wss, health): a value here before
- * CQ_LISTENER_TYPE_COUNT, its name in listener_types[] in conf.c.
+ * Listener kinds.  To add one: a value here before CQ_LISTENER_TYPE_COUNT,
+ * its name in listener_types[] in conf.c.
  */
 typedef enum cq_listener_type {
 	CQ_LISTENER_TCP = 0,
 	CQ_LISTENER_UNIX,
+	CQ_LISTENER_TLS, /* MQTT over TLS */
+	CQ_LISTENER_WS, /* MQTT over WebSocket */
+	CQ_LISTENER_WSS, /* MQTT over WebSocket over TLS */
+	CQ_LISTENER_HEALTH, /* HTTP health check, served by the master */
 	CQ_LISTENER_TYPE_COUNT
 } cq_listener_type_t;
 
@@ -73,6 +78,16 @@ typedef struct cq_config_listener {
 	uint32_t max_connections; /* 0: only limits.max_connections */
 	char *mount_point; /* topic prefix, "" for none */
 	bool allow_remote; /* clients from non-loopback addresses */
+	/* The edges (conf_listener.h): what happens before MQTT. */
+	uint32_t handshake_timeout; /* s: proxy header, TLS, HTTP upgrade */
+	bool proxy_protocol; /* a PROXY v1/v2 header opens each connection */
+	cq_cfg_strlist_t trusted_proxies; /* addresses/CIDRs of proxies */
+	uint32_t rate_limit; /* new connections/s per source address; 0 off */
+	uint32_t rate_burst; /* bucket size of rate_limit */
+	char *path; /* HTTP path of ws, wss, health; "" = the type's */
+	uint32_t max_frame_size; /* ws, wss; 0 = limits.max_packet_size */
+	uint32_t max_header_size; /* HTTP request head, ws and health */
+	cq_config_tls_t tls; /* tls, wss */
 } cq_config_listener_t;
 
 typedef struct cq_config_log {
@@ -204,7 +219,7 @@ const cq_cfg_table_t *cq_config_schema(void);
 /* The number of workers to run: 'workers', or the online CPUs (1..64). */
 unsigned cq_config_workers(const cq_config_t *cfg);
 
-/* "tcp", "unix". */
+/* "tcp", "unix", "tls", "ws", "wss", "health". */
 const char *cq_config_listener_type_name(cq_listener_type_t type);
 
 #endif /* CQ_CORE_CONF_H */

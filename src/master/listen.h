@@ -25,6 +25,11 @@ typedef struct cq_listen_spec {
 	int pinned_slot; /* handoff to this slot only, or -1 */
 	unsigned mode; /* file mode of a Unix socket */
 	int backlog;
+	/* A health check the master answers itself (health.h); handoff. */
+	int health;
+	const char *path; /* its HTTP path */
+	unsigned header_max; /* bytes of a request head */
+	unsigned timeout_ms; /* for a request */
 } cq_listen_spec_t;
 
 typedef struct cq_listener {

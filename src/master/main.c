@@ -24,12 +24,14 @@
 #include "authc/client.h"
 #include "core/conf.h"
 #include "core/log.h"
+#include "core/tls.h"
 #include "master/daemon.h"
 #include "master/master.h"
 #include "plugins/authd/authd.h"
 #include "shm/counters.h"
 #include "shm/region.h"
 #include "shm/ring.h"
+#include "workers/ratelimit.h"
 #include "workers/worker.h"
 
 #define STOP_TIMEOUT_MS 10000
@@ -39,6 +41,9 @@ static cq_config_cmdline_t cmdline;
 static cq_master_t master;
 static time_t started;
 static char listen_addr[CQ_MAX_LISTENERS][CQ_ADDR_STRLEN];
+/* TLS contexts of the tls and wss listeners, by listener index: built
+ * before the workers fork (which inherit them), rebuilt on SIGHUP. */
+static SSL_CTX *tls_ctx[CQ_MAX_LISTENERS];
 static cq_authd_args_t authd_args;
 
 static void
@@ -83,6 +88,18 @@ load_config(int test_only, int print_config)
 			return 1;
 		}
 	}
+	/* Certificates and keys are part of the configuration: a bad one
+	 * stops the start (and fails -t) with the reason.  --print-config
+	 * only prints. */
+	if (!print_config &&
+		cq_tls_ctx_build_all(&cfg, cmdline.file, tls_ctx,
+			CQ_MAX_LISTENERS, &error) < 0) {
+		fprintf(stderr, "comqttd: %s\n",
+			error != NULL ? error : "out of memory");
+		free(error);
+		cq_config_free(&cfg);
+		return 1;
+	}
 	if (test_only) {
 		if (cmdline.file != NULL)
 			fprintf(stderr, "configuration file %s is valid\n",
@@ -96,6 +113,7 @@ load_config(int test_only, int print_config)
 		return 1;
 	}
 	if (test_only || print_config) {
+		cq_tls_ctx_free_all(tls_ctx, CQ_MAX_LISTENERS);
 		cq_config_free(&cfg);
 		return 0;
 	}
@@ -139,6 +157,12 @@ listener_specs(cq_master_t *m, const cq_config_t *c)
 		l->spec.handoff = cl->accept == CQ_ACCEPT_HANDOFF;
 		l->spec.pinned_slot = cl->worker;
 		l->spec.mode = cl->mode;
+		l->spec.health = cl->type == CQ_LISTENER_HEALTH;
+		if (l->spec.health)
+			l->spec.handoff = 1; /* the master answers */
+		l->spec.path = cq_config_listener_path(cl);
+		l->spec.header_max = cl->max_header_size;
+		l->spec.timeout_ms = cl->handshake_timeout * 1000;
 		l->fd = -1;
 	}
 }
@@ -166,6 +190,7 @@ worker_main(cq_child_t *child, void *arg)
 		a.listeners[i].name = l->spec.name;
 		a.listeners[i].fd = l->spec.handoff ? -1
 						    : l->slot_fds[child->slot];
+		a.listeners[i].tls_ctx = tls_ctx[i];
 		/* The other slots' sockets stay with the master. */
 		for (unsigned s = 0; s < l->nslots; s++)
 			if (s != child->slot)
@@ -219,9 +244,26 @@ reload(cq_master_t *m)
 	cq_config_keep_restart_keys(&cfg, &fresh);
 	cq_config_free(&cfg);
 	cfg = fresh;
+	/* New certificates for new connections (connected clients keep
+	 * theirs); a bad file keeps the previous one, said here once. */
+	cq_tls_ctx_reload_all(
+		&cfg, cmdline.file, tls_ctx, CQ_MAX_LISTENERS, CQ_LOG_ERR);
 	if (open_log(&cfg) < 0)
 		cq_log(CQ_LOG_ERR, 0, "reload: keeping the previous log");
 	return 0;
+}
+
+/* CQ_TEST_RESPAWN_DELAY_MS: a testing aid (comqttd(8)) that holds a dead
+ * worker's replacement back, so a test can see the broker without it. */
+static unsigned
+respawn_delay(void)
+{
+	const char *s = getenv("CQ_TEST_RESPAWN_DELAY_MS");
+	if (s == NULL || *s == '\0')
+		return 0;
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+	return *end == '\0' && v <= 600000 ? (unsigned)v : 0;
 }
 
 /*
@@ -282,9 +324,11 @@ start(int daemonize)
 		return 1;
 	}
 	/* Wake-ups of the rings: created once, inherited by every worker
-	 * (a respawned one too). */
-	if (cq_ring_eventfds_create(master.workers) < 0)
+	 * (a respawned one too); so are the TLS ticket secret and the
+	 * rate-limit table. */
+	if (cq_ring_eventfds_create(master.workers) < 0 || cq_tls_init() < 0)
 		return 1;
+	cq_ratelimit_create(CQ_RATELIMIT_ENTRIES);
 	started = time(NULL);
 	listener_specs(&master, &cfg);
 	if (cq_master_listen(&master) < 0)
@@ -348,6 +392,7 @@ main(int argc, char **argv)
 	if ((rc = load_config(test_only, print_config)) >= 0)
 		return rc;
 	if ((rc = start(daemonize)) >= 0) {
+		cq_tls_ctx_free_all(tls_ctx, CQ_MAX_LISTENERS);
 		cq_config_free(&cfg);
 		return rc;
 	}
@@ -359,10 +404,12 @@ main(int argc, char **argv)
 	master.reload = reload;
 	master.add_children = add_children;
 	master.worker_load = worker_load;
+	master.respawn_delay_ms = respawn_delay();
 	cq_daemon_ready();
 	rc = cq_master_run(&master);
 
 	event_base_free(master.base);
+	cq_tls_ctx_free_all(tls_ctx, CQ_MAX_LISTENERS);
 	if (cfg.pid_file[0] != '\0')
 		unlink(cfg.pid_file);
 	cq_shm_detach(&master.shm);

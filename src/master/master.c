@@ -24,6 +24,7 @@
 #include "core/channel.h"
 #include "core/defs.h"
 #include "core/log.h"
+#include "master/health.h"
 
 #define ACCEPT_BATCH 64
 
@@ -50,8 +51,10 @@ cq_master_listen(cq_master_t *m)
 			l->spec.name,
 			cq_listen_addr_text((struct sockaddr *)&l->addr,
 				l->addrlen, text, sizeof(text)),
-			l->spec.handoff ? "master accepts and hands off"
-					: "SO_REUSEPORT per worker");
+			l->spec.health ? "health check, the master answers"
+				: l->spec.handoff
+				? "master accepts and hands off"
+				: "SO_REUSEPORT per worker");
 		/* Handoff sockets are the master's alone; reuseport sockets are
 		 * inherited by workers, each keeping its own slot's. */
 		cq_process_private_fd(l->fd);
@@ -216,10 +219,11 @@ on_child_chan(evutil_socket_t fd, short what, void *arg)
 			event_del(c->chan_ev);
 			return;
 		}
-		if (msg.command == CQ_CHAN_READY)
+		if (msg.command == CQ_CHAN_READY) {
+			c->ready = 1;
 			cq_log(CQ_LOG_INFO, 0, "%s (pid %d) is serving",
 				c->name, (int)c->pid);
-		else if (msg.command == CQ_CHAN_REBALANCE && pfd >= 0)
+		} else if (msg.command == CQ_CHAN_REBALANCE && pfd >= 0)
 			rebalance(cq_master_current, c, &msg, pfd);
 		else if (pfd >= 0)
 			close(pfd);
@@ -263,6 +267,7 @@ child_died(cq_master_t *m, cq_child_t *c, int status)
 		"%s (pid %d) %s", c->name, (int)c->pid,
 		cq_process_status_text(status, st, sizeof(st)));
 	c->pid = 0;
+	c->ready = 0;
 	if (c->chan_ev != NULL)
 		event_del(c->chan_ev);
 	if (c->chan >= 0) {
@@ -281,11 +286,12 @@ child_died(cq_master_t *m, cq_child_t *c, int status)
 	}
 	if (stopping || !c->respawn)
 		return;
-	unsigned ms = cq_process_backoff_ms(c);
+	unsigned backoff = cq_process_backoff_ms(c);
+	unsigned ms = backoff + m->respawn_delay_ms;
 	if (c->respawn_ev == NULL)
 		c->respawn_ev = evtimer_new(m->base, on_respawn, c);
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-	if (ms > 0)
+	if (backoff > 0)
 		cq_log(CQ_LOG_WARN, 0, "%s keeps dying: respawning in %u ms",
 			c->name, ms);
 	evtimer_add(c->respawn_ev, &tv);
@@ -405,6 +411,11 @@ cq_master_run(cq_master_t *m)
 		cq_listener_t *l = &m->listeners[i];
 		if (l->fd < 0)
 			continue;
+		if (l->spec.health) {
+			if (cq_health_listen(m, l) < 0)
+				return 1;
+			continue;
+		}
 		l->ev = event_new(
 			m->base, l->fd, EV_READ | EV_PERSIST, on_accept, l);
 		event_add(l->ev, NULL);
@@ -426,6 +437,7 @@ cq_master_run(cq_master_t *m)
 
 	for (size_t i = 0; i < CQ_ARRAY_SIZE(sigs); i++)
 		event_free(sigev[i]);
+	cq_health_stop();
 	for (unsigned i = 0; i < m->nlisteners; i++) {
 		if (m->listeners[i].ev != NULL)
 			event_free(m->listeners[i].ev);

@@ -25,6 +25,7 @@ typedef struct cq_master {
 	cq_shm_t shm;
 	int death_pipe[2]; /* workers watch [0] for EOF */
 	unsigned stop_timeout_ms;
+	unsigned respawn_delay_ms; /* added to every respawn (tests) */
 	struct event_base *base;
 
 	/* Supplied by main(): the workers' main, and reload. */

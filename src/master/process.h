@@ -43,6 +43,7 @@ typedef struct cq_child {
 	void *arg;
 	int respawn; /* respawn when it dies */
 	int stopping; /* we asked it to stop */
+	int ready; /* said it serves (CQ_CHAN_READY) since it started */
 	struct timespec started;
 	unsigned quick_deaths; /* consecutive deaths soon after start */
 	struct event *chan_ev;

@@ -445,7 +445,9 @@ class Client:
     way a real receiver does (MQTT 4.3.3, method B)."""
 
     def __init__(self, port, host="127.0.0.1", proto=V311, timeout=5.0,
-                 connect=False, **connect_args):
+                 connect=False, sock=None, **connect_args):
+        """A new TCP connection to host:port, or the connected socket-like
+        object sock (a TLS socket, a WebSocket wrapper) when given."""
         self.proto = proto
         self.timeout = timeout
         self.buf = bytearray()
@@ -453,8 +455,11 @@ class Client:
         self.closed = False
         self.qos2_received = set()
         self._pid = 0
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = sock
+        if sock is None:
+            self.sock = socket.create_connection((host, port),
+                                                 timeout=timeout)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.connack = None
         if connect:
             self.connect(**connect_args)

@@ -102,8 +102,13 @@ START_TEST(defaults_are_documented_values)
 	ck_assert_uint_eq(c.sys_interval, 10);
 	ck_assert_str_eq(c.log.file, "stderr");
 	ck_assert_int_eq(c.log.level, CQ_LOG_INFO);
-	ck_assert_uint_eq(c.n_listeners, 1);
+	ck_assert_uint_eq(c.n_listeners, 2);
 	ck_assert_str_eq(c.listeners[0].name, "tcp");
+	ck_assert_int_eq(c.listeners[1].type, CQ_LISTENER_WS);
+	ck_assert_uint_eq(c.listeners[1].address.port, 1882);
+	ck_assert_uint_eq(c.listeners[0].handshake_timeout, 10);
+	ck_assert_uint_eq(c.listeners[0].max_header_size, 8192);
+	ck_assert_int_eq(c.listeners[0].tls.client_certs, CQ_TLS_CERTS_NONE);
 	ck_assert_int_eq(c.listeners[0].type, CQ_LISTENER_TCP);
 	ck_assert_str_eq(c.listeners[0].address.host, "0.0.0.0");
 	ck_assert_uint_eq(c.listeners[0].address.port, 1883);
@@ -513,7 +518,8 @@ START_TEST(listener_lists)
 	expect_error("listeners:\n  - {name: a, address: /tmp/s}\n",
 		"a tcp listener needs host:port");
 	expect_error("listeners:\n  - {name: a, type: udp, address: \":1\"}\n",
-		"listeners[0].type: expected one of tcp, unix, got \"udp\"");
+		"listeners[0].type: expected one of tcp, unix, tls, ws, wss, "
+		"health, got \"udp\"");
 	expect_error("listeners:\n  - name: a\n    address: \"localhost:0\"\n",
 		"t.yml:3:14: listeners[0].address: expected an address like "
 		"0.0.0.0:1883, [::]:1883, :1883 or /path/to/socket, got "
@@ -818,6 +824,7 @@ START_TEST(reload_diff_classifies_changes)
 	expect_ok("", &a);
 	expect_ok("workers: 2\nlog: {level: debug, file: /tmp/x.log}\n"
 		  "listeners:\n  - {name: tcp, address: \"0.0.0.0:1884\"}\n"
+		  "  - {name: ws, type: ws, address: \"0.0.0.0:1882\"}\n"
 		  "limits: {max_connections: 5, max_sessions: 5}\n"
 		  "mqtt: {maximum_qos: 1, restore_sys_info_on_restart: true}\n"
 		  "shm: {ring_size: 2M}\nsys_interval: 0\n",
@@ -870,13 +877,14 @@ START_TEST(reload_diff_classifies_changes)
 	/* A listener more is one change of the list. */
 	cs.n = 0;
 	expect_ok("listeners:\n  - {name: tcp, address: \"0.0.0.0:1883\"}\n"
+		  "  - {name: ws, type: ws, address: \"0.0.0.0:1882\"}\n"
 		  "  - {name: two, address: \":1884\"}\n",
 		&b);
 	ck_assert_int_eq(cq_config_diff(&a, &b, record_change, &cs), 1);
 	ch = find_change(&cs, "listeners");
 	ck_assert(!ch->live);
-	ck_assert_str_eq(ch->old_value, "1 item");
-	ck_assert_str_eq(ch->new_value, "2 items");
+	ck_assert_str_eq(ch->old_value, "2 items");
+	ck_assert_str_eq(ch->new_value, "3 items");
 	cq_config_free(&b);
 	cq_config_free(&a);
 }
@@ -967,9 +975,10 @@ START_TEST(walk_lists_every_key)
 	walk_seen_t w = {0};
 
 	cq_cfg_walk(cq_config_schema(), walk_key, &w);
-	/* 12 top-level, 2 log, 8 listener, 11 limits, 18 mqtt, 3 shm, and
-	 * 78 under auth (conf_auth.c). */
-	ck_assert_int_eq(w.keys, 133);
+	/* 12 top-level, 2 log, 18 listener (with its tls map) and 10 under
+	 * listeners[].tls, 11 limits, 18 mqtt, 3 shm, and 78 under auth
+	 * (conf_auth.c). */
+	ck_assert_int_eq(w.keys, 152);
 	ck_assert(w.listener_name);
 	ck_assert(w.log_level_live);
 	ck_assert(!w.workers_live);

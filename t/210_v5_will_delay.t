@@ -7,9 +7,12 @@
 #     the session ends first (session expiry shorter than the delay, or 0)
 #   the deadline survives a respawn of the owning worker: it runs from the
 #     death of the connection, not from the replacement's start
-#   [MQTT-3.3.2-4] [MQTT-3.3.2-17] [MQTT-3.3.2-18] the will's properties
-#     (payload format, content type, response topic, correlation data,
-#     user properties in order) reach the subscriber unchanged
+#   the will's properties reach the subscriber unchanged: payload format
+#     [MQTT-3.3.2-4], content type [MQTT-3.3.2-20], response topic
+#     [MQTT-3.3.2-15], correlation data [MQTT-3.3.2-16], user properties
+#     in order [MQTT-3.3.2-17] [MQTT-3.3.2-18]
+#   its Message Expiry Interval runs from its publication (3.1.3.2.3): a
+#     will delayed longer than its expiry interval is still delivered
 import os
 import sys
 import time
@@ -96,15 +99,26 @@ p = watch.recv_publish(5)
 t.ok(p is not None and p.payload == b"props", "will with properties "
      "published")
 if p is not None:
-    for k in ("payload_format_indicator", "content_type", "response_topic",
-              "correlation_data", "user_property"):
-        t.is_(p.props.get(k), props[k], "will property %s unchanged "
-              "[MQTT-3.3.2-4] [MQTT-3.3.2-17] [MQTT-3.3.2-18]" % k)
+    for k, ref in (("payload_format_indicator", "[MQTT-3.3.2-4]"),
+                   ("content_type", "[MQTT-3.3.2-20]"),
+                   ("response_topic", "[MQTT-3.3.2-15]"),
+                   ("correlation_data", "[MQTT-3.3.2-16]"),
+                   ("user_property", "[MQTT-3.3.2-17] [MQTT-3.3.2-18]")):
+        t.is_(p.props.get(k), props[k], "will property %s unchanged %s"
+              % (k, ref))
     t.ok("will_delay_interval" not in p.props,
          "the Will Delay Interval is not forwarded")
     mei = p.props.get("message_expiry_interval", 0)
     t.ok(0 < mei <= 300, "its message expiry interval is sent "
          "[MQTT-3.3.2-6] (%d)" % mei)
+
+c = v5("exp", 2, props={"message_expiry_interval": 1})
+c.close()
+p = watch.recv_publish(8)
+t.ok(p is not None and p.payload == b"exp" and
+     0 < p.props.get("message_expiry_interval", 0) <= 1,
+     "will delay 2 s, message expiry 1 s: delivered after the delay with "
+     "its interval counted from then (3.1.3.2.3) (%r)" % p)
 
 # -- across a worker's death ------------------------------------------------
 if unless_mosquitto(t, "one process, no worker to kill", 5):

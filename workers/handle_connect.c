@@ -271,11 +271,8 @@ make_will(cq_worker_t *w, const cq_mqtt_connect_t *pk, cq_opening_t *o)
 		cq_mqtt_pbuf_copy(&pb, &pk->will_props,
 			CQ_MQTT_PROP_BIT(CQ_MQTT_PROP_WILL_DELAY));
 	}
-	uint32_t exp = 0;
-	uint64_t expiry = 0;
-	if (pk->version == CQ_MQTT_V5 &&
-		cq_mqtt_props_message_expiry(&pk->will_props, &exp) == 0)
-		expiry = w->now_s + exp;
+	/* Its Message Expiry Interval (kept in the properties) runs from its
+	 * publication: cq_publish_will() sets the deadline then. */
 	cq_msg_info_t info = {.topic = (const char *)pk->will_topic.ptr,
 		.topic_len = pk->will_topic.len,
 		.props = props,
@@ -284,7 +281,6 @@ make_will(cq_worker_t *w, const cq_mqtt_connect_t *pk, cq_opening_t *o)
 		.payload_len = pk->will_payload.len,
 		.qos = pk->will_qos,
 		.flags = pk->will_retain ? CQ_MSG_F_RETAIN : 0,
-		.expiry = expiry,
 		.origin_slot = (uint16_t)w->slot};
 	o->will = cq_msg_create(&info);
 	if (props != NULL && props != pmem)

@@ -311,12 +311,36 @@ cq_publish_group(cq_worker_t *w, cq_dmsg_t *d, unsigned dst, uint64_t key)
 	return 0;
 }
 
+/*
+ * A will's Message Expiry Interval is its lifetime from its publication
+ * (MQTT 5 §3.1.3.2.3): d gets its deadline now (capped by
+ * mqtt.maximum_message_expiry_interval), and a store object of its own is
+ * made for it then.
+ */
+static void
+will_expiry(cq_worker_t *w, cq_dmsg_t *d)
+{
+	cq_mqtt_props_t p;
+	uint32_t exp;
+	if (d->props_len == 0 ||
+		cq_mqtt_props_parse(d->props, (uint32_t)d->props_len,
+			CQ_MQTT_PUBLISH, &p) != CQ_MQTT_OK ||
+		cq_mqtt_props_message_expiry(&p, &exp) != 0)
+		return;
+	uint32_t cap = w->cfg->mqtt.maximum_message_expiry_interval;
+	if (cap != 0 && exp > cap)
+		exp = cap;
+	d->expiry = w->now_s + exp;
+	d->msg = CQ_OFF_NULL;
+}
+
 void
 cq_publish_will(cq_worker_t *w, cq_off_t sess, cq_off_t will)
 {
 	cq_dmsg_t d;
 	cq_dmsg_from_msg(&d, will);
 	d.origin_session = sess;
+	will_expiry(w, &d);
 	if (cq_hooks_will(w, &d) == 0) {
 		int rc = cq_publish(w, &d, true, NULL);
 		if (rc != 0)

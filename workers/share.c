@@ -87,8 +87,8 @@ give(cq_worker_t *w, cq_lsess_t *ls, cq_off_t m)
 			break;
 		}
 		int dst = other_worker(w, &lv, keys[k]);
-		if (dst >= 0 && cq_publish_group(w, &d, (unsigned)dst,
-					keys[k]) == 0)
+		if (dst >= 0 &&
+			cq_publish_group(w, &d, (unsigned)dst, keys[k]) == 0)
 			rc = GIVEN;
 	}
 	cq_topic_levels_free(&lv);
@@ -151,7 +151,8 @@ cq_share_give_up(cq_worker_t *w, cq_lsess_t *ls)
 {
 	bool shared = false;
 	for (uint32_t i = 0; i < ls->nsubs && !shared; i++)
-		shared = cq_topic_is_shared(ls->subs[i].filter, ls->subs[i].len);
+		shared = cq_topic_is_shared(
+			ls->subs[i].filter, ls->subs[i].len);
 	if (!shared)
 		return;
 	if (give_window(w, ls) < 0 || give_queue(w, ls) < 0)

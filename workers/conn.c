@@ -149,11 +149,20 @@ cq_conn_send_packet(cq_conn_t *c, const cq_mqtt_packet_t *pkt)
 	if (cq_reply_fit(c, &fit, mem, sizeof(mem), &heap, &n) == 1) {
 		free(heap);
 		cq_counter_add(CQ_CTR_DROP_TOO_LARGE, 1);
-		cq_log(CQ_LOG_DEBUG, 0,
-			"client %s (%s): a packet of type %u is larger than "
-			"its maximum packet size: not sent",
-			c->id_log, c->addr, pkt->type);
-		return 0;
+		if (pkt->type == CQ_MQTT_DISCONNECT)
+			return 0; /* the caller closes anyway */
+		/* Only an application message may be dropped as if sent
+		 * [MQTT-3.1.2-25]; without its CONNACK or an acknowledgement
+		 * the client would wait forever. */
+		cq_log(CQ_LOG_INFO, 0,
+			"client %s (%s): a packet of type %u does not fit its "
+			"maximum packet size (%u); closing",
+			c->id_log[0] ? c->id_log : "-", c->addr, pkt->type,
+			c->max_packet);
+		cq_conn_close(c,
+			c->state == CQ_CONN_ACTIVE ? CQ_CLOSE_ABNORMAL
+						   : CQ_CLOSE_REFUSED);
+		return -1;
 	}
 	int rc = 0;
 	unsigned char *dst = NULL;

@@ -714,6 +714,12 @@ finish(cq_worker_t *w, cq_opening_t *o)
 	w->nconnected++;
 	cq_counter_set(CQ_CTR_CONNECTIONS, w->nconnected);
 	send_connack(w, c, o);
+	if (c->state == CQ_CONN_CLOSED) {
+		/* It did not fit the client's Maximum Packet Size; the close
+		 * may have ended (freed) the session. */
+		opening_free(o);
+		return true;
+	}
 	cq_log(CQ_LOG_DEBUG, 0,
 		"client %s connected from %s (protocol %u, %s, keep alive "
 		"%u, session %s)",

@@ -16,7 +16,9 @@
  *     [MQTT-3.4.2-2] [MQTT-3.4.2-3], [MQTT-3.9.2-1] [MQTT-3.9.2-2],
  *     [MQTT-3.14.2-3] [MQTT-3.14.2-4] and the like for the other acks);
  *     if it is still too large it is not sent at all [MQTT-3.1.2-24] and
- *     counted as a drop.
+ *     counted as a drop, and the connection is closed (a DISCONNECT is
+ *     just not sent): a client left without its CONNACK or an
+ *     acknowledgement would wait forever.
  * MQTT 3.x packets have no properties: nothing to fit.
  */
 #ifndef CQ_WORKERS_REPLY_H

@@ -184,6 +184,9 @@ cq_conn_send_packet(cq_conn_t *c, const cq_mqtt_packet_t *pkt)
 	return rc;
 }
 
+#define OUT_KEEP_MIN 1024u
+#define OUT_KEEP_MAX (1u << 20)
+
 /* One write of what is buffered: 0, or -1 when the peer is gone. */
 static int
 write_out(cq_conn_t *c)
@@ -201,11 +204,23 @@ write_out(cq_conn_t *c)
 	return 0;
 }
 
+static void on_writable(evutil_socket_t fd, short what, void *arg);
+
+/* The write event is made the first time a write is partial: most
+ * connections never need one, and an idle one should not hold it. */
 static void
 arm_write(cq_conn_t *c, bool on)
 {
 	if (on == c->writing)
 		return;
+	if (on && c->wev == NULL &&
+		(c->wev = event_new(c->w->base, c->fd, EV_WRITE, on_writable,
+			 c)) == NULL) {
+		cq_log(CQ_LOG_ERR, ENOMEM, "client %s (%s): write event",
+			c->id_log, c->addr);
+		cq_conn_close(c, CQ_CLOSE_ABNORMAL);
+		return;
+	}
 	c->writing = on;
 	if (on)
 		event_add(c->wev, NULL);
@@ -226,7 +241,11 @@ after_write(cq_conn_t *c, int rc)
 	bool left = cq_buf_used(&c->out) > 0 || c->tr_pending;
 	arm_write(c, left);
 	if (!left) {
-		cq_buf_shrink(&c->out, 1u << 20);
+		/* A small buffer is cheap to make again, and an idle
+		 * connection then holds none; a large one is kept for the
+		 * next burst (cq_conn_check_timeouts frees it when idle). */
+		if (c->out.cap <= OUT_KEEP_MIN || c->out.cap > OUT_KEEP_MAX)
+			cq_buf_free(&c->out);
 		if (c->close_after_flush) {
 			cq_conn_close(c, CQ_CLOSE_NORMAL);
 			return;
@@ -286,6 +305,7 @@ read_again_if_pending(cq_conn_t *c)
 /* ---- input --------------------------------------------------------- */
 
 static void process_input(cq_conn_t *c);
+static bool reading_lent(const cq_conn_t *c);
 
 /* The protocol level to answer a failed decode in. */
 static uint8_t
@@ -448,8 +468,75 @@ process_input(cq_conn_t *c)
 		c->replaying = false;
 		cq_authwait_packet_done(c);
 	}
-	if (c->state != CQ_CONN_CLOSED && cq_buf_used(&c->in) == 0)
-		cq_buf_shrink(&c->in, 2 * CQ_CONN_READ_SIZE);
+	/* A buffer of its own is only for a packet still incomplete: once
+	 * it is handled, the connection holds no input memory. */
+	if (c->state != CQ_CONN_CLOSED && !reading_lent(c))
+		cq_buf_shrink(&c->in, 0);
+}
+
+/* ---- the worker's read buffer -------------------------------------- */
+
+/*
+ * Every read lands in the worker's buffer (w->rbuf), lent to the
+ * connection for the read and the packets it completes; what is left of
+ * an incomplete packet is then copied into the connection's own buffer,
+ * and carried back into the worker's at the next read.  A remainder
+ * larger than LEND_MAX keeps growing in the connection's buffer instead,
+ * so a big packet arriving in many reads is not copied over and over.
+ * Only on_readable lends, and it cannot be re-entered: one loan at a time.
+ */
+#define LEND_MAX 4096u
+
+static bool
+reading_lent(const cq_conn_t *c)
+{
+	return c->w->rbuf_lent && c->in.data == c->w->rbuf.data;
+}
+
+static bool
+borrow_rbuf(cq_conn_t *c)
+{
+	cq_worker_t *w = c->w;
+	size_t held = cq_buf_used(&c->in);
+
+	if (w->rbuf_lent || held > LEND_MAX ||
+		cq_buf_reserve(&w->rbuf, LEND_MAX + CQ_CONN_READ_SIZE) < 0)
+		return false;
+	if (held > 0) {
+		memcpy(cq_buf_tail(&w->rbuf), cq_buf_head(&c->in), held);
+		cq_buf_commit(&w->rbuf, held);
+	}
+	cq_buf_free(&c->in);
+	c->in = w->rbuf;
+	w->rbuf_lent = true;
+	return true;
+}
+
+/* The loan ends: what is left unhandled moves to c's own buffer.
+ * 0, or -1 (out of memory). */
+static int
+return_rbuf(cq_conn_t *c)
+{
+	cq_worker_t *w = c->w;
+	cq_buf_t lent = c->in;
+	int rc = 0;
+
+	c->in = (cq_buf_t)CQ_BUF_INIT;
+	if (c->state != CQ_CONN_CLOSED && cq_buf_used(&lent) > 0)
+		rc = cq_buf_append(
+			&c->in, cq_buf_head(&lent), cq_buf_used(&lent));
+	cq_buf_reset(&lent);
+	w->rbuf = lent;
+	w->rbuf_lent = false;
+	return rc;
+}
+
+static void
+input_oom(cq_conn_t *c)
+{
+	cq_log(CQ_LOG_ERR, ENOMEM, "client %s (%s): input buffer", c->id_log,
+		c->addr);
+	cq_conn_close(c, CQ_CLOSE_ABNORMAL);
 }
 
 static void
@@ -462,28 +549,34 @@ on_readable(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (c->hs != NULL && cq_handshake_step(c) != 0)
 		return;
-	if (cq_buf_reserve(&c->in, CQ_CONN_READ_SIZE) < 0) {
-		cq_log(CQ_LOG_ERR, ENOMEM, "client %s (%s): input buffer",
-			c->id_log, c->addr);
-		cq_conn_close(c, CQ_CLOSE_ABNORMAL);
+	bool lent = borrow_rbuf(c);
+	if (!lent && cq_buf_reserve(&c->in, CQ_CONN_READ_SIZE) < 0) {
+		input_oom(c);
 		return;
 	}
 	ssize_t n = c->tr->read(c, cq_buf_tail(&c->in), CQ_CONN_READ_SIZE);
+	int err = errno;
+	if (n > 0) {
+		cq_counter_add(CQ_CTR_BYTES_IN, (uint64_t)n);
+		/* Draining: what the client still says is not heard. */
+		if (c->state != CQ_CONN_DRAINING) {
+			cq_buf_commit(&c->in, (size_t)n);
+			process_input(c);
+		}
+	}
+	if (lent && return_rbuf(c) < 0) {
+		input_oom(c);
+		return;
+	}
 	if (n == CQ_AGAIN)
 		return;
 	if (n <= 0) {
 		if (n < 0)
-			cq_log(CQ_LOG_DEBUG, errno,
-				"client %s (%s): read failed", c->id_log,
-				c->addr);
+			cq_log(CQ_LOG_DEBUG, err, "client %s (%s): read failed",
+				c->id_log, c->addr);
 		cq_conn_close(c, CQ_CLOSE_ABNORMAL);
 		return;
 	}
-	cq_counter_add(CQ_CTR_BYTES_IN, (uint64_t)n);
-	if (c->state == CQ_CONN_DRAINING)
-		return; /* what the client still says is not heard */
-	cq_buf_commit(&c->in, (size_t)n);
-	process_input(c);
 	read_again_if_pending(c);
 }
 
@@ -551,14 +644,11 @@ cq_conn_new(cq_worker_t *w, int fd, unsigned li, const struct sockaddr *peer,
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
 	c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_readable, c);
-	c->wev = event_new(w->base, fd, EV_WRITE, on_writable, c);
-	if (c->rev == NULL || c->wev == NULL || c->tr->open(c) < 0) {
+	if (c->rev == NULL || c->tr->open(c) < 0) {
 		cq_log(CQ_LOG_ERR, errno, "connection from %s dropped",
 			c->addr);
 		if (c->rev)
 			event_free(c->rev);
-		if (c->wev)
-			event_free(c->wev);
 		close(fd);
 		free(c);
 		return NULL;
@@ -651,7 +741,8 @@ cq_conn_close(cq_conn_t *c, cq_close_why_t why)
 	/* No authd answer may reach a connection after this. */
 	cq_hook_authd_conn_closed(c);
 	event_del(c->rev);
-	event_del(c->wev);
+	if (c->wev != NULL)
+		event_del(c->wev);
 	c->tr->close(c);
 	cq_handshake_free(c);
 	close(c->fd);
@@ -678,7 +769,8 @@ static void
 free_conn(cq_conn_t *c)
 {
 	event_free(c->rev);
-	event_free(c->wev);
+	if (c->wev != NULL)
+		event_free(c->wev);
 	cq_buf_free(&c->in);
 	cq_buf_free(&c->out);
 	cq_alias_free(&c->aliases);
@@ -720,6 +812,10 @@ cq_conn_check_timeouts(cq_worker_t *w)
 			}
 			continue;
 		}
+		/* Nothing to send: an idle connection holds no output
+		 * buffer (a busy one grows its own again). */
+		if (cq_buf_used(&c->out) == 0 && !c->writing)
+			cq_buf_free(&c->out);
 		if (c->keepalive == 0 || c->paused)
 			continue;
 		/* [MQTT-3.1.2-24]: one and a half keep-alive periods. */

@@ -2,7 +2,8 @@
  * conn.h — one client connection: bytes in, packets out.
  *
  * A connection owns a socket, its transport (transport.h), an input buffer
- * that each readable event fills with one read of up to 64 KB, and one
+ * that only holds a packet still incomplete after a read (each read of up
+ * to 64 KB lands in the worker's buffer, lent for the read), and one
  * contiguous output buffer that handlers and deliveries append to.  After
  * a read, every complete packet in the input is framed and decoded with
  * the codec (src/mqtt) and dispatched to its handler (handle.h).  Output is

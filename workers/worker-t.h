@@ -84,6 +84,12 @@ struct cq_worker {
 	cq_subtrie_result_t sres;
 	cq_route_result_t rres;
 
+	/* The read buffer every connection reads into (conn.c): only a
+	 * packet that is still incomplete after a read is copied into the
+	 * connection's own buffer, so an idle connection holds none. */
+	cq_buf_t rbuf;
+	bool rbuf_lent;
+
 	/* Connections: all of them, those with output to flush this
 	 * iteration, and those closed this iteration (freed at its end). */
 	cq_conn_t *conns;

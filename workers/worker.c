@@ -357,6 +357,7 @@ teardown(cq_worker_t *w)
 	if (w->trie != NULL)
 		cq_subtrie_free(w->trie);
 	cq_subtrie_result_free(&w->sres);
+	cq_buf_free(&w->rbuf);
 	cq_route_result_free(&w->rres);
 	cq_hooks_free(w->hooks);
 	cq_transport_teardown();

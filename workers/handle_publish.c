@@ -56,9 +56,10 @@ drop(cq_conn_t *c, const cq_mqtt_publish_t *pk, uint8_t reason, const char *why)
 		c->addr, (int)pk->topic.len, (const char *)pk->topic.ptr, why);
 	if (reason == CQ_MQTT_RC_NOT_AUTHORIZED &&
 		c->w->cfg->mqtt.obscure_not_authorized) {
-		/* Nothing that tells which topics exist. */
+		/* Nothing that tells which topics exist: no Reason String
+		 * either ("" puts none). */
 		reason = CQ_MQTT_RC_UNSPECIFIED;
-		why = NULL;
+		why = "";
 	}
 	ack(c, pk->qos, pk->packet_id, reason, why);
 }

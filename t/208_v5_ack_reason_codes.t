@@ -13,6 +13,7 @@
 #   UNSUBACK (3.11.3): 0x00, 0x11 No subscription existed, one per filter
 #     in order [MQTT-3.11.3-1]
 #   with mqtt.obscure_not_authorized: 0x80 and no Reason String
+#   properties on every packet a client sends are accepted (2.2.2)
 import os
 import sys
 
@@ -87,6 +88,36 @@ t.ok(a.props.get("reason_string"), "with a Reason String")
 u = s.unsubscribe(["q/1", "never/was", "q/0"])
 t.is_(u.codes, [0, 0x11, 0], "UNSUBACK: 0x00, 0x11 No subscription "
       "existed, in order [MQTT-3.11.3-1] (3.11.3)")
+
+# Properties on every packet a client sends are accepted (2.2.2): user
+# properties and reason strings on SUBSCRIBE, UNSUBSCRIBE, the four
+# acknowledgements and DISCONNECT.
+UP = {"user_property": [("k", "v")]}
+RS = dict(UP, reason_string="why")
+pc = b.client(port=P1, proto=m.V5, client_id="props208")
+t.is_(pc.subscribe([("pr/#", 2)], props=UP).codes, [2],
+      "SUBSCRIBE with a user property")
+t.is_(pc.unsubscribe(["pr/none"], props=UP).codes, [0x11],
+      "UNSUBSCRIBE with a user property")
+pc.subscribe([("pr/#", 2)])
+pub.publish("pr/1", b"1", qos=1)
+pub.publish("pr/2", b"2", qos=2)
+p1 = pc.recv_publish(5, ack=False)
+p2 = pc.recv_publish(5, ack=False)
+pc.send(m.puback(p1.pid, 0, RS, proto=m.V5))
+pc.send(m.pubrec(p2.pid, 0, RS, proto=m.V5))
+rel = pc.expect(m.PUBREL, timeout=5)
+pc.send(m.pubcomp(rel.pid, 0, RS, proto=m.V5))
+pc.send(m.publish("pr/3", b"3", qos=2, pid=77, proto=m.V5))
+pc.expect(m.PUBREC, timeout=5, stash=True)
+pc.send(m.pubrel(77, 0, RS, proto=m.V5))
+t.is_(pc.expect(m.PUBCOMP, timeout=5, stash=True).rc, 0, "PUBACK, PUBREC, "
+      "PUBCOMP and PUBREL with a reason string and a user property: the "
+      "flows complete")
+pc.send(m.disconnect(0, RS, proto=m.V5))
+closed, got = pc.expect_closed(5)
+t.ok(closed and not [p for p in got if p.type == m.DISCONNECT],
+     "DISCONNECT with properties: closed quietly (%r)" % got)
 b.stop()
 
 # Obscured refusals.

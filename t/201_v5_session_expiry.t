@@ -97,10 +97,9 @@ c = conn("bad", clean=True, will={"topic": "se/will", "payload": b"bad"})
 watch = b.client(port=P0, proto=m.V5, client_id="watch201")
 watch.subscribe([("se/will", 0)])
 c.send(m.disconnect(0, {"session_expiry_interval": 60}, proto=m.V5))
-closed, got = c.expect_closed(5)
-t.ok(closed and [(p.type, p.rc) for p in got] == [(m.DISCONNECT, 0x82)],
+t.ok(c.closed_by_disconnect(0x82),
      "interval 0 in CONNECT, 60 in DISCONNECT: DISCONNECT 0x82 "
-     "[MQTT-3.14.2-2] (%r)" % got)
+     "[MQTT-3.14.2-2] (%r)" % c.last_close)
 t.is_(present("bad"), False, "and the session ended with the connection")
 t.is_([p.payload for p in watch.collect(1, 3)], [b"bad"],
       "the DISCONNECT was not a valid one: the will is published")

@@ -36,7 +36,8 @@ typedef struct cq_shm_conf {
 	uint32_t ring_bytes; /* bytes per ring[src][dst], power of 2 */
 	uint32_t auth_cache_entries; /* auth/ACL cache capacity */
 	uint32_t route_shards; /* writer-lock shards of the route trie */
-	uint32_t reserved[9];
+	uint32_t blacklist_max; /* client ids the admin may blacklist */
+	uint32_t reserved[8];
 } cq_shm_conf_t;
 
 typedef struct cq_shm_toc_entry {

@@ -12,8 +12,8 @@
 #   0x8B Server shutting down (SIGTERM), also to a client held in
 #     mqtt.passive_client_disconnect's draining state
 #   3.1.1 clients are closed without a DISCONNECT [MQTT-3.14.0-1 of 3.1.1]
-# (0x93, 0x94, 0x95, 0x9A, 0x9B, 0xA1 and 0x04 are tested in 202, 204,
-# 172, 200, 206 and 150.)
+# (0x93, 0x94, 0x95, 0x9A, 0x9B, 0xA1, 0x04 and 0x98 are tested in 202,
+# 204, 172, 200, 206, 150 and 601.)
 import os
 import signal
 import sys

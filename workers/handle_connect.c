@@ -235,11 +235,13 @@ check_connect(cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk,
 	if (v == CQ_HOOK_PENDING)
 		return CONNECT_PENDING;
 	if (v != CQ_HOOK_ALLOW) {
-		*why_r = c->auth_refusal == CQ_MQTT_RC_SERVER_UNAVAILABLE
-			? "authentication unavailable"
-			: "not authorized";
+		bool down = c->auth_refusal == CQ_MQTT_RC_SERVER_UNAVAILABLE;
+		cq_counter_add(
+			down ? CQ_CTR_AUTH_UNAVAILABLE : CQ_CTR_AUTH_DENY, 1);
+		*why_r = down ? "authentication unavailable" : "not authorized";
 		return refusal_code(w, c);
 	}
+	cq_counter_add(CQ_CTR_AUTH_ALLOW, 1);
 	uint8_t rc = cq_hooks_connect(w, c, pk);
 	if (rc >= 0x80) {
 		*why_r = "refused by a hook";

@@ -340,6 +340,7 @@ cq_handle_publish(cq_conn_t *c, const cq_mqtt_publish_t *pk)
 		static const cq_counter_t in[] = {CQ_CTR_MSGS_IN_Q0,
 			CQ_CTR_MSGS_IN_Q1, CQ_CTR_MSGS_IN_Q2};
 		cq_counter_add(in[pk->qos], 1);
+		cq_counter_add(CQ_CTR_PAYLOAD_IN_Q0 + pk->qos, pk->payload.len);
 	}
 	int r = refused(c, pk, topic, tlen);
 	if (r == PUBLISH_PENDING)

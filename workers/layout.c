@@ -193,5 +193,6 @@ cq_layout_emit(cq_conn_t *c, const cq_layouts_t *ls, const cq_layout_t *l,
 	static const cq_counter_t out[] = {
 		CQ_CTR_MSGS_OUT_Q0, CQ_CTR_MSGS_OUT_Q1, CQ_CTR_MSGS_OUT_Q2};
 	cq_counter_add(out[l->qos], 1);
+	cq_counter_add(CQ_CTR_PAYLOAD_OUT_Q0 + l->qos, ls->d->payload_len);
 	return 0;
 }

@@ -24,6 +24,7 @@
 #include "shm/route.h"
 #include "shm/session.h"
 #include "workers/conn.h"
+#include "workers/control.h"
 #include "workers/deliver.h"
 #include "workers/handle.h"
 #include "workers/hooks.h"
@@ -133,31 +134,21 @@ begin_stop(cq_worker_t *w, const char *why, bool now)
 static void
 reload(cq_worker_t *w)
 {
-	cq_config_t *fresh = calloc(1, sizeof(*fresh));
-	char *error = NULL;
-	if (fresh == NULL ||
-		cq_config_load_cmdline(w->args->cmdline, fresh, &error) < 0) {
-		/* The master logged why; keep what we run with. */
-		free(error);
-		free(fresh);
+	/* A server reference set or changed sends the connected MQTT 5
+	 * clients there (cq_reply_redirect_all): remember the old one. */
+	char *old_ref = strdup(w->cfg->mqtt.server_reference);
+	/* A file that does not load: the master logged why; keep ours. */
+	if (cq_config_reload_child(w->args->cmdline, &w->cfg, w->args->config) <
+		0) {
+		free(old_ref);
 		return;
 	}
-	cq_config_keep_restart_keys(w->cfg, fresh);
-	bool new_log = strcmp(w->cfg->log.file, fresh->log.file) != 0;
-	bool new_ref = strcmp(w->cfg->mqtt.server_reference,
-			       fresh->mqtt.server_reference) != 0;
-	if (w->cfg != w->args->config) {
-		cq_config_free(w->cfg);
-		free(w->cfg);
-	}
-	w->cfg = fresh;
-	cq_log_set_level(fresh->log.level);
-	if (new_log)
-		cq_log_open(fresh->log.file);
 	cq_transport_reload(w);
 	cq_log(CQ_LOG_DEBUG, 0, "configuration reloaded");
-	if (new_ref)
+	if (old_ref == NULL ||
+		strcmp(old_ref, w->cfg->mqtt.server_reference) != 0)
 		cq_reply_redirect_all(w);
+	free(old_ref);
 }
 
 static void
@@ -326,10 +317,11 @@ setup_runtime(cq_worker_t *w)
 		cq_lsess_table_init(&w->sessions) < 0)
 		return -1;
 	/* Access control: comqtt-authd when configured, else the built-in
-	 * loopback rule. */
+	 * loopback rule; then the admin's blacklist and commands. */
 	const cq_hook_t *access = w->cfg->auth.enabled ? &cq_hook_authd
 						       : &cq_hook_loopback;
 	if (cq_hooks_add(w->hooks, access) < 0 ||
+		cq_hooks_add(w->hooks, &cq_hook_control) < 0 ||
 		cq_hooks_add(w->hooks, &cq_hook_test_auth) < 0 ||
 		cq_hooks_started(w) < 0 || cq_transport_setup(w) < 0)
 		return -1;

@@ -588,7 +588,8 @@ class AuthBroker:
             "workers: %d\ndata_dir: %s\nlog:\n  file: %s\n  level: info\n"
             "listeners:\n  - name: tcp\n    address: \"127.0.0.1:%d\"\n"
             "auth:\n  enabled: true\n  socket: %s\n  backends: [ledger]\n"
-            "  ledger:\n    file: ledger.yml\n%s\n%s")
+            "  ledger:\n    file: ledger.yml\n%s\n"
+            "admin:\n  enabled: false\n%s")
             % (workers, self.dir.path, self.log, self.port, self.socket,
                body, extra))
         self.proc = subprocess.Popen(

@@ -75,18 +75,14 @@ t.ok(p is not None and p.payload == b"delayed",
 t.diag("will after %.1f s (delay 3 s)" % (time.monotonic() - closed))
 
 # -- the session ends first ---------------------------------------------------
-c = v5("expiry0", 600, expiry=0)
-c.close()
-p = watch.recv_publish(5)
-t.ok(p is not None and p.payload == b"expiry0",
-     "session expiry 0: the will goes when the session ends at the close, "
-     "before its delay")
-c = v5("expiry1", 600, expiry=1)
-c.close()
-p = watch.recv_publish(8)
-t.ok(p is not None and p.payload == b"expiry1",
-     "session expiry 1 s, will delay 600 s: the will goes when the session "
-     "expires")
+for expiry, what in ((0, "session expiry 0: the will goes when the "
+                       "session ends at the close, before its delay"),
+                     (1, "session expiry 1 s, will delay 600 s: the will "
+                      "goes when the session expires")):
+    c = v5("expiry%d" % expiry, 600, expiry=expiry)
+    c.close()
+    p = watch.recv_publish(8)
+    t.ok(p is not None and p.payload == b"expiry%d" % expiry, what)
 
 # -- will properties --------------------------------------------------------
 props = {"payload_format_indicator": 1, "content_type": "text/plain",

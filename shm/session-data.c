@@ -459,6 +459,7 @@ cq_session_will_set(cq_off_t sess, uint64_t gen, cq_off_t msg, uint32_t delay)
 		return -1;
 	cq_off_t old = s->will;
 	s->will_delay = delay;
+	s->will_due_ms = 0;
 	cq_off_publish(&s->will, msg);
 	cq_session_wend(s);
 	if (old != CQ_OFF_NULL)
@@ -475,8 +476,30 @@ cq_session_will_take(
 		return -1;
 	*msg_r = __atomic_exchange_n(&s->will, CQ_OFF_NULL, __ATOMIC_ACQ_REL);
 	*delay_r = s->will_delay;
+	s->will_due_ms = 0;
 	cq_session_wend(s);
 	return *msg_r != CQ_OFF_NULL;
+}
+
+int
+cq_session_will_schedule(cq_off_t sess, uint64_t gen, uint64_t due_ms)
+{
+	sess_obj_t *s = cq_session_wbegin(sess, gen);
+	if (s == NULL)
+		return -1;
+	s->will_due_ms = s->will != CQ_OFF_NULL ? due_ms : 0;
+	cq_session_wend(s);
+	return 0;
+}
+
+uint64_t
+cq_session_will_due(cq_off_t sess, uint32_t *delay_r)
+{
+	const sess_obj_t *s = sess_obj(sess);
+	*delay_r = s->will_delay;
+	return __atomic_load_n(&s->will, __ATOMIC_ACQUIRE) != CQ_OFF_NULL
+		? s->will_due_ms
+		: 0;
 }
 
 /* ---- release (session.c, after the fence) -------------------------- */

@@ -37,6 +37,7 @@
 
 #include "core/buf.h"
 #include "mqtt/packet.h"
+#include "workers/alias.h"
 #include "workers/transport.h"
 #include "workers/worker-t.h"
 
@@ -74,14 +75,6 @@ typedef enum cq_close_why {
 	CQ_CLOSE_REFUSED, /* never connected (CONNACK refused it) */
 } cq_close_why_t;
 
-/* Inbound topic aliases of an MQTT 5 client (alias -> topic). */
-typedef struct cq_alias_map {
-	uint16_t max; /* Topic Alias Maximum we announced */
-	uint32_t cap; /* entries allocated: grows with the aliases used */
-	char **topic; /* [cap], malloc'd strings */
-	uint16_t *len;
-} cq_alias_map_t;
-
 /* A subscription whose retained messages are still being sent. */
 typedef struct cq_rsend {
 	struct cq_rsend *next;
@@ -90,6 +83,13 @@ typedef struct cq_rsend {
 	uint32_t sub_id;
 	bool rap;
 } cq_rsend_t;
+
+/* Topic aliases of an MQTT 5 connection (alias.h), allocated at CONNECT
+ * when either side may use them: most connections never do. */
+typedef struct cq_conn_aliases {
+	cq_alias_map_t in;
+	cq_alias_out_t out;
+} cq_conn_aliases_t;
 
 /* Ordered by size, so that no padding is lost: an idle connection is
  * this struct, its read event and its session, and a broker holds many. */
@@ -106,7 +106,8 @@ struct cq_conn {
 	struct cq_authwait *authwait; /* questions of the current packet */
 	char *username; /* of the CONNECT, for ACL questions (or NULL) */
 	size_t username_len;
-	cq_alias_map_t aliases;
+	struct cq_conn_aliases *aliases; /* MQTT 5 topic aliases, or NULL */
+	struct cq_eauth *eauth; /* enhanced authentication (v5) */
 	cq_rsend_t *rsend; /* retained messages to send */
 	struct cq_opening *opening; /* CONNECT being finished (OPENING) */
 	cq_conn_t *next, *prev; /* w->conns */
@@ -190,9 +191,16 @@ cq_conn_writable(const cq_conn_t *c)
 void cq_conn_close(cq_conn_t *c, cq_close_why_t why);
 
 /*
- * Send DISCONNECT 'reason' (MQTT 5 only; nothing on v3), then close.
+ * Send DISCONNECT 'reason' (MQTT 5 only; nothing on v3) with a Reason
+ * String, then close.
  */
 void cq_conn_disconnect(cq_conn_t *c, uint8_t reason, cq_close_why_t why);
+/* The same with Reason String 'text' (NULL: a sentence for the code). */
+void cq_conn_disconnect_text(
+	cq_conn_t *c, uint8_t reason, cq_close_why_t why, const char *text);
+/* The same with the DISCONNECT packet p as the caller built it. */
+void cq_conn_disconnect_packet(
+	cq_conn_t *c, const cq_mqtt_packet_t *p, cq_close_why_t why);
 
 /*
  * A protocol violation by the peer: one log line (client id, address,
@@ -216,10 +224,5 @@ void cq_conn_check_timeouts(cq_worker_t *w);
 
 /* Set the client id shown in log lines. */
 void cq_conn_set_log_id(cq_conn_t *c, const void *id, size_t len);
-
-/* Inbound topic aliases (MQTT 5). */
-int cq_alias_set(cq_alias_map_t *m, uint16_t alias, const void *t, size_t n);
-const char *cq_alias_get(const cq_alias_map_t *m, uint16_t alias, size_t *n_r);
-void cq_alias_free(cq_alias_map_t *m);
 
 #endif /* CQ_WORKERS_CONN_H */

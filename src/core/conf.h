@@ -127,6 +127,9 @@ typedef struct cq_config_mqtt {
 	bool passive_client_disconnect;
 	bool always_return_response_info;
 	bool restore_sys_info_on_restart;
+	char *server_reference; /* "": none; else CONNACK 0x9C / 0x9D */
+	bool server_moved; /* 0x9D (permanent) instead of 0x9C */
+	char *enhanced_auth_test_secret; /* "": the test method is off */
 } cq_config_mqtt_t;
 
 typedef struct cq_config_shm {

@@ -21,7 +21,7 @@ BUILD_DEPS := autoconf automake pkg-config gcc make libc6-dev \
 TEST_DEPS := perl python3 python3-paho-mqtt mosquitto mosquitto-clients \
 	postgresql mariadb-server redis-server \
 	openssl procps iproute2 mandoc clang libclang-rt-14-dev \
-	chromium nodejs npm
+	chromium nodejs npm systemd
 
 CONFIGURE_INPUTS := configure.ac $(wildcard m4/*.m4)
 
@@ -97,7 +97,7 @@ test: deps build asan format-check
 unit: asan
 	prove -f $(ASAN_BUILD)/t/unit/
 
-integration: asan
+integration: asan node-deps
 	CQ_BUILD=$(CURDIR)/$(ASAN_BUILD) CQ_SRCDIR=$(CURDIR) prove -f t/
 
 bench: deps build
@@ -115,14 +115,22 @@ fuzz: deps $(FUZZ_BUILD)/config.status
 			$(FUZZ_BUILD)/corpus/$$n fuzz/corpus/$$n || exit 1; \
 	done
 
-install: build
-	$(MAKE) -C $(BUILD) install
+# PREFIX is compiled in (default paths of the configuration, the data
+# directory, the dashboard): a tree configured for another prefix is
+# configured again first.  DESTDIR stages the files under another root.
+install:
+	@if [ -f $(BUILD)/Makefile ] && [ "$$(sed -n 's/^prefix *:= *//p' \
+		$(BUILD)/Makefile)" != "$(PREFIX)" ]; then \
+		echo "make install: configuring again for PREFIX=$(PREFIX)"; \
+		rm -f $(BUILD)/config.status; fi
+	@$(MAKE) -s build
+	$(MAKE) -C $(BUILD) install DESTDIR=$(DESTDIR)
 
 uninstall: $(BUILD)/config.status
-	$(MAKE) -C $(BUILD) uninstall
+	$(MAKE) -C $(BUILD) uninstall DESTDIR=$(DESTDIR)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) node_modules
 
 distclean: clean
 	rm -rf configure config.h.in config.h.in~ aclocal.m4 autom4te.cache

@@ -56,6 +56,17 @@ static const struct {
 	[CQ_CTR_LOOP_ITERATIONS] = {"loop_iterations", 0},
 	[CQ_CTR_LOOP_LAG_US] = {"loop_lag_us", 1},
 	[CQ_CTR_SUBSCRIPTIONS] = {"subscriptions", 1},
+	[CQ_CTR_AUTH_ALLOW] = {"auth_allowed", 0},
+	[CQ_CTR_AUTH_DENY] = {"auth_denied", 0},
+	[CQ_CTR_AUTH_UNAVAILABLE] = {"auth_unavailable", 0},
+	[CQ_CTR_CONN_BANNED] = {"connections_banned", 0},
+	[CQ_CTR_CTL_COMMANDS] = {"admin_commands", 0},
+	[CQ_CTR_PAYLOAD_IN_Q0] = {"payload_bytes_in_qos0", 0},
+	[CQ_CTR_PAYLOAD_IN_Q1] = {"payload_bytes_in_qos1", 0},
+	[CQ_CTR_PAYLOAD_IN_Q2] = {"payload_bytes_in_qos2", 0},
+	[CQ_CTR_PAYLOAD_OUT_Q0] = {"payload_bytes_out_qos0", 0},
+	[CQ_CTR_PAYLOAD_OUT_Q1] = {"payload_bytes_out_qos1", 0},
+	[CQ_CTR_PAYLOAD_OUT_Q2] = {"payload_bytes_out_qos2", 0},
 };
 
 const char *

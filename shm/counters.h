@@ -44,6 +44,19 @@ typedef enum cq_counter {
 	CQ_CTR_LOOP_ITERATIONS,
 	CQ_CTR_LOOP_LAG_US, /* gauge: last iteration's lateness */
 	CQ_CTR_SUBSCRIPTIONS, /* gauge */
+	CQ_CTR_AUTH_ALLOW, /* CONNECTs authentication let in */
+	CQ_CTR_AUTH_DENY, /* CONNECTs authentication refused */
+	CQ_CTR_AUTH_UNAVAILABLE, /* CONNECTs refused: authd did not answer */
+	CQ_CTR_CONN_BANNED, /* CONNECTs refused: blacklisted client id */
+	CQ_CTR_CTL_COMMANDS, /* admin commands handled */
+	/* Payload bytes of PUBLISH in and out, by QoS: each group of three
+	 * is contiguous (CQ_CTR_PAYLOAD_IN_Q0 + qos). */
+	CQ_CTR_PAYLOAD_IN_Q0,
+	CQ_CTR_PAYLOAD_IN_Q1,
+	CQ_CTR_PAYLOAD_IN_Q2,
+	CQ_CTR_PAYLOAD_OUT_Q0,
+	CQ_CTR_PAYLOAD_OUT_Q1,
+	CQ_CTR_PAYLOAD_OUT_Q2,
 	CQ_CTR_COUNT
 } cq_counter_t;
 

@@ -12,7 +12,9 @@
 
 #include "shm/arena.h"
 #include "shm/authcache.h"
+#include "shm/blacklist.h"
 #include "shm/counters.h"
+#include "shm/ctl.h"
 #include "shm/msg.h"
 #include "shm/persist.h"
 #include "shm/qsbr.h"
@@ -36,6 +38,9 @@ const cq_shm_module_t *const cq_shm_modules[] = {
 
 	/* persistence: the rings to comqtt-storage (no area when off) */
 	&cq_persist_module,
+	/* admin: control rings into the workers, the blacklist */
+	&cq_ctl_module,
+	&cq_blacklist_module,
 
 	/* the arena takes what the fixed-size modules leave */
 	&cq_arena_module,

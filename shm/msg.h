@@ -32,6 +32,10 @@
 #define CQ_MSG_TOPIC_MAX   65535u
 #define CQ_MSG_PAYLOAD_MAX 268435455u /* the MQTT packet size limit */
 #define CQ_MSG_F_RETAIN    0x1u
+/* A retained message's copy for one subscriber, sent at subscribe time:
+ * delivered with RETAIN=1 whatever its subscription's Retain As
+ * Published says [MQTT-3.3.1-8], also from the queue and on re-sends. */
+#define CQ_MSG_F_RSEND 0x2u
 
 typedef struct cq_msg {
 	uint32_t magic;

@@ -29,6 +29,11 @@
  *  6. Entries leave a limbo before they are freed (head advanced, then
  *     cq_arena_free): a death in between leaks, it never frees twice.
  *
+ * Reader slots (slots[CQ_MAX_WORKERS ..]) belong to processes without a
+ * worker slot that read the tries (comqtt-admin): they take part in
+ * safe_epoch() like worker slots, have no limbo, and are cleared by the
+ * master when their process dies (cq_qsbr_reader_reap).
+ *
  * A dead slot's ctr would stop every grace period: the master clears it
  * (cq_qsbr_reap) after waitpid(), and moves its limbo to the orphan limbo,
  * which any process drains (cq_qsbr_reclaim).  When a limbo's inline ring
@@ -94,7 +99,7 @@ typedef struct qsbr_hdr {
 	uint64_t epoch __attribute__((aligned(CQ_CACHELINE)));
 	cq_mutex_t orphan_lock __attribute__((aligned(CQ_CACHELINE)));
 	qsbr_limbo_t orphan;
-	qsbr_slot_t slots[CQ_MAX_WORKERS];
+	qsbr_slot_t slots[CQ_MAX_WORKERS + CQ_QSBR_READERS];
 	qsbr_limbo_t limbo[]; /* nslots */
 } qsbr_hdr_t;
 
@@ -102,13 +107,25 @@ CQ_STATIC_ASSERT(sizeof(limbo_block_t) == CQ_ARENA_MAX_SMALL,
 	"a limbo block is one small arena object");
 
 static qsbr_hdr_t *cur;
+/* This process's reader slot, when it has no worker slot. */
+static unsigned my_reader = CQ_QSBR_READERS;
 
 static qsbr_slot_t *
 my_slot(void)
 {
-	return cur != NULL && cq_shm_slot < cur->nslots
-		? &cur->slots[cq_shm_slot]
-		: NULL;
+	if (cur == NULL)
+		return NULL;
+	if (cq_shm_slot < cur->nslots)
+		return &cur->slots[cq_shm_slot];
+	if (cq_shm_slot == CQ_SLOT_NONE && my_reader < CQ_QSBR_READERS)
+		return &cur->slots[CQ_MAX_WORKERS + my_reader];
+	return NULL;
+}
+
+void
+cq_qsbr_reader_take(unsigned reader)
+{
+	my_reader = reader < CQ_QSBR_READERS ? reader : CQ_QSBR_READERS;
 }
 
 void
@@ -168,7 +185,9 @@ static uint64_t
 safe_epoch(const qsbr_hdr_t *h)
 {
 	uint64_t m = __atomic_load_n(&h->epoch, __ATOMIC_SEQ_CST);
-	for (uint32_t i = 0; i < h->nslots; i++) {
+	for (uint32_t i = 0; i < CQ_MAX_WORKERS + CQ_QSBR_READERS; i++) {
+		if (i == h->nslots)
+			i = CQ_MAX_WORKERS; /* the reader slots */
 		uint64_t c = __atomic_load_n(
 			&h->slots[i].ctr, __ATOMIC_ACQUIRE);
 		if (c != 0 && c < m)
@@ -389,6 +408,17 @@ cq_qsbr_reap(unsigned slot)
 	cq_qsbr_reclaim();
 }
 
+void
+cq_qsbr_reader_reap(unsigned reader)
+{
+	if (cur == NULL || reader >= CQ_QSBR_READERS)
+		return;
+	qsbr_slot_t *s = &cur->slots[CQ_MAX_WORKERS + reader];
+	__atomic_store_n(&s->ctr, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->pid, 0, __ATOMIC_RELAXED);
+	cq_qsbr_reclaim();
+}
+
 uint64_t
 cq_qsbr_progress(unsigned slot, uint32_t *pid_r)
 {
@@ -521,7 +551,7 @@ check_limbo(limbo_walk_t *w, const qsbr_limbo_t *l)
 static void
 check_slots(const qsbr_hdr_t *h, cq_shm_report_t *rep)
 {
-	for (uint32_t i = 0; i < CQ_MAX_WORKERS; i++) {
+	for (uint32_t i = 0; i < CQ_MAX_WORKERS + CQ_QSBR_READERS; i++) {
 		uint64_t c = __atomic_load_n(
 			&h->slots[i].ctr, __ATOMIC_ACQUIRE);
 		uint32_t pid = __atomic_load_n(
@@ -533,7 +563,8 @@ check_slots(const qsbr_hdr_t *h, cq_shm_report_t *rep)
 				"epoch %llu",
 				i, (unsigned long long)c,
 				(unsigned long long)e);
-		if (i >= h->nslots && (c != 0 || pid != 0))
+		if (i >= h->nslots && i < CQ_MAX_WORKERS &&
+			(c != 0 || pid != 0))
 			qsbr_error(
 				rep, "slot %u beyond %u in use", i, h->nslots);
 		if (cq_shm_check_quiescent(rep) && c != 0 && pid == 0)

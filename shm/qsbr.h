@@ -53,6 +53,23 @@ void cq_qsbr_reap(unsigned slot);
  */
 uint64_t cq_qsbr_progress(unsigned slot, uint32_t *pid_r);
 
+/*
+ * Reader slots: processes that are not workers (comqtt-admin) but read the
+ * shared tries lock-free take one of CQ_QSBR_READERS extra slots, which
+ * hold back grace periods exactly like a worker's while the process is
+ * online.  Such a reader stays offline except around a bounded read
+ * (cq_qsbr_online ... cq_qsbr_offline), so it never delays reclamation for
+ * long; it retires objects into the orphan limbo (it has no limbo of its
+ * own).  cq_qsbr_reader_take() makes 'reader' this process's slot (offline;
+ * it takes effect only while cq_shm_slot is CQ_SLOT_NONE);
+ * cq_qsbr_reader_reap() clears a dead reader's slot (master only, after
+ * waitpid()).
+ */
+#define CQ_QSBR_READERS      4u
+#define CQ_QSBR_READER_ADMIN 0u
+void cq_qsbr_reader_take(unsigned reader);
+void cq_qsbr_reader_reap(unsigned reader);
+
 typedef struct cq_qsbr_stats {
 	uint64_t epoch; /* global epoch */
 	uint64_t safe_epoch; /* objects retired at or before it can go */

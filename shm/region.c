@@ -67,6 +67,7 @@ cq_shm_conf_init(cq_shm_conf_t *conf)
 	conf->ring_bytes = 64u << 10;
 	conf->auth_cache_entries = 1024;
 	conf->route_shards = 64;
+	conf->blacklist_max = 64;
 }
 
 int
@@ -81,6 +82,8 @@ cq_shm_conf_validate(const cq_shm_conf_t *conf, const char **error_r)
 		(pb < 65536 || pb > (1u << 30) || (pb & (pb - 1)) != 0))
 		*error_r = "persist_ring_bytes must be 0 or a power of 2, "
 			   "64 KiB..1 GiB";
+	else if (conf->blacklist_max > (1u << 20))
+		*error_r = "blacklist_max above 1048576";
 	else if (conf->size % REGION_PAGE != 0)
 		*error_r = "shm size must be a multiple of 4 KiB";
 	else if (conf->size > CQ_SHM_MAX_SIZE)

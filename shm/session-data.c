@@ -540,6 +540,7 @@ cq_session_will_set(cq_off_t sess, uint64_t gen, cq_off_t msg, uint32_t delay)
 		return -1;
 	cq_off_t old = s->will;
 	s->will_delay = delay;
+	s->will_due_ms = 0;
 	cq_off_publish(&s->will, msg);
 	sess_ev(s, CQ_PEV_WILL, delay, msg, NULL, 0);
 	cq_session_wend(s);
@@ -559,8 +560,30 @@ cq_session_will_take(
 	*delay_r = s->will_delay;
 	if (*msg_r != CQ_OFF_NULL)
 		sess_ev(s, CQ_PEV_WILL, 0, CQ_OFF_NULL, NULL, 0);
+	s->will_due_ms = 0;
 	cq_session_wend(s);
 	return *msg_r != CQ_OFF_NULL;
+}
+
+int
+cq_session_will_schedule(cq_off_t sess, uint64_t gen, uint64_t due_ms)
+{
+	sess_obj_t *s = cq_session_wbegin(sess, gen);
+	if (s == NULL)
+		return -1;
+	s->will_due_ms = s->will != CQ_OFF_NULL ? due_ms : 0;
+	cq_session_wend(s);
+	return 0;
+}
+
+uint64_t
+cq_session_will_due(cq_off_t sess, uint32_t *delay_r)
+{
+	const sess_obj_t *s = sess_obj(sess);
+	*delay_r = s->will_delay;
+	return __atomic_load_n(&s->will, __ATOMIC_ACQUIRE) != CQ_OFF_NULL
+		? s->will_due_ms
+		: 0;
 }
 
 /* ---- release (session.c, after the fence) -------------------------- */

@@ -30,6 +30,7 @@ typedef struct sess_obj {
 	uint64_t pinc; /* (W) persistence incarnation; 0: not stored
 			  (session-persist.c) */
 	uint64_t deadline; /* (W) expiry, Unix s, while disconnected; 0 */
+	uint64_t will_due_ms; /* (W) will delay: due, Unix ms; 0 none */
 	uint32_t expiry_interval; /* (W) */
 	uint32_t will_delay; /* (W) */
 	cq_off_t will; /* (W) will message */

@@ -756,10 +756,16 @@ reap_session(sess_obj_t *s, unsigned slot, uint64_t now)
 		if (st == CQ_SESSION_EXPIRED ||
 			cq_session_word_owner(w) != slot)
 			return;
-		if (st == CQ_SESSION_CONNECTED)
+		if (st == CQ_SESSION_CONNECTED) {
 			s->deadline = s->expiry_interval == CQ_SESSION_NEVER
 				? 0
 				: now + s->expiry_interval;
+			/* The connection ended now: the will delay runs from
+			 * here, not from the replacement's start. */
+			if (s->will != CQ_OFF_NULL && s->will_due_ms == 0)
+				s->will_due_ms = (now + s->will_delay) *
+					UINT64_C(1000);
+		}
 		uint64_t next = cq_session_word(CQ_SESSION_DISCONNECTED, slot,
 			cq_session_word_gen(w) + 1);
 		if (__atomic_compare_exchange_n(&s->state, &w, next, false,

@@ -280,6 +280,17 @@ int cq_session_will_set(
 	cq_off_t sess, uint64_t gen, cq_off_t msg, uint32_t delay);
 int cq_session_will_take(
 	cq_off_t sess, uint64_t gen, cq_off_t *msg_r, uint32_t *delay_r);
+/*
+ * MQTT 5 Will Delay Interval: the connection ended, the will (if there
+ * is one) becomes due at due_ms (Unix milliseconds).  Kept in shm so that
+ * a respawned owner keeps the deadline [MQTT-3.1.3-9]; set and take reset
+ * it (a new connection cancels it).  The master sets it when it reaps a
+ * dead owner's connected sessions.  0 / -1 ESTALE.
+ */
+int cq_session_will_schedule(cq_off_t sess, uint64_t gen, uint64_t due_ms);
+/* When the will is due (Unix ms), 0 when none is scheduled; its delay in
+ * *delay_r.  Lock-free read for the owner. */
+uint64_t cq_session_will_due(cq_off_t sess, uint32_t *delay_r);
 
 void cq_session_stats(cq_session_stats_t *s_r);
 

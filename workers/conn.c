@@ -32,11 +32,13 @@
 #include "core/log.h"
 #include "mqtt/reason.h"
 #include "shm/counters.h"
+#include "workers/enhanced_auth.h"
 #include "workers/handle.h"
 #include "workers/handshake.h"
 #include "workers/hooks.h"
 #include "workers/lsess.h"
 #include "workers/pack.h"
+#include "workers/reply.h"
 #include "workers/rsend.h"
 #include "workers/worker.h"
 
@@ -140,21 +142,47 @@ cq_conn_send_packet(cq_conn_t *c, const cq_mqtt_packet_t *pkt)
 	if (c->state == CQ_CONN_CLOSED)
 		return -1;
 	uint8_t v = c->version ? c->version : CQ_MQTT_V311;
-	size_t n = cq_mqtt_size(pkt, v);
+	/* What the client accepts: problem information, packet size. */
+	cq_mqtt_packet_t fit = *pkt;
+	uint8_t mem[512];
+	void *heap = NULL;
+	size_t n;
+	if (cq_reply_fit(c, &fit, mem, sizeof(mem), &heap, &n) == 1) {
+		free(heap);
+		cq_counter_add(CQ_CTR_DROP_TOO_LARGE, 1);
+		if (pkt->type == CQ_MQTT_DISCONNECT)
+			return 0; /* the caller closes anyway */
+		/* Only an application message may be dropped as if sent
+		 * [MQTT-3.1.2-25]; without its CONNACK or an acknowledgement
+		 * the client would wait forever. */
+		cq_log(CQ_LOG_INFO, 0,
+			"client %s (%s): a packet of type %u does not fit its "
+			"maximum packet size (%u); closing",
+			c->id_log[0] ? c->id_log : "-", c->addr, pkt->type,
+			c->max_packet);
+		cq_conn_close(c,
+			c->state == CQ_CONN_ACTIVE ? CQ_CLOSE_ABNORMAL
+						   : CQ_CLOSE_REFUSED);
+		return -1;
+	}
+	int rc = 0;
+	unsigned char *dst = NULL;
 	if (n == 0) {
 		cq_log(CQ_LOG_ERR, 0,
 			"client %s (%s): cannot encode a packet of type %u",
 			c->id_log, c->addr, pkt->type);
-		return -1;
+		rc = -1;
+	} else {
+		cq_hooks_packet_encode(c->w, c, &fit);
+		dst = cq_conn_reserve(c, n);
+		rc = dst != NULL ? 0 : -1;
 	}
-	cq_hooks_packet_encode(c->w, c, pkt);
-	unsigned char *dst = cq_conn_reserve(c, n);
-	if (dst == NULL)
-		return -1;
-	size_t got = cq_mqtt_encode(pkt, v, dst, n);
-	cq_conn_commit(c, got);
-	cq_hooks_packet_sent(c->w, c, pkt);
-	return 0;
+	if (dst != NULL) {
+		cq_conn_commit(c, cq_mqtt_encode(&fit, v, dst, n));
+		cq_hooks_packet_sent(c->w, c, &fit);
+	}
+	free(heap);
+	return rc;
 }
 
 #define OUT_KEEP_MIN 1024u
@@ -307,20 +335,27 @@ cq_conn_violation(
 		err != CQ_MQTT_OK ? ": " : "",
 		err != CQ_MQTT_OK ? cq_mqtt_err_name(err) : "");
 	if (err == CQ_MQTT_OK) {
-		cq_conn_disconnect(c, reason, CQ_CLOSE_ABNORMAL);
+		cq_conn_disconnect_text(c, reason, CQ_CLOSE_ABNORMAL, what);
 		return;
 	}
 	cq_mqtt_reply_t r = cq_mqtt_err_reply(
 		err, c->version ? c->version : CQ_MQTT_V311, connected);
 	if (r.kind == CQ_MQTT_REPLY_CONNACK && !connected) {
+		uint8_t mem[128];
 		cq_mqtt_packet_t p = {.type = CQ_MQTT_CONNACK};
 		p.u.connack.code = r.code;
+		if (r.version == CQ_MQTT_V5)
+			p.u.connack.props = cq_reply_reason_props(
+				cq_mqtt_err_name(err), mem, sizeof(mem));
 		uint8_t saved = c->version;
 		c->version = r.version;
 		cq_conn_send_packet(c, &p);
 		c->version = saved;
 	} else if (r.kind == CQ_MQTT_REPLY_DISCONNECT && connected) {
-		cq_conn_disconnect(c, r.code, CQ_CLOSE_ABNORMAL);
+		char text[128];
+		snprintf(text, sizeof(text), "%s: %s", what,
+			cq_mqtt_err_name(err));
+		cq_conn_disconnect_text(c, r.code, CQ_CLOSE_ABNORMAL, text);
 		return;
 	}
 	cq_conn_close(c, connected ? CQ_CLOSE_ABNORMAL : CQ_CLOSE_REFUSED);
@@ -345,7 +380,8 @@ decode_failed(
 static int
 dispatch(cq_conn_t *c, cq_mqtt_packet_t *pkt)
 {
-	if (pkt->type != CQ_MQTT_CONNECT && c->state != CQ_CONN_ACTIVE) {
+	if (pkt->type != CQ_MQTT_CONNECT && c->state != CQ_CONN_ACTIVE &&
+		!(pkt->type == CQ_MQTT_AUTH && cq_eauth_waiting(c))) {
 		cq_conn_violation(
 			c, CQ_MQTT_ERR_NOT_CONNECT, 0, "packet before CONNECT");
 		return 0;
@@ -382,8 +418,9 @@ process_input(cq_conn_t *c)
 {
 	while (c->state != CQ_CONN_CLOSED && !c->paused &&
 		cq_buf_used(&c->in) > 0) {
-		if (c->state == CQ_CONN_NEW &&
-			(cq_buf_head(&c->in)[0] >> 4) != CQ_MQTT_CONNECT) {
+		unsigned type = cq_buf_head(&c->in)[0] >> 4;
+		if (c->state == CQ_CONN_NEW && type != CQ_MQTT_CONNECT &&
+			!(type == CQ_MQTT_AUTH && cq_eauth_waiting(c))) {
 			/* Say no at the first byte: a client that is not
 			 * speaking MQTT should not make us buffer a "packet"
 			 * of up to max_packet_size [MQTT-3.1.0-1]. */
@@ -652,12 +689,31 @@ detach(cq_conn_t *c, cq_close_why_t why)
 void
 cq_conn_disconnect(cq_conn_t *c, uint8_t reason, cq_close_why_t why)
 {
+	cq_conn_disconnect_text(c, reason, why, NULL);
+}
+
+void
+cq_conn_disconnect_text(
+	cq_conn_t *c, uint8_t reason, cq_close_why_t why, const char *text)
+{
+	uint8_t mem[256];
+	cq_mqtt_packet_t p = {.type = CQ_MQTT_DISCONNECT};
+	p.u.disconnect.reason = reason;
+	if (reason != CQ_MQTT_RC_SUCCESS)
+		p.u.disconnect.props = cq_reply_reason_props(
+			text != NULL ? text : cq_reply_text(reason), mem,
+			sizeof(mem));
+	cq_conn_disconnect_packet(c, &p, why);
+}
+
+void
+cq_conn_disconnect_packet(
+	cq_conn_t *c, const cq_mqtt_packet_t *p, cq_close_why_t why)
+{
 	if (c->state == CQ_CONN_CLOSED || c->state == CQ_CONN_DRAINING)
 		return;
 	if (c->version == CQ_MQTT_V5 && c->state == CQ_CONN_ACTIVE) {
-		cq_mqtt_packet_t p = {.type = CQ_MQTT_DISCONNECT};
-		p.u.disconnect.reason = reason;
-		cq_conn_send_packet(c, &p);
+		cq_conn_send_packet(c, p);
 		if (c->w->cfg->mqtt.passive_client_disconnect &&
 			why != CQ_CLOSE_SHUTDOWN) {
 			/* Leave the close to the client (some expect it). */
@@ -719,7 +775,12 @@ free_conn(cq_conn_t *c)
 		event_free(c->wev);
 	cq_buf_free(&c->in);
 	cq_buf_free(&c->out);
-	cq_alias_free(&c->aliases);
+	if (c->aliases != NULL) {
+		cq_alias_free(&c->aliases->in);
+		cq_alias_out_free(&c->aliases->out);
+		free(c->aliases);
+	}
+	cq_eauth_free(c);
 	free(c->username);
 	free(c);
 }
@@ -772,67 +833,4 @@ cq_conn_check_timeouts(cq_worker_t *w)
 				CQ_CLOSE_ABNORMAL);
 		}
 	}
-}
-
-/* ---- topic aliases ------------------------------------------------- */
-
-/* Room for entry 'alias' (the table grows with the largest alias
- * used, so a client that uses few aliases costs little). */
-static int
-alias_room(cq_alias_map_t *m, uint16_t alias)
-{
-	if (alias < m->cap)
-		return 0;
-	uint32_t cap = m->cap ? m->cap : 16;
-	while (cap <= alias)
-		cap *= 2;
-	char **t = realloc(m->topic, cap * sizeof(*t));
-	if (t == NULL)
-		return -1;
-	m->topic = t;
-	uint16_t *l = realloc(m->len, cap * sizeof(*l));
-	if (l == NULL)
-		return -1;
-	m->len = l;
-	memset(t + m->cap, 0, (cap - m->cap) * sizeof(*t));
-	memset(l + m->cap, 0, (cap - m->cap) * sizeof(*l));
-	m->cap = cap;
-	return 0;
-}
-
-int
-cq_alias_set(cq_alias_map_t *m, uint16_t alias, const void *t, size_t n)
-{
-	if (alias == 0 || alias > m->max || alias_room(m, alias) < 0)
-		return -1;
-	char *s = malloc(n + 1);
-	if (s == NULL)
-		return -1;
-	memcpy(s, t, n);
-	s[n] = '\0';
-	free(m->topic[alias]);
-	m->topic[alias] = s;
-	m->len[alias] = (uint16_t)n;
-	return 0;
-}
-
-const char *
-cq_alias_get(const cq_alias_map_t *m, uint16_t alias, size_t *n_r)
-{
-	if (alias == 0 || alias >= m->cap || m->topic[alias] == NULL)
-		return NULL;
-	*n_r = m->len[alias];
-	return m->topic[alias];
-}
-
-void
-cq_alias_free(cq_alias_map_t *m)
-{
-	for (uint32_t i = 0; i < m->cap; i++)
-		free(m->topic[i]);
-	free(m->topic);
-	free(m->len);
-	m->topic = NULL;
-	m->len = NULL;
-	m->cap = 0;
 }

@@ -32,16 +32,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "core/buf.h"
 #include "mqtt/packet.h"
+#include "workers/alias.h"
 #include "workers/transport.h"
 #include "workers/worker-t.h"
 
-#define CQ_CONN_READ_SIZE  65536u
-#define CQ_CONN_ADDR_MAX   64u
-#define CQ_CONN_ID_LOG_MAX 64u
+#define CQ_CONN_READ_SIZE 65536u
+/* "[v6 address]:port" fits; client ids longer than 39 characters (a
+ * UUID is 36) are cut in log lines. */
+#define CQ_CONN_ADDR_MAX   (INET6_ADDRSTRLEN + 10u)
+#define CQ_CONN_ID_LOG_MAX 40u
 /* Output above this is not added to (QoS 0 dropped, QoS 1/2 queued in the
  * session) until the client reads. */
 #define CQ_CONN_OUT_HIGH (4u << 20)
@@ -71,14 +75,6 @@ typedef enum cq_close_why {
 	CQ_CLOSE_REFUSED, /* never connected (CONNACK refused it) */
 } cq_close_why_t;
 
-/* Inbound topic aliases of an MQTT 5 client (alias -> topic). */
-typedef struct cq_alias_map {
-	uint16_t max; /* Topic Alias Maximum we announced */
-	uint32_t cap; /* entries allocated: grows with the aliases used */
-	char **topic; /* [cap], malloc'd strings */
-	uint16_t *len;
-} cq_alias_map_t;
-
 /* A subscription whose retained messages are still being sent. */
 typedef struct cq_rsend {
 	struct cq_rsend *next;
@@ -88,64 +84,70 @@ typedef struct cq_rsend {
 	bool rap;
 } cq_rsend_t;
 
+/* Topic aliases of an MQTT 5 connection (alias.h), allocated at CONNECT
+ * when either side may use them: most connections never do. */
+typedef struct cq_conn_aliases {
+	cq_alias_map_t in;
+	cq_alias_out_t out;
+} cq_conn_aliases_t;
+
+/* Ordered by size, so that no padding is lost: an idle connection is
+ * this struct, its read event and its session, and a broker holds many. */
 struct cq_conn {
 	cq_worker_t *w;
-	int fd;
 	const cq_transport_ops_t *tr;
 	void *tr_state;
 	struct cq_handshake *hs; /* pre-MQTT phase (handshake.h), or NULL */
-	bool tr_pending; /* the transport holds output of its own */
 	struct event *rev;
-	struct event *wev;
+	struct event *wev; /* made at the first partial write */
 	cq_buf_t in;
 	cq_buf_t out;
+	cq_lsess_t *ls; /* the session, once CONNECT succeeded */
+	struct cq_authwait *authwait; /* questions of the current packet */
+	char *username; /* of the CONNECT, for ACL questions (or NULL) */
+	size_t username_len;
+	struct cq_conn_aliases *aliases; /* MQTT 5 topic aliases, or NULL */
+	struct cq_eauth *eauth; /* enhanced authentication (v5) */
+	cq_rsend_t *rsend; /* retained messages to send */
+	struct cq_pack *pack, *pack_last; /* acks waiting (pack.h) */
+	struct cq_opening *opening; /* CONNECT being finished (OPENING) */
+	cq_conn_t *next, *prev; /* w->conns */
+	cq_conn_t *dirty_next; /* w->dirty */
+	cq_conn_t *dead_next; /* w->dead */
+	cq_conn_t *rsend_next; /* w->rsending, while rsend != NULL */
+	cq_conn_t *pack_next; /* w->packing, while pack != NULL */
+
+	uint64_t open_ms;
+	uint64_t rx_ms; /* last time bytes arrived */
+
 	cq_mqtt_dec_t dec;
+	int fd;
+	unsigned listener;
+	/* MQTT 5, as the client asked. */
+	uint32_t max_packet; /* client's Maximum Packet Size, 0: none */
+	uint16_t recv_max; /* client's Receive Maximum */
+	uint16_t keepalive; /* seconds, 0: none */
+	/* A QoS 2 PUBLISH whose packet id is recorded but which waits for
+	 * room in a ring (conn->blocked). */
+	uint16_t blocked_pid;
 
 	uint8_t state; /* cq_conn_state_t */
 	uint8_t version; /* protocol level, 0 before CONNECT */
+	uint8_t auth_refusal; /* CONNACK (v5) code of the last refusal */
+	bool tr_pending; /* the transport holds output of its own */
 	bool dirty; /* on w->dirty */
 	bool writing; /* EV_WRITE armed (partial write) */
 	bool paused; /* input held (opening, takeover, blocked) */
 	bool blocked; /* a PUBLISH waits for room in a ring */
 	bool close_after_flush;
 	bool loopback; /* peer on 127.0.0.0/8 or ::1 */
-
-	unsigned listener;
-	char addr[CQ_CONN_ADDR_MAX];
-	char id_log[CQ_CONN_ID_LOG_MAX]; /* client id, for log lines */
-
-	uint64_t open_ms;
-	uint64_t rx_ms; /* last time bytes arrived */
-	uint16_t keepalive; /* seconds, 0: none */
-
-	cq_lsess_t *ls; /* the session, once CONNECT succeeded */
-
-	/* MQTT 5, as the client asked. */
-	uint32_t max_packet; /* client's Maximum Packet Size, 0: none */
-	uint16_t recv_max; /* client's Receive Maximum */
 	bool problem_info; /* Request Problem Information */
 	bool expiry_zero; /* CONNECT asked for session expiry 0 */
 	bool retrying; /* handling a held-back packet again */
 	bool replaying; /* handling a packet again after an authd answer */
-	uint8_t auth_refusal; /* CONNACK (v5) code of the last refusal */
-	struct cq_authwait *authwait; /* questions of the current packet */
-	char *username; /* of the CONNECT, for ACL questions (or NULL) */
-	size_t username_len;
-	cq_alias_map_t aliases;
 
-	/* A QoS 2 PUBLISH whose packet id is recorded but which waits for
-	 * room in a ring (conn->blocked). */
-	uint16_t blocked_pid;
-
-	cq_rsend_t *rsend; /* retained messages to send */
-	struct cq_pack *pack, *pack_last; /* acks waiting (pack.h) */
-	struct cq_opening *opening; /* CONNECT being finished (OPENING) */
-
-	cq_conn_t *next, *prev; /* w->conns */
-	cq_conn_t *dirty_next; /* w->dirty */
-	cq_conn_t *dead_next; /* w->dead */
-	cq_conn_t *rsend_next; /* w->rsending, while rsend != NULL */
-	cq_conn_t *pack_next; /* w->packing, while pack != NULL */
+	char addr[CQ_CONN_ADDR_MAX];
+	char id_log[CQ_CONN_ID_LOG_MAX]; /* client id, for log lines */
 };
 
 /*
@@ -191,9 +193,16 @@ cq_conn_writable(const cq_conn_t *c)
 void cq_conn_close(cq_conn_t *c, cq_close_why_t why);
 
 /*
- * Send DISCONNECT 'reason' (MQTT 5 only; nothing on v3), then close.
+ * Send DISCONNECT 'reason' (MQTT 5 only; nothing on v3) with a Reason
+ * String, then close.
  */
 void cq_conn_disconnect(cq_conn_t *c, uint8_t reason, cq_close_why_t why);
+/* The same with Reason String 'text' (NULL: a sentence for the code). */
+void cq_conn_disconnect_text(
+	cq_conn_t *c, uint8_t reason, cq_close_why_t why, const char *text);
+/* The same with the DISCONNECT packet p as the caller built it. */
+void cq_conn_disconnect_packet(
+	cq_conn_t *c, const cq_mqtt_packet_t *p, cq_close_why_t why);
 
 /*
  * A protocol violation by the peer: one log line (client id, address,
@@ -217,10 +226,5 @@ void cq_conn_check_timeouts(cq_worker_t *w);
 
 /* Set the client id shown in log lines. */
 void cq_conn_set_log_id(cq_conn_t *c, const void *id, size_t len);
-
-/* Inbound topic aliases (MQTT 5). */
-int cq_alias_set(cq_alias_map_t *m, uint16_t alias, const void *t, size_t n);
-const char *cq_alias_get(const cq_alias_map_t *m, uint16_t alias, size_t *n_r);
-void cq_alias_free(cq_alias_map_t *m);
 
 #endif /* CQ_WORKERS_CONN_H */

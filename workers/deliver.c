@@ -204,7 +204,7 @@ stored_options(const cq_lsess_t *ls, const cq_dmsg_t *d, uint8_t *qos_r,
 		    CQ_LAYOUT_MAX_IDS, nids_r) == 0)
 		return false;
 	*qos_r = min_qos(d->qos, q);
-	*retain_r = rap && d->retain;
+	*retain_r = d->rsend || (rap && d->retain);
 	return true;
 }
 
@@ -239,9 +239,39 @@ cq_deliver_retained(cq_worker_t *w, cq_lsess_t *ls, cq_off_t m, uint8_t qos,
 {
 	cq_dmsg_t d;
 	cq_dmsg_from_msg(&d, m);
+	bool copy = qos > 0 || ls->x != NULL;
+	if (copy) {
+		/* It may wait in the window, the queue or a takeover: a copy
+		 * of its own remembers that it goes out with RETAIN=1
+		 * [MQTT-3.3.1-9] whatever Retain As Published says. */
+		d.rsend = true;
+		d.msg = cq_dmsg_store(&d, d.origin_slot);
+		if (d.msg == CQ_OFF_NULL) {
+			cq_counter_add(CQ_CTR_DROP_NO_MEMORY, 1);
+			return;
+		}
+	}
 	cq_layouts_t lay;
 	cq_layouts_begin(&lay, &w->scratch1, &d, w->now_s);
 	cq_deliver_to(w, ls, &lay, qos, true, ids, nids);
+	if (copy)
+		cq_msg_unref(d.msg);
+}
+
+/* d to every session of the match in w->sres. */
+static void
+fan_out(cq_worker_t *w, const cq_dmsg_t *d)
+{
+	if (w->sres.n == 0)
+		return;
+	cq_layouts_t lay;
+	cq_layouts_begin(&lay, &w->scratch, d, w->now_s);
+	for (uint32_t i = 0; i < w->sres.n; i++) {
+		const cq_subtrie_hit_t *h = &w->sres.hits[i];
+		cq_deliver_to(w, h->session, &lay, min_qos(d->qos, h->qos),
+			d->retain && h->retain_as_published,
+			w->sres.ids + h->first_id, h->nids);
+	}
 }
 
 void
@@ -259,16 +289,27 @@ cq_deliver_local(cq_worker_t *w, const cq_dmsg_t *d,
 			"matching a topic in the private trie");
 		return;
 	}
-	if (w->sres.n == 0)
-		return;
-	cq_layouts_t lay;
-	cq_layouts_begin(&lay, &w->scratch, d, w->now_s);
-	for (uint32_t i = 0; i < w->sres.n; i++) {
-		const cq_subtrie_hit_t *h = &w->sres.hits[i];
-		cq_deliver_to(w, h->session, &lay, min_qos(d->qos, h->qos),
-			d->retain && h->retain_as_published,
-			w->sres.ids + h->first_id, h->nids);
+	fan_out(w, d);
+}
+
+unsigned
+cq_deliver_groups(cq_worker_t *w, const cq_dmsg_t *d,
+	const cq_topic_levels_t *lv, const void *skip, const uint64_t *groups,
+	uint32_t ng)
+{
+	if (d->expiry != 0 && w->now_s >= d->expiry) {
+		cq_counter_add(CQ_CTR_DROP_EXPIRED, 1);
+		return 1; /* gone: nobody needs it any more */
 	}
+	if (cq_subtrie_match_groups(w->trie, lv, skip, groups, ng, &w->sres) <
+		0) {
+		cq_ratelog(w, &w->log_full, CQ_LOG_ERR, ENOMEM,
+			"matching a topic in the private trie");
+		return 0;
+	}
+	unsigned n = w->sres.n;
+	fan_out(w, d);
+	return n;
 }
 
 /* ---- the queue and re-sends ---------------------------------------- */
@@ -369,6 +410,21 @@ resend_one(cq_worker_t *w, cq_lsess_t *ls, cq_conn_t *c, const cq_inflight_t *e)
 		cq_layout_emit(c, &lay, l, e->pid, true);
 }
 
+unsigned
+cq_deliver_window(const cq_lsess_t *ls, cq_inflight_t *small, unsigned nsmall,
+	cq_inflight_t **v_r)
+{
+	*v_r = small;
+	unsigned n = cq_session_inflight_list(ls->sess, small, nsmall);
+	if (n < nsmall)
+		return n;
+	cq_inflight_t *v = malloc(CQ_DELIVER_WINDOW_MAX * sizeof(*v));
+	if (v == NULL)
+		return n; /* the first ones, in order */
+	*v_r = v;
+	return cq_session_inflight_list(ls->sess, v, CQ_DELIVER_WINDOW_MAX);
+}
+
 void
 cq_deliver_resume(cq_worker_t *w, cq_lsess_t *ls)
 {
@@ -376,16 +432,8 @@ cq_deliver_resume(cq_worker_t *w, cq_lsess_t *ls)
 	if (c == NULL)
 		return;
 	ls->resumed = true;
-	cq_inflight_t small[64], *v = small;
-	unsigned n = cq_session_inflight_list(ls->sess, v, 64);
-	if (n == 64) {
-		v = malloc(65535 * sizeof(*v));
-		if (v == NULL) {
-			v = small;
-		} else {
-			n = cq_session_inflight_list(ls->sess, v, 65535);
-		}
-	}
+	cq_inflight_t small[64], *v;
+	unsigned n = cq_deliver_window(ls, small, 64, &v);
 	ls->inflight_n = n;
 	for (unsigned i = 0; i < n && c->state != CQ_CONN_CLOSED; i++)
 		resend_one(w, ls, c, &v[i]);
@@ -476,7 +524,10 @@ publish_record(cq_worker_t *w, unsigned src, const cq_ring_rec_t *rec)
 			"splitting a topic");
 		return;
 	}
-	cq_deliver_local(w, &d, &lv, NULL, groups, h->ngroups);
+	if (h->flags & CQ_REC_F_GROUPS)
+		cq_deliver_groups(w, &d, &lv, NULL, groups, h->ngroups);
+	else
+		cq_deliver_local(w, &d, &lv, NULL, groups, h->ngroups);
 	cq_topic_levels_free(&lv);
 }
 

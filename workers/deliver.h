@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "shm/ring.h"
+#include "shm/session.h"
 #include "shm/topic_match.h"
 #include "workers/layout.h"
 #include "workers/records.h"
@@ -35,6 +36,15 @@
 void cq_deliver_local(cq_worker_t *w, const cq_dmsg_t *d,
 	const cq_topic_levels_t *lv, const void *publisher,
 	const uint64_t *groups, uint32_t ng);
+
+/*
+ * Deliver d to one member of each of the shared groups 'groups' served
+ * here, never to 'skip' and not to plain subscribers: a message a member
+ * left with (share.h).  Returns the number of sessions it went to.
+ */
+unsigned cq_deliver_groups(cq_worker_t *w, const cq_dmsg_t *d,
+	const cq_topic_levels_t *lv, const void *skip, const uint64_t *groups,
+	uint32_t ng);
 
 /*
  * One delivery to one session at the given options (layouts: the
@@ -63,6 +73,15 @@ void cq_deliver_retained(cq_worker_t *w, cq_lsess_t *ls, cq_off_t m,
 
 /* Send queued messages while the window and the connection have room. */
 void cq_deliver_pump(cq_worker_t *w, cq_lsess_t *ls);
+
+/*
+ * ls's inflight window in send order, into small[nsmall] or, when it has
+ * more entries, a heap array (*v_r: free it unless it is small).  Returns
+ * the count (only what small holds when out of memory).
+ */
+#define CQ_DELIVER_WINDOW_MAX 65535u
+unsigned cq_deliver_window(const cq_lsess_t *ls, cq_inflight_t *small,
+	unsigned nsmall, cq_inflight_t **v_r);
 
 /*
  * The session's connection was accepted (CONNACK sent): re-send the

@@ -2,7 +2,8 @@
  * handle.h — one handler per MQTT packet type a client sends (Mosquitto's
  * handle_*.c layout): handle_connect.c, handle_publish.c, handle_ack.c
  * (PUBACK, PUBREC, PUBREL, PUBCOMP), handle_subscribe.c (SUBSCRIBE,
- * UNSUBSCRIBE), handle_ping.c, handle_disconnect.c (DISCONNECT, AUTH).
+ * UNSUBSCRIBE), handle_ping.c, handle_disconnect.c (DISCONNECT) and
+ * enhanced_auth.c (AUTH).
  *
  * conn.c decodes a packet and calls its handler with views into the
  * connection's input buffer.  A handler answers 0 when the packet is done
@@ -37,6 +38,10 @@ void cq_handle_connect_poll(cq_worker_t *w);
 bool cq_handle_connect_waiting(void);
 /* The connection of an OPENING CONNECT closed (conn.c). */
 void cq_handle_connect_detach(cq_conn_t *c);
+
+/* Refuse the CONNECT being handled with v5 reason 'code' (Reason String
+ * 'why'; a v3 client gets the return code it maps to) and close. */
+void cq_handle_connect_refuse(cq_conn_t *c, uint8_t code, const char *why);
 
 /* The reason code a refusal carries on this connection's level: v5 as
  * given, v3 mapped (0x87 -> 0x05 ...), -1: none (just close). */

@@ -28,16 +28,7 @@
 #include "workers/deliver.h"
 #include "workers/hooks.h"
 #include "workers/lsess.h"
-
-static void
-send_ack(cq_conn_t *c, uint8_t type, uint16_t pid, uint8_t reason)
-{
-	cq_mqtt_packet_t p = {.type = type};
-	p.u.ack = (cq_mqtt_ack_t){.type = type,
-		.packet_id = pid,
-		.reason = c->version == CQ_MQTT_V5 ? reason : 0};
-	cq_conn_send_packet(c, &p);
-}
+#include "workers/reply.h"
 
 /* Window entry pid leaves state 'expect' for 'next' (0: gone).  1 done,
  * 0 no such entry, -1 the session moved (the connection is closed). */
@@ -86,8 +77,8 @@ on_pubrec(cq_conn_t *c, cq_lsess_t *ls, const cq_mqtt_ack_t *pk)
 			    CQ_INFLIGHT_PUBCOMP, CQ_INFLIGHT_PUBCOMP, &m) == 0)
 			rc = 1;
 	}
-	send_ack(c, CQ_MQTT_PUBREL, pk->packet_id,
-		rc == 0 ? CQ_MQTT_RC_PACKET_ID_NOT_FOUND : 0);
+	cq_reply_ack(c, CQ_MQTT_PUBREL, pk->packet_id,
+		rc == 0 ? CQ_MQTT_RC_PACKET_ID_NOT_FOUND : 0, NULL);
 }
 
 static void
@@ -100,8 +91,8 @@ on_pubrel(cq_conn_t *c, cq_lsess_t *ls, const cq_mqtt_ack_t *pk)
 			cq_conn_close(c, CQ_CLOSE_TAKEN_OVER);
 		return;
 	}
-	send_ack(c, CQ_MQTT_PUBCOMP, pk->packet_id,
-		rc == 0 ? CQ_MQTT_RC_PACKET_ID_NOT_FOUND : 0);
+	cq_reply_ack(c, CQ_MQTT_PUBCOMP, pk->packet_id,
+		rc == 0 ? CQ_MQTT_RC_PACKET_ID_NOT_FOUND : 0, NULL);
 }
 
 int

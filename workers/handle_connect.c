@@ -26,14 +26,17 @@
 #include "core/log.h"
 #include "mqtt/reason.h"
 #include "mqtt/topic.h"
+#include "mqtt/utf8.h"
 #include "shm/counters.h"
 #include "shm/msg.h"
 #include "shm/session.h"
 #include "workers/conn.h"
 #include "workers/deliver.h"
+#include "workers/enhanced_auth.h"
 #include "workers/hooks.h"
 #include "workers/lsess.h"
 #include "workers/publish.h"
+#include "workers/reply.h"
 #include "workers/takeover.h"
 #include "workers/worker.h"
 
@@ -64,17 +67,34 @@ cq_handle_v3_code(uint8_t code)
 }
 
 /* Refuse the CONNECT with v5 reason 'code' (mapped on v3) and close. */
-static void
-refuse(cq_conn_t *c, uint8_t code, const char *why)
+void
+cq_handle_connect_refuse(cq_conn_t *c, uint8_t code, const char *why)
 {
 	cq_log(CQ_LOG_NOTICE, 0, "client %s (%s) refused: %s",
 		c->id_log[0] ? c->id_log : "-", c->addr, why);
 	int v = c->version == CQ_MQTT_V5 ? code : cq_handle_v3_code(code);
+	const cq_config_t *cfg = c->w->cfg;
+	bool ref = code == cq_reply_redirect_code(cfg) && code != 0;
+	size_t cap = 256 + (ref ? cq_reply_redirect_size(cfg) : 0);
+	uint8_t *mem = c->version == CQ_MQTT_V5 ? malloc(cap) : NULL;
 	if (v >= 0) {
 		cq_mqtt_packet_t p = {.type = CQ_MQTT_CONNACK};
 		p.u.connack.code = (uint8_t)v;
+		cq_mqtt_pbuf_t pb;
+		cq_mqtt_pbuf_init(&pb, mem, mem != NULL ? cap : 0);
+		/* The Reason String says why, unless that would tell what
+		 * mqtt.obscure_not_authorized hides. */
+		if (!(code == CQ_MQTT_RC_UNSPECIFIED &&
+			    cfg->mqtt.obscure_not_authorized))
+			cq_reply_put_reason(&pb, why,
+				ref ? cq_reply_redirect_size(cfg) : 0);
+		if (ref)
+			cq_reply_put_redirect(&pb, cfg);
+		if (mem != NULL)
+			p.u.connack.props = cq_mqtt_pbuf_props(&pb);
 		cq_conn_send_packet(c, &p);
 	}
+	free(mem);
 	cq_conn_close(c, CQ_CLOSE_REFUSED);
 }
 
@@ -151,6 +171,15 @@ check_will(
 		*why_r = "will topic not allowed";
 		return CQ_MQTT_RC_TOPIC_NAME_INVALID;
 	}
+	uint32_t pfi;
+	if (pk->version == CQ_MQTT_V5 &&
+		cq_mqtt_props_payload_format(&pk->will_props, &pfi) == 0 &&
+		pfi == 1 &&
+		!cq_utf8_valid(pk->will_payload.ptr, pk->will_payload.len)) {
+		*why_r = "will payload is not UTF-8 as its format indicator "
+			 "says";
+		return CQ_MQTT_RC_PAYLOAD_FORMAT_INVALID;
+	}
 	return 0;
 }
 
@@ -169,15 +198,18 @@ check_connect(cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk,
 		*why_r = "client identifier not allowed";
 		return CQ_MQTT_RC_CLIENT_ID_INVALID;
 	}
+	if (cq_reply_redirect_code(cfg) != 0) {
+		/* MQTT 5 clients are told where to go; 3.x ones only that
+		 * this server does not serve them. */
+		*why_r = "this server sends its clients to another one";
+		return pk->version == CQ_MQTT_V5
+			? cq_reply_redirect_code(cfg)
+			: CQ_MQTT_RC_SERVER_UNAVAILABLE;
+	}
 	if (pk->client_id.len > cfg->limits.max_client_id_len) {
 		*why_r = "client identifier longer than "
 			 "limits.max_client_id_len";
 		return CQ_MQTT_RC_CLIENT_ID_INVALID;
-	}
-	if (pk->version == CQ_MQTT_V5 &&
-		cq_mqtt_props_has(&pk->props, CQ_MQTT_PROP_AUTH_METHOD)) {
-		*why_r = "extended authentication is not supported";
-		return CQ_MQTT_RC_BAD_AUTH_METHOD;
 	}
 	if (connected_total(w) >= cfg->limits.max_connections ||
 		listener_full(w, c)) {
@@ -203,11 +235,13 @@ check_connect(cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk,
 	if (v == CQ_HOOK_PENDING)
 		return CONNECT_PENDING;
 	if (v != CQ_HOOK_ALLOW) {
-		*why_r = c->auth_refusal == CQ_MQTT_RC_SERVER_UNAVAILABLE
-			? "authentication unavailable"
-			: "not authorized";
+		bool down = c->auth_refusal == CQ_MQTT_RC_SERVER_UNAVAILABLE;
+		cq_counter_add(
+			down ? CQ_CTR_AUTH_UNAVAILABLE : CQ_CTR_AUTH_DENY, 1);
+		*why_r = down ? "authentication unavailable" : "not authorized";
 		return refusal_code(w, c);
 	}
+	cq_counter_add(CQ_CTR_AUTH_ALLOW, 1);
 	uint8_t rc = cq_hooks_connect(w, c, pk);
 	if (rc >= 0x80) {
 		*why_r = "refused by a hook";
@@ -239,11 +273,8 @@ make_will(cq_worker_t *w, const cq_mqtt_connect_t *pk, cq_opening_t *o)
 		cq_mqtt_pbuf_copy(&pb, &pk->will_props,
 			CQ_MQTT_PROP_BIT(CQ_MQTT_PROP_WILL_DELAY));
 	}
-	uint32_t exp = 0;
-	uint64_t expiry = 0;
-	if (pk->version == CQ_MQTT_V5 &&
-		cq_mqtt_props_message_expiry(&pk->will_props, &exp) == 0)
-		expiry = w->now_s + exp;
+	/* Its Message Expiry Interval (kept in the properties) runs from its
+	 * publication: cq_publish_will() sets the deadline then. */
 	cq_msg_info_t info = {.topic = (const char *)pk->will_topic.ptr,
 		.topic_len = pk->will_topic.len,
 		.props = props,
@@ -252,7 +283,6 @@ make_will(cq_worker_t *w, const cq_mqtt_connect_t *pk, cq_opening_t *o)
 		.payload_len = pk->will_payload.len,
 		.qos = pk->will_qos,
 		.flags = pk->will_retain ? CQ_MSG_F_RETAIN : 0,
-		.expiry = expiry,
 		.origin_slot = (uint16_t)w->slot};
 	o->will = cq_msg_create(&info);
 	if (props != NULL && props != pmem)
@@ -260,8 +290,9 @@ make_will(cq_worker_t *w, const cq_mqtt_connect_t *pk, cq_opening_t *o)
 	return o->will != CQ_OFF_NULL ? 0 : -1;
 }
 
-/* Session expiry and keep alive as granted. */
-static void
+/* Session expiry, keep alive and topic aliases as granted.  0, or -1
+ * (out of memory). */
+static int
 grant(cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk,
 	cq_opening_t *o)
 {
@@ -287,16 +318,23 @@ grant(cq_worker_t *w, cq_conn_t *c, const cq_mqtt_connect_t *pk,
 	if (pk->version == CQ_MQTT_V5) {
 		c->recv_max = (uint16_t)cq_mqtt_props_int_or(
 			&pk->props, CQ_MQTT_PROP_RECEIVE_MAX, 65535);
-		c->max_packet = cq_mqtt_props_int_or(
-			&pk->props, CQ_MQTT_PROP_MAX_PACKET_SIZE, 0);
-		c->problem_info = cq_mqtt_props_int_or(&pk->props,
-					  CQ_MQTT_PROP_REQUEST_PROBLEM_INFO,
-					  1) != 0;
-		c->aliases.max = cfg->mqtt.topic_alias_maximum;
+		/* Aliases we assign: the client's maximum, and no more than
+		 * we accept ourselves (memory kept per connection). */
+		uint16_t in = cfg->mqtt.topic_alias_maximum;
+		uint32_t tam = cq_mqtt_props_int_or(
+			&pk->props, CQ_MQTT_PROP_TOPIC_ALIAS_MAX, 0);
+		if (in > 0 && c->aliases == NULL &&
+			(c->aliases = calloc(1, sizeof(*c->aliases))) == NULL)
+			return -1;
+		if (c->aliases != NULL) {
+			c->aliases->in.max = in;
+			c->aliases->out.max = (uint16_t)(tam < in ? tam : in);
+		}
 		o->response_info = cq_mqtt_props_int_or(&pk->props,
 					   CQ_MQTT_PROP_REQUEST_RESPONSE_INFO,
 					   0) != 0;
 	}
+	return 0;
 }
 
 static int
@@ -382,7 +420,7 @@ int
 cq_handle_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk)
 {
 	cq_worker_t *w = c->w;
-	if (c->state != CQ_CONN_NEW) {
+	if (c->state != CQ_CONN_NEW || cq_eauth_waiting(c)) {
 		cq_conn_violation(c, CQ_MQTT_OK, CQ_MQTT_RC_PROTOCOL_ERROR,
 			"second CONNECT");
 		return 0;
@@ -390,13 +428,28 @@ cq_handle_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk)
 	c->version = pk->version;
 	c->dec.version = pk->version;
 	cq_conn_set_log_id(c, pk->client_id.ptr, pk->client_id.len);
+	if (pk->version == CQ_MQTT_V5) {
+		/* What the client accepts applies to the CONNACK already. */
+		c->max_packet = cq_mqtt_props_int_or(
+			&pk->props, CQ_MQTT_PROP_MAX_PACKET_SIZE, 0);
+		c->problem_info = cq_mqtt_props_int_or(&pk->props,
+					  CQ_MQTT_PROP_REQUEST_PROBLEM_INFO,
+					  1) != 0;
+	}
 	bool assign = false;
 	const char *why = NULL;
-	uint8_t code = check_connect(w, c, pk, &assign, &why);
+	uint8_t code = 0;
+	int ea = cq_eauth_connect(c, pk, &code, &why);
+	if (ea == CQ_EAUTH_WAITING)
+		return 0;
+	if (ea == CQ_EAUTH_PENDING)
+		return CQ_CONN_PENDING;
+	if (ea == CQ_EAUTH_DONE)
+		code = check_connect(w, c, pk, &assign, &why);
 	if (code == CONNECT_PENDING)
 		return CQ_CONN_PENDING;
 	if (code != 0) {
-		refuse(c, code, why);
+		cq_handle_connect_refuse(c, code, why);
 		return 0;
 	}
 	cq_opening_t *o = calloc(1, sizeof(*o));
@@ -406,7 +459,8 @@ cq_handle_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk)
 			opening_free(o);
 		cq_ratelog(w, &w->log_full, CQ_LOG_ERR, ENOMEM,
 			"out of memory accepting a CONNECT");
-		refuse(c, CQ_MQTT_RC_QUOTA_EXCEEDED, "out of memory");
+		cq_handle_connect_refuse(
+			c, CQ_MQTT_RC_QUOTA_EXCEEDED, "out of memory");
 		return 0;
 	}
 	if (assign)
@@ -414,19 +468,25 @@ cq_handle_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk)
 	if ((pk->has_username || cq_transport_username(c) != NULL) &&
 		keep_username(c, pk) < 0) {
 		opening_free(o);
-		refuse(c, CQ_MQTT_RC_QUOTA_EXCEEDED, "out of memory");
+		cq_handle_connect_refuse(
+			c, CQ_MQTT_RC_QUOTA_EXCEEDED, "out of memory");
 		return 0;
 	}
 	o->protocol = pk->version;
 	o->clean = pk->clean;
-	grant(w, c, pk, o);
+	if (grant(w, c, pk, o) < 0) {
+		opening_free(o);
+		cq_handle_connect_refuse(
+			c, CQ_MQTT_RC_QUOTA_EXCEEDED, "out of memory");
+		return 0;
+	}
 	if (open_session(w, c, pk, o) < 0) {
 		int err = errno;
 		opening_free(o);
 		cq_ratelog(w, &w->log_full, CQ_LOG_ERR, err,
 			"session table or shared memory full: refusing "
 			"connections");
-		refuse(c,
+		cq_handle_connect_refuse(c,
 			pk->version == CQ_MQTT_V5
 				? CQ_MQTT_RC_QUOTA_EXCEEDED
 				: CQ_MQTT_RC_SERVER_UNAVAILABLE,
@@ -518,7 +578,7 @@ send_connack(cq_worker_t *w, cq_conn_t *c, const cq_opening_t *o)
 	p.u.connack.session_present = o->r.present && c->version != CQ_MQTT_V31;
 	/* Room for the fixed properties and two copies of the client id
 	 * (assigned id, response information). */
-	size_t cap = 128 + 2 * (o->id_len + 16);
+	size_t cap = 128 + 2 * (o->id_len + 16) + cq_eauth_connack_size(c);
 	uint8_t *pmem = c->version == CQ_MQTT_V5 ? malloc(cap) : NULL;
 	if (pmem != NULL) {
 		cq_mqtt_pbuf_t pb;
@@ -535,6 +595,7 @@ send_connack(cq_worker_t *w, cq_conn_t *c, const cq_opening_t *o)
 				o->server_keepalive);
 		if (o->response_info || cfg->mqtt.always_return_response_info)
 			response_info(o, &pb);
+		cq_eauth_connack_props(c, &pb);
 		p.u.connack.props = cq_mqtt_pbuf_props(&pb);
 	}
 	cq_conn_send_packet(c, &p);
@@ -647,7 +708,8 @@ finish(cq_worker_t *w, cq_opening_t *o)
 			cq_lsess_free(w, ls);
 		opening_free(o);
 		if (c != NULL)
-			refuse(c, CQ_MQTT_RC_QUOTA_EXCEEDED, "out of memory");
+			cq_handle_connect_refuse(
+				c, CQ_MQTT_RC_QUOTA_EXCEEDED, "out of memory");
 		return true;
 	}
 	store_will(ls, o);
@@ -665,6 +727,12 @@ finish(cq_worker_t *w, cq_opening_t *o)
 	w->nconnected++;
 	cq_counter_set(CQ_CTR_CONNECTIONS, w->nconnected);
 	send_connack(w, c, o);
+	if (c->state == CQ_CONN_CLOSED) {
+		/* It did not fit the client's Maximum Packet Size; the close
+		 * may have ended (freed) the session. */
+		opening_free(o);
+		return true;
+	}
 	cq_log(CQ_LOG_DEBUG, 0,
 		"client %s connected from %s (protocol %u, %s, keep alive "
 		"%u, session %s)",

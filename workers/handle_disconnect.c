@@ -1,5 +1,5 @@
 /*
- * handle_disconnect.c — DISCONNECT and AUTH from a client.
+ * handle_disconnect.c — DISCONNECT from a client.
  *
  * DISCONNECT ends the connection.  The will is discarded on 3.x and on a
  * 5.0 DISCONNECT with reason 0x00 [MQTT-3.1.2-10] [MQTT-3.14.4-3]; any
@@ -7,9 +7,7 @@
  * A 5.0 DISCONNECT may change the session expiry interval, except from 0
  * to something else [MQTT-3.14.2-2].
  *
- * AUTH: extended authentication is not offered (a CONNECT naming an
- * Authentication Method is refused), so an AUTH is a protocol error
- * [MQTT-3.15.0-1 by implication; MQTT 5 §4.12].
+ * AUTH is handled in enhanced_auth.c.
  */
 #include "config.h"
 #include "workers/handle.h"
@@ -43,14 +41,5 @@ cq_handle_disconnect(cq_conn_t *c, const cq_mqtt_disconnect_t *pk)
 	cq_conn_close(c,
 		pk->reason == CQ_MQTT_RC_SUCCESS ? CQ_CLOSE_NORMAL
 						 : CQ_CLOSE_WILL);
-	return 0;
-}
-
-int
-cq_handle_auth(cq_conn_t *c, const cq_mqtt_auth_t *pk)
-{
-	(void)pk;
-	cq_conn_violation(c, CQ_MQTT_OK, CQ_MQTT_RC_PROTOCOL_ERROR,
-		"AUTH without extended authentication");
 	return 0;
 }

@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "mqtt/reason.h"
 #include "mqtt/topic.h"
+#include "mqtt/utf8.h"
 #include "shm/counters.h"
 #include "shm/session.h"
 #include "workers/conn.h"
@@ -31,13 +32,14 @@
 #include "workers/lsess.h"
 #include "workers/pack.h"
 #include "workers/publish.h"
+#include "workers/reply.h"
 
-/* PUBACK or PUBREC for pid (reason on v5 only) that makes nothing
- * durable (workers/pack.h keeps it behind those that do). */
+/* PUBACK or PUBREC for pid (reason and Reason String on v5 only) that
+ * makes nothing durable (workers/pack.h keeps it behind those that do). */
 static void
-ack(cq_conn_t *c, uint8_t qos, uint16_t pid, uint8_t reason)
+ack(cq_conn_t *c, uint8_t qos, uint16_t pid, uint8_t reason, const char *why)
 {
-	cq_pack_ack(c, qos, pid, reason, false);
+	cq_pack_ack(c, qos, pid, reason, why, false);
 }
 
 /*
@@ -52,7 +54,14 @@ drop(cq_conn_t *c, const cq_mqtt_publish_t *pk, uint8_t reason, const char *why)
 	cq_log(CQ_LOG_DEBUG, 0,
 		"client %s (%s): PUBLISH to \"%.*s\" dropped: %s", c->id_log,
 		c->addr, (int)pk->topic.len, (const char *)pk->topic.ptr, why);
-	ack(c, pk->qos, pk->packet_id, reason);
+	if (reason == CQ_MQTT_RC_NOT_AUTHORIZED &&
+		c->w->cfg->mqtt.obscure_not_authorized) {
+		/* Nothing that tells which topics exist: no Reason String
+		 * either ("" puts none). */
+		reason = CQ_MQTT_RC_UNSPECIFIED;
+		why = "";
+	}
+	ack(c, pk->qos, pk->packet_id, reason, why);
 }
 
 /* The topic: the alias resolved or recorded (v5), the mount point
@@ -67,13 +76,13 @@ topic_of(cq_conn_t *c, const cq_mqtt_publish_t *pk, const char **t_r,
 	if (c->version != CQ_MQTT_V5 ||
 		cq_mqtt_props_topic_alias(&pk->props, &alias) != 0)
 		return 0;
-	if (alias > c->aliases.max) {
+	if (c->aliases == NULL || alias > c->aliases->in.max) {
 		cq_conn_violation(c, CQ_MQTT_OK, CQ_MQTT_RC_TOPIC_ALIAS_INVALID,
 			"topic alias above the maximum");
 		return -1;
 	}
 	if (pk->topic.len == 0) {
-		*t_r = cq_alias_get(&c->aliases, (uint16_t)alias, n_r);
+		*t_r = cq_alias_get(&c->aliases->in, (uint16_t)alias, n_r);
 		if (*t_r == NULL) {
 			cq_conn_violation(c, CQ_MQTT_OK,
 				CQ_MQTT_RC_PROTOCOL_ERROR,
@@ -82,7 +91,7 @@ topic_of(cq_conn_t *c, const cq_mqtt_publish_t *pk, const char **t_r,
 		}
 		return 0;
 	}
-	if (cq_alias_set(&c->aliases, (uint16_t)alias, pk->topic.ptr,
+	if (cq_alias_set(&c->aliases->in, (uint16_t)alias, pk->topic.ptr,
 		    pk->topic.len) < 0) {
 		cq_conn_violation(c, CQ_MQTT_OK,
 			CQ_MQTT_RC_IMPLEMENTATION_ERROR,
@@ -155,7 +164,7 @@ qos2_record(cq_conn_t *c, cq_lsess_t *ls, uint16_t pid)
 	if (rc == 0) {
 		/* Its id is in this worker's storage ring already. */
 		c->w->pub_dsts = 0;
-		cq_pack_ack(c, 2, pid, 0, true);
+		cq_pack_ack(c, 2, pid, 0, NULL, true);
 		return 0;
 	}
 	if (rc == CQ_AGAIN) {
@@ -171,7 +180,8 @@ qos2_record(cq_conn_t *c, cq_lsess_t *ls, uint16_t pid)
 			cq_conn_close(c, CQ_CLOSE_TAKEN_OVER);
 		return -1;
 	}
-	ack(c, 2, pid, CQ_MQTT_RC_QUOTA_EXCEEDED);
+	ack(c, 2, pid, CQ_MQTT_RC_QUOTA_EXCEEDED,
+		"no room to record the packet identifier");
 	return 0;
 }
 
@@ -198,7 +208,12 @@ route(cq_conn_t *c, cq_lsess_t *ls, const cq_mqtt_publish_t *pk, cq_dmsg_t *d)
 				c, CQ_MQTT_RC_SERVER_BUSY, CQ_CLOSE_ABNORMAL);
 		return 0;
 	}
-	cq_pack_ack(c, pk->qos, pk->packet_id, 0, true);
+	/* MQTT 5: say when nobody subscribes (the route trie knows no
+	 * worker with a matching subscription). */
+	bool none = c->version == CQ_MQTT_V5 && w->rres.workers == 0 &&
+		w->rres.npicks == 0;
+	cq_pack_ack(c, pk->qos, pk->packet_id,
+		none ? CQ_MQTT_RC_NO_MATCHING_SUBSCRIBERS : 0, NULL, true);
 	return 0;
 }
 
@@ -313,11 +328,35 @@ pass_on(cq_conn_t *c, cq_lsess_t *ls, const cq_mqtt_publish_t *pk,
 	return rc;
 }
 
+/*
+ * A payload that claims to be UTF-8 (Payload Format Indicator 1) and is
+ * not (§3.3.2.3.2): false when the PUBLISH is refused, with PUBACK/PUBREC
+ * 0x99 for QoS 1/2 (the connection stays), DISCONNECT 0x99 for QoS 0
+ * (which has no other way to say it).
+ */
+static bool
+format_ok(cq_conn_t *c, const cq_mqtt_publish_t *pk)
+{
+	uint32_t pfi;
+	if (c->version != CQ_MQTT_V5 ||
+		cq_mqtt_props_payload_format(&pk->props, &pfi) != 0 ||
+		pfi != 1 || cq_utf8_valid(pk->payload.ptr, pk->payload.len))
+		return true;
+	if (pk->qos > 0)
+		drop(c, pk, CQ_MQTT_RC_PAYLOAD_FORMAT_INVALID,
+			cq_reply_text(CQ_MQTT_RC_PAYLOAD_FORMAT_INVALID));
+	else
+		cq_conn_violation(c, CQ_MQTT_OK,
+			CQ_MQTT_RC_PAYLOAD_FORMAT_INVALID,
+			"payload is not UTF-8 as its format indicator says");
+	return false;
+}
+
 int
 cq_handle_publish(cq_conn_t *c, const cq_mqtt_publish_t *pk)
 {
 	cq_lsess_t *ls = c->ls;
-	if (check_caps(c, pk) < 0 || ls == NULL)
+	if (check_caps(c, pk) < 0 || ls == NULL || !format_ok(c, pk))
 		return 0;
 	const char *topic;
 	size_t tlen;
@@ -327,6 +366,7 @@ cq_handle_publish(cq_conn_t *c, const cq_mqtt_publish_t *pk)
 		static const cq_counter_t in[] = {CQ_CTR_MSGS_IN_Q0,
 			CQ_CTR_MSGS_IN_Q1, CQ_CTR_MSGS_IN_Q2};
 		cq_counter_add(in[pk->qos], 1);
+		cq_counter_add(CQ_CTR_PAYLOAD_IN_Q0 + pk->qos, pk->payload.len);
 	}
 	int r = refused(c, pk, topic, tlen);
 	if (r == PUBLISH_PENDING)

@@ -25,6 +25,7 @@
 #include "workers/hooks.h"
 #include "workers/lsess.h"
 #include "workers/publish.h"
+#include "workers/reply.h"
 #include "workers/rsend.h"
 
 #define CODES_INLINE 64u
@@ -224,6 +225,14 @@ cq_handle_subscribe(cq_conn_t *c, const cq_mqtt_subscribe_t *pk)
 	cq_mqtt_packet_t p = {.type = CQ_MQTT_SUBACK};
 	p.u.suback.packet_id = pk->packet_id;
 	p.u.suback.codes = cq_mqtt_view(codes, n);
+	uint8_t pmem[128];
+	for (uint32_t i = 0; c->version == CQ_MQTT_V5 && i < n; i++)
+		if (codes[i] >= 0x80) {
+			/* One Reason String: the first refusal's. */
+			p.u.suback.props = cq_reply_reason_props(
+				cq_reply_text(codes[i]), pmem, sizeof(pmem));
+			break;
+		}
 	cq_conn_send_packet(c, &p);
 	for (uint32_t i = 0; i < n && c->state == CQ_CONN_ACTIVE; i++)
 		if (later[i].filter != NULL)

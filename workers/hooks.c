@@ -306,3 +306,39 @@ cq_hooks_packet_sent(cq_worker_t *w, cq_conn_t *c, const cq_mqtt_packet_t *pk)
 	client_of(c, &cl);
 	EACH(w, hk, on_packet_sent) hk->on_packet_sent(hk->ctx, &cl, pk);
 }
+
+cq_hook_verdict_t
+cq_hooks_auth(cq_worker_t *w, cq_conn_t *c, int *hook, cq_hook_auth_t *a)
+{
+	cq_hook_client_t cl;
+	client_of(c, &cl);
+	if (*hook >= 0) {
+		const cq_hook_t *hk = (unsigned)*hook < w->hooks->n
+			? w->hooks->v[*hook]
+			: NULL;
+		if (hk == NULL || hk->on_auth == NULL)
+			return CQ_HOOK_DENY;
+		return hk->on_auth(hk->ctx, &cl, a);
+	}
+	for (unsigned i = 0; i < w->hooks->n; i++) {
+		const cq_hook_t *hk = w->hooks->v[i];
+		if (hk->on_auth == NULL)
+			continue;
+		cq_hook_verdict_t v = hk->on_auth(hk->ctx, &cl, a);
+		if (v != CQ_HOOK_NEXT) {
+			*hook = (int)i;
+			return v;
+		}
+	}
+	return CQ_HOOK_NEXT;
+}
+
+void
+cq_hooks_auth_end(cq_worker_t *w, int hook, cq_hook_auth_t *a)
+{
+	if (hook < 0 || (unsigned)hook >= w->hooks->n)
+		return;
+	const cq_hook_t *hk = w->hooks->v[hook];
+	if (hk->on_auth_end != NULL)
+		hk->on_auth_end(hk->ctx, a);
+}

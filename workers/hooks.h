@@ -14,6 +14,8 @@
  *       ALLOW or DENY decides; NEXT passes to the following one; when none
  *       decides the answer is DENY; PENDING (only the built-in authd hook)
  *       means the answer will come and the packet is handled again
+ *   on_auth                                 enhanced authentication steps
+ *       (enhanced_auth.h); PENDING there too
  *   on_connect, on_subscribe, on_publish    each hook may change what it
  *       is given (options, the message) and may refuse it with a reason
  *       code >= 0x80; the first refusal stops the chain
@@ -42,6 +44,7 @@ typedef enum cq_hook_verdict {
 	CQ_HOOK_NEXT = 0,
 	CQ_HOOK_ALLOW,
 	CQ_HOOK_DENY,
+	CQ_HOOK_CONTINUE, /* on_auth: another AUTH round trip */
 	/* The answer comes later (workers/authwait.h): the packet is kept
 	 * and handled again once it is in. */
 	CQ_HOOK_PENDING,
@@ -64,6 +67,23 @@ typedef struct cq_hook_client {
 	cq_mqtt_view_t username;
 	cq_conn_t *conn; /* for the runtime's own hooks */
 } cq_hook_client_t;
+
+/*
+ * One step of an MQTT 5 enhanced authentication exchange (§4.12), kept by
+ * the runtime from the CONNECT (or the client's AUTH 0x19) to its end.
+ */
+#define CQ_HOOK_AUTH_DATA_MAX 512u
+typedef struct cq_hook_auth {
+	cq_mqtt_view_t method; /* Authentication Method */
+	cq_mqtt_view_t data; /* the client's Authentication Data, or empty */
+	bool reauth; /* re-authentication of a connected client */
+	void *state; /* the hook's own, between the steps of one exchange */
+	/* The answer: Authentication Data for AUTH 0x18 (CONTINUE) or for
+	 * CONNACK / AUTH 0x00 (ALLOW); a Reason String for DENY. */
+	uint8_t out[CQ_HOOK_AUTH_DATA_MAX];
+	size_t out_len;
+	const char *reason;
+} cq_hook_auth_t;
 
 typedef struct cq_hook {
 	const char *name;
@@ -113,6 +133,16 @@ typedef struct cq_hook {
 		const cq_mqtt_packet_t *pk);
 	void (*on_packet_sent)(void *ctx, const cq_hook_client_t *cl,
 		const cq_mqtt_packet_t *pk);
+	/* Enhanced authentication: NEXT (not this hook's method), ALLOW,
+	 * DENY or CONTINUE (send a->out in AUTH 0x18, wait for the client's
+	 * next AUTH, which comes to the same hook), or PENDING (the answer
+	 * comes later through workers/authwait.h; a->state left as it was:
+	 * the same step is asked again then).  on_auth_end: the
+	 * exchange is over (decided, or the connection closed): free
+	 * a->state. */
+	cq_hook_verdict_t (*on_auth)(
+		void *ctx, const cq_hook_client_t *cl, cq_hook_auth_t *a);
+	void (*on_auth_end)(void *ctx, cq_hook_auth_t *a);
 } cq_hook_t;
 
 struct cq_hooks {
@@ -135,6 +165,10 @@ extern const cq_hook_t cq_hook_loopback;
  * when a connection closes with questions outstanding. */
 extern const cq_hook_t cq_hook_authd;
 void cq_hook_authd_conn_closed(cq_conn_t *c);
+
+/* The built-in enhanced authentication method for testing clients
+ * (hook_test_auth.c), active when mqtt.enhanced_auth_test_secret is set. */
+extern const cq_hook_t cq_hook_test_auth;
 
 /* ---- call sites (the runtime) ------------------------------------ */
 
@@ -175,5 +209,14 @@ void cq_hooks_packet_encode(
 	cq_worker_t *w, cq_conn_t *c, const cq_mqtt_packet_t *pk);
 void cq_hooks_packet_sent(
 	cq_worker_t *w, cq_conn_t *c, const cq_mqtt_packet_t *pk);
+/*
+ * A step of enhanced authentication.  *hook is the index of the hook
+ * running the exchange, or -1 at its start: every hook is asked until one
+ * answers something else than NEXT (it then runs the exchange).  NEXT:
+ * no hook knows the method.
+ */
+cq_hook_verdict_t cq_hooks_auth(
+	cq_worker_t *w, cq_conn_t *c, int *hook, cq_hook_auth_t *a);
+void cq_hooks_auth_end(cq_worker_t *w, int hook, cq_hook_auth_t *a);
 
 #endif /* CQ_WORKERS_HOOKS_H */

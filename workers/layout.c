@@ -24,16 +24,17 @@ cq_layouts_begin(
 }
 
 static bool
-same(const cq_layout_t *l, uint8_t v5, uint16_t strip, uint8_t qos, bool retain,
-	const uint32_t *ids, unsigned nids)
+same(const cq_layout_t *l, const cq_layout_t *k, const uint32_t *ids)
 {
-	return l->v5 == v5 && l->strip == strip && l->qos == qos &&
-		l->retain == retain &&
-		(!v5 ||
-			(l->nids == nids &&
-				(nids == 0 ||
+	return l->v5 == k->v5 && l->strip == k->strip && l->qos == k->qos &&
+		l->retain == k->retain &&
+		(!k->v5 ||
+			(l->alias == k->alias &&
+				l->alias_only == k->alias_only &&
+				l->nids == k->nids &&
+				(k->nids == 0 ||
 					memcmp(l->ids, ids,
-						nids * sizeof(*ids)) == 0)));
+						k->nids * sizeof(*ids)) == 0)));
 }
 
 /*
@@ -41,9 +42,10 @@ same(const cq_layout_t *l, uint8_t v5, uint16_t strip, uint8_t qos, bool retain,
  * Topic Alias and Message Expiry, the expiry left, the ids.
  */
 static int
-build_props(const cq_layouts_t *ls, cq_mqtt_pbuf_t *pb, const uint32_t *ids,
-	unsigned nids)
+build_props(const cq_layouts_t *ls, cq_mqtt_pbuf_t *pb, const cq_layout_t *l)
 {
+	const uint32_t *ids = l->ids;
+	unsigned nids = l->nids;
 	const cq_dmsg_t *d = ls->d;
 	if (d->props_len > 0) {
 		cq_mqtt_props_t src;
@@ -64,6 +66,8 @@ build_props(const cq_layouts_t *ls, cq_mqtt_pbuf_t *pb, const uint32_t *ids,
 	}
 	for (unsigned i = 0; i < nids; i++)
 		cq_mqtt_pbuf_int(pb, CQ_MQTT_PROP_SUBSCRIPTION_ID, ids[i]);
+	if (l->alias != 0)
+		cq_mqtt_pbuf_int(pb, CQ_MQTT_PROP_TOPIC_ALIAS, l->alias);
 	return pb->failed ? -1 : 0;
 }
 
@@ -74,19 +78,19 @@ build(cq_layouts_t *ls, cq_layout_t *l, uint8_t version)
 	cq_mqtt_publish_t pub = {.qos = l->qos,
 		.retain = l->retain,
 		.packet_id = l->qos ? 1 : 0,
-		.topic = cq_mqtt_view(
-			d->topic + l->strip, d->topic_len - l->strip),
+		.topic = cq_mqtt_view(d->topic + l->strip,
+			l->alias_only ? 0 : d->topic_len - l->strip),
 		.payload = cq_mqtt_view(d->payload, d->payload_len)};
 	uint8_t stackmem[512], *pmem = NULL;
 	if (l->v5) {
 		/* The common case fits on the stack: no allocation. */
-		size_t cap = d->props_len + 8 + 6u * l->nids;
+		size_t cap = d->props_len + 11 + 6u * l->nids;
 		pmem = cap <= sizeof(stackmem) ? stackmem : malloc(cap);
 		if (pmem == NULL)
 			return NULL;
 		cq_mqtt_pbuf_t pb;
 		cq_mqtt_pbuf_init(&pb, pmem, cap);
-		if (build_props(ls, &pb, l->ids, l->nids) < 0) {
+		if (build_props(ls, &pb, l) < 0) {
 			if (pmem != stackmem)
 				free(pmem);
 			return NULL;
@@ -124,15 +128,23 @@ strip_of(const cq_conn_t *c, const cq_dmsg_t *d)
 }
 
 const cq_layout_t *
-cq_layouts_get(cq_layouts_t *ls, const cq_conn_t *c, uint8_t qos, bool retain,
+cq_layouts_get(cq_layouts_t *ls, cq_conn_t *c, uint8_t qos, bool retain,
 	const uint32_t *ids, unsigned nids)
 {
 	uint8_t v5 = c->version == CQ_MQTT_V5;
-	uint16_t strip = strip_of(c, ls->d);
 	if (!v5 || nids > CQ_LAYOUT_MAX_IDS)
 		nids = v5 ? CQ_LAYOUT_MAX_IDS : 0;
+	cq_layout_t key = {.v5 = v5,
+		.strip = strip_of(c, ls->d),
+		.qos = qos,
+		.retain = retain,
+		.nids = (uint8_t)nids};
+	if (v5 && c->aliases != NULL)
+		key.alias = cq_alias_out_pick(&c->aliases->out,
+			ls->d->topic + key.strip, ls->d->topic_len - key.strip,
+			&key.alias_only);
 	for (unsigned i = 0; i < ls->n; i++)
-		if (same(&ls->l[i], v5, strip, qos, retain, ids, nids))
+		if (same(&ls->l[i], &key, ids))
 			return &ls->l[i];
 	if (ls->n == CQ_LAYOUT_CACHE) {
 		/* Unusual: many layouts for one message.  Start over. */
@@ -140,11 +152,7 @@ cq_layouts_get(cq_layouts_t *ls, const cq_conn_t *c, uint8_t qos, bool retain,
 		cq_buf_reset(ls->buf);
 	}
 	cq_layout_t *l = &ls->l[ls->n];
-	*l = (cq_layout_t){.v5 = v5,
-		.strip = strip,
-		.qos = qos,
-		.retain = retain,
-		.nids = (uint8_t)nids};
+	*l = key;
 	if (nids)
 		memcpy(l->ids, ids, nids * sizeof(*ids));
 	if (build(ls, l, v5 ? CQ_MQTT_V5 : CQ_MQTT_V311) == NULL)
@@ -179,8 +187,12 @@ cq_layout_emit(cq_conn_t *c, const cq_layouts_t *ls, const cq_layout_t *l,
 	if (ls->d->payload_len)
 		memcpy(p + l->hdr_len, ls->d->payload, ls->d->payload_len);
 	cq_conn_commit(c, total);
+	if (l->alias != 0 && !l->alias_only)
+		cq_alias_out_commit(&c->aliases->out, l->alias,
+			ls->d->topic + l->strip, ls->d->topic_len - l->strip);
 	static const cq_counter_t out[] = {
 		CQ_CTR_MSGS_OUT_Q0, CQ_CTR_MSGS_OUT_Q1, CQ_CTR_MSGS_OUT_Q2};
 	cq_counter_add(out[l->qos], 1);
+	cq_counter_add(CQ_CTR_PAYLOAD_OUT_Q0 + l->qos, ls->d->payload_len);
 	return 0;
 }

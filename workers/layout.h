@@ -14,7 +14,10 @@
  * On MQTT 5 the properties are the publisher's, in order, without the
  * Topic Alias (it belongs to the publisher's connection) and with the
  * Message Expiry Interval rewritten to the time left [MQTT-3.3.2-6],
- * followed by the subscription identifiers.
+ * followed by the subscription identifiers and, for a client that takes
+ * topic aliases, the alias this connection uses for the topic (alias.h;
+ * the layout is then that connection's, or shared with those that happen
+ * to use the same alias).
  */
 #ifndef CQ_WORKERS_LAYOUT_H
 #define CQ_WORKERS_LAYOUT_H
@@ -36,6 +39,8 @@ typedef struct cq_layout {
 	bool retain;
 	uint8_t nids;
 	uint16_t strip; /* bytes of mount point taken off the topic */
+	uint16_t alias; /* outbound Topic Alias (alias.h), 0: none */
+	bool alias_only; /* the client knows it: empty topic */
 	uint32_t ids[CQ_LAYOUT_MAX_IDS];
 	size_t hdr_off; /* in the cache's buffer */
 	size_t hdr_len;
@@ -56,12 +61,13 @@ void cq_layouts_begin(
 
 /*
  * The layout for subscriber c: its protocol level and mount point, QoS
- * (0..2), RETAIN flag and subscription ids (v5 only; at most
- * CQ_LAYOUT_MAX_IDS are kept).  NULL when it cannot be encoded or memory
- * is short (the caller counts a drop).  Valid until the next call.
+ * (0..2), RETAIN flag, subscription ids (v5 only; at most
+ * CQ_LAYOUT_MAX_IDS are kept) and topic alias (picked here, recorded by
+ * cq_layout_emit).  NULL when it cannot be encoded or memory is short
+ * (the caller counts a drop).  Valid until the next call.
  */
-const cq_layout_t *cq_layouts_get(cq_layouts_t *ls, const cq_conn_t *c,
-	uint8_t qos, bool retain, const uint32_t *ids, unsigned nids);
+const cq_layout_t *cq_layouts_get(cq_layouts_t *ls, cq_conn_t *c, uint8_t qos,
+	bool retain, const uint32_t *ids, unsigned nids);
 
 /* Bytes a delivery of layout l takes on the wire. */
 size_t cq_layout_size(const cq_layouts_t *ls, const cq_layout_t *l);

@@ -21,6 +21,7 @@
 #include "workers/deliver.h"
 #include "workers/hooks.h"
 #include "workers/publish.h"
+#include "workers/share.h"
 #include "workers/takeover.h"
 
 #define TABLE_MIN 64u
@@ -387,6 +388,12 @@ cq_lsess_match(const cq_lsess_t *ls, const char *topic, size_t len,
 
 /* ---- connections --------------------------------------------------- */
 
+bool
+cq_lsess_online(const void *session)
+{
+	return ((const cq_lsess_t *)session)->conn != NULL;
+}
+
 void
 cq_lsess_attach(cq_worker_t *w, cq_lsess_t *ls, cq_conn_t *c)
 {
@@ -394,7 +401,6 @@ cq_lsess_attach(cq_worker_t *w, cq_lsess_t *ls, cq_conn_t *c)
 	ls->conn = c;
 	c->ls = ls;
 	ls->resumed = false;
-	ls->will_due_ms = 0;
 	uint32_t cap = w->cfg->limits.max_inflight;
 	if (c->recv_max != 0 && c->recv_max < cap)
 		cap = c->recv_max;
@@ -403,24 +409,21 @@ cq_lsess_attach(cq_worker_t *w, cq_lsess_t *ls, cq_conn_t *c)
 
 /*
  * The will of a connection that ended abnormally: published now, or (MQTT
- * 5 will delay) left in the session and scheduled.
+ * 5 will delay) left in the session with its deadline (shm, so that it
+ * survives a respawn of this worker) for the sweep.
  */
 static void
 will_on_close(cq_worker_t *w, cq_lsess_t *ls)
 {
-	cq_off_t will;
 	uint32_t delay;
-	int rc = cq_session_will_take(ls->sess, ls->gen, &will, &delay);
-	if (rc <= 0)
+	cq_session_will_due(ls->sess, &delay);
+	if (ls->protocol == CQ_MQTT_V5 && delay > 0 &&
+		cq_session_will_schedule(ls->sess, ls->gen,
+			w->wall_ms + (uint64_t)delay * 1000) == 0)
 		return;
-	if (ls->protocol == CQ_MQTT_V5 && delay > 0) {
-		if (cq_session_will_set(ls->sess, ls->gen, will, delay) == 0) {
-			ls->will_due_ms = w->now_ms + (uint64_t)delay * 1000;
-			ls->will_gen = ls->gen;
-			return;
-		}
-	}
-	cq_publish_will(w, ls->sess, will);
+	cq_off_t will;
+	if (cq_session_will_take(ls->sess, ls->gen, &will, &delay) > 0)
+		cq_publish_will(w, ls->sess, will);
 }
 
 static void
@@ -450,6 +453,10 @@ cq_lsess_conn_closed(
 		drop_will(ls);
 	else if (why == CQ_CLOSE_WILL || why == CQ_CLOSE_ABNORMAL)
 		will_on_close(w, ls);
+	/* Shared-subscription messages in flight go to other members (at
+	 * shutdown every member is leaving). */
+	if (why != CQ_CLOSE_SHUTDOWN)
+		cq_share_give_up(w, ls);
 	int rc = cq_session_disconnect(ls->sess, ls->gen, w->now_s);
 	if (rc < 0) {
 		cq_lsess_stale(w, ls);

@@ -67,10 +67,6 @@ struct cq_lsess {
 	uint32_t inflight_n;
 	uint32_t inflight_cap;
 
-	/* Will delay (MQTT 5): when the will becomes due, 0: none. */
-	uint64_t will_due_ms;
-	uint64_t will_gen;
-
 	struct cq_xfer *x; /* takeover in progress, or NULL */
 	cq_lsess_t *moving_next; /* w->moving while x != NULL */
 };
@@ -142,6 +138,10 @@ unsigned cq_lsess_match(const cq_lsess_t *ls, const char *topic, size_t len,
 	unsigned *nids_r);
 
 /* ---- connections --------------------------------------------------- */
+
+/* Is this session (a cq_lsess_t) connected?  The private trie's
+ * cq_subtrie_online_fn: shared groups prefer connected members. */
+bool cq_lsess_online(const void *session);
 
 /* Attach connection c (its ls is set) and reset the window mirror. */
 void cq_lsess_attach(cq_worker_t *w, cq_lsess_t *ls, cq_conn_t *c);

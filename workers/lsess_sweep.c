@@ -47,15 +47,13 @@ sweep_one(cq_worker_t *w, cq_lsess_t *ls, void *arg)
 			cq_deliver_pump(w, ls);
 		return;
 	}
-	if (ls->will_due_ms != 0 && w->now_ms >= ls->will_due_ms) {
+	uint32_t delay;
+	uint64_t due = cq_session_will_due(ls->sess, &delay);
+	if (due != 0 && w->wall_ms >= due) {
 		/* [MQTT-3.1.3-9]: the will delay passed without a new
 		 * connection for the session. */
 		cq_off_t will;
-		uint32_t delay;
-		ls->will_due_ms = 0;
-		if (ls->will_gen == ls->gen &&
-			cq_session_will_take(ls->sess, ls->gen, &will, &delay) >
-				0)
+		if (cq_session_will_take(ls->sess, ls->gen, &will, &delay) > 0)
 			cq_publish_will(w, ls->sess, will);
 	}
 	cq_off_t will = CQ_OFF_NULL;
@@ -116,19 +114,17 @@ rebuild_one(void *arg, cq_off_t sess, uint64_t st)
 	if (cq_lsess_load_subs(w, ls) < 0)
 		rc->failed = -1;
 	/* The connection died with the worker: an abnormal end, so the
-	 * will is due [MQTT-3.1.2-8] (after its delay on MQTT 5). */
-	cq_off_t will;
+	 * will is due [MQTT-3.1.2-8], after its delay on MQTT 5.  The master
+	 * scheduled it when it reaped the slot, from the time of death, and
+	 * the sweep publishes it when due; one left unscheduled goes now. */
 	uint32_t delay;
-	if (cq_session_will_take(sess, ls->gen, &will, &delay) <= 0)
-		return;
-	rc->wills++;
-	if (ls->protocol == CQ_MQTT_V5 && delay > 0 &&
-		cq_session_will_set(sess, ls->gen, will, delay) == 0) {
-		ls->will_due_ms = w->now_ms + (uint64_t)delay * 1000;
-		ls->will_gen = ls->gen;
-		return;
+	cq_off_t will;
+	if (cq_session_will_due(sess, &delay) != 0) {
+		rc->wills++;
+	} else if (cq_session_will_take(sess, ls->gen, &will, &delay) > 0) {
+		rc->wills++;
+		cq_publish_will(w, sess, will);
 	}
-	cq_publish_will(w, sess, will);
 }
 
 int

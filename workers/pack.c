@@ -16,11 +16,13 @@
 #include "workers/pack.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "mqtt/packet.h"
 #include "shm/persist.h"
 #include "shm/ring.h"
 #include "workers/conn.h"
+#include "workers/reply.h"
 
 enum { CONSUME = 0, COMMIT = 1 };
 
@@ -32,6 +34,7 @@ typedef struct pack_dst {
 
 struct cq_pack {
 	struct cq_pack *next;
+	char *why; /* a refusal's Reason String, or NULL */
 	uint16_t pid;
 	uint8_t qos;
 	uint8_t reason;
@@ -41,14 +44,18 @@ struct cq_pack {
 };
 
 static void
-send_ack(cq_conn_t *c, uint8_t qos, uint16_t pid, uint8_t reason)
+send_ack(cq_conn_t *c, uint8_t qos, uint16_t pid, uint8_t reason,
+	const char *why)
 {
-	cq_mqtt_packet_t p = {
-		.type = qos == 1 ? CQ_MQTT_PUBACK : CQ_MQTT_PUBREC};
-	p.u.ack = (cq_mqtt_ack_t){.type = p.type,
-		.packet_id = pid,
-		.reason = c->version == CQ_MQTT_V5 ? reason : 0};
-	cq_conn_send_packet(c, &p);
+	cq_reply_ack(c, qos == 1 ? CQ_MQTT_PUBACK : CQ_MQTT_PUBREC, pid, reason,
+		why);
+}
+
+static void
+entry_free(cq_pack_t *e)
+{
+	free(e->why);
+	free(e);
 }
 
 /* Ask for a commit when 'pos' of ring 'slot' is not committed yet. */
@@ -101,8 +108,8 @@ flush_conn(cq_conn_t *c)
 		cq_pack_t *e = c->pack;
 		c->pack = e->next;
 		if (c->state == CQ_CONN_ACTIVE)
-			send_ack(c, e->qos, e->pid, e->reason);
-		free(e);
+			send_ack(c, e->qos, e->pid, e->reason, e->why);
+		entry_free(e);
 	}
 	if (c->pack == NULL) {
 		c->pack_last = NULL;
@@ -131,8 +138,8 @@ entry_new(cq_worker_t *w, bool routed)
 }
 
 void
-cq_pack_ack(
-	cq_conn_t *c, uint8_t qos, uint16_t pid, uint8_t reason, bool routed)
+cq_pack_ack(cq_conn_t *c, uint8_t qos, uint16_t pid, uint8_t reason,
+	const char *why, bool routed)
 {
 	cq_worker_t *w = c->w;
 	if (qos == 0)
@@ -140,9 +147,11 @@ cq_pack_ack(
 	cq_pack_t *e = NULL;
 	if (!cq_persist_sync() || (!routed && c->pack == NULL) ||
 		(e = entry_new(w, routed)) == NULL) {
-		send_ack(c, qos, pid, reason);
+		send_ack(c, qos, pid, reason, why);
 		return;
 	}
+	/* Out of memory for the text: the default one will do. */
+	e->why = why != NULL ? strdup(why) : NULL;
 	e->pid = pid;
 	e->qos = qos;
 	e->reason = reason;
@@ -183,7 +192,7 @@ cq_pack_stop(cq_conn_t *c)
 	while (c->pack != NULL) {
 		cq_pack_t *e = c->pack;
 		c->pack = e->next;
-		free(e);
+		entry_free(e);
 	}
 	c->pack_last = NULL;
 	unlink_conn(c->w, c);

@@ -34,15 +34,16 @@
 typedef struct cq_pack cq_pack_t;
 
 /*
- * Send the PUBACK (qos 1) or PUBREC (qos 2) of 'pid' with 'reason' (v5),
+ * Send the PUBACK (qos 1) or PUBREC (qos 2) of 'pid' with 'reason' and,
+ * for a failure, the Reason String 'why' (v5; NULL: the default text),
  * at once or, with sync persistence, once what this worker's storage ring
  * holds now and (routed) what the last cq_publish() sent to other workers
  * (w->pub_dsts, w->pub_end) is durable.  routed false: a refusal, nothing
  * to wait for, but still behind the acks already waiting.  Out of memory:
  * sent at once.
  */
-void cq_pack_ack(
-	cq_conn_t *c, uint8_t qos, uint16_t pid, uint8_t reason, bool routed);
+void cq_pack_ack(cq_conn_t *c, uint8_t qos, uint16_t pid, uint8_t reason,
+	const char *why, bool routed);
 /* Send what became durable (every iteration while any waits). */
 void cq_pack_poll(cq_worker_t *w);
 bool cq_pack_pending(const cq_worker_t *w);

@@ -60,6 +60,7 @@ cq_dmsg_from_msg(cq_dmsg_t *d, cq_off_t m)
 		.msg = m,
 		.qos = msg->qos,
 		.retain = (msg->flags & CQ_MSG_F_RETAIN) != 0,
+		.rsend = (msg->flags & CQ_MSG_F_RSEND) != 0,
 		.origin_slot = msg->origin_slot,
 		.origin_session = msg->origin_session,
 		.expiry = msg->expiry};
@@ -81,7 +82,8 @@ cq_dmsg_store(const cq_dmsg_t *d, uint16_t origin)
 		.payload = d->payload,
 		.payload_len = d->payload_len,
 		.qos = d->qos,
-		.flags = d->retain ? CQ_MSG_F_RETAIN : 0,
+		.flags = (uint8_t)((d->retain ? CQ_MSG_F_RETAIN : 0) |
+			(d->rsend ? CQ_MSG_F_RSEND : 0)),
 		.expiry = d->expiry,
 		.origin_slot = origin,
 		.origin_session = d->origin_session};
@@ -294,12 +296,57 @@ cq_publish(
 	return rc;
 }
 
+int
+cq_publish_group(cq_worker_t *w, cq_dmsg_t *d, unsigned dst, uint64_t key)
+{
+	void *p;
+	if (cq_ring_reserve(dst, CQ_REC_PUBLISH, CQ_RING_F_MSG,
+		    sizeof(cq_rec_publish_t) + sizeof(key), &p) != 0) {
+		cq_ratelog(w, &w->log_ring, CQ_LOG_WARN, 0,
+			"a ring to another worker is full: a shared "
+			"subscription's message stays with its member");
+		return CQ_AGAIN;
+	}
+	d->seq = ++w->seq;
+	d->origin_slot = (uint16_t)w->slot;
+	fill_record(p, d, true, &key, 1, (uint16_t)w->slot);
+	((cq_rec_publish_t *)p)->flags |= CQ_REC_F_GROUPS;
+	cq_msg_ref(d->msg, 1);
+	cq_ring_commit(dst);
+	cq_counter_add(CQ_CTR_RING_RECORDS_OUT, 1);
+	return 0;
+}
+
+/*
+ * A will's Message Expiry Interval is its lifetime from its publication
+ * (MQTT 5 §3.1.3.2.3): d gets its deadline now (capped by
+ * mqtt.maximum_message_expiry_interval), and a store object of its own is
+ * made for it then.
+ */
+static void
+will_expiry(cq_worker_t *w, cq_dmsg_t *d)
+{
+	cq_mqtt_props_t p;
+	uint32_t exp;
+	if (d->props_len == 0 ||
+		cq_mqtt_props_parse(d->props, (uint32_t)d->props_len,
+			CQ_MQTT_PUBLISH, &p) != CQ_MQTT_OK ||
+		cq_mqtt_props_message_expiry(&p, &exp) != 0)
+		return;
+	uint32_t cap = w->cfg->mqtt.maximum_message_expiry_interval;
+	if (cap != 0 && exp > cap)
+		exp = cap;
+	d->expiry = w->now_s + exp;
+	d->msg = CQ_OFF_NULL;
+}
+
 void
 cq_publish_will(cq_worker_t *w, cq_off_t sess, cq_off_t will)
 {
 	cq_dmsg_t d;
 	cq_dmsg_from_msg(&d, will);
 	d.origin_session = sess;
+	will_expiry(w, &d);
 	if (cq_hooks_will(w, &d) == 0) {
 		int rc = cq_publish(w, &d, true, NULL);
 		if (rc != 0)

@@ -36,6 +36,14 @@ int cq_publish(cq_worker_t *w, cq_dmsg_t *d, bool set_retained,
 	const cq_lsess_t *publisher);
 
 /*
+ * Send stored message d->msg to worker 'dst' for shared group 'key' only
+ * (CQ_REC_F_GROUPS): a message one member of the group left with.  It
+ * gets a new number of this worker's.  0, or CQ_AGAIN (the ring is full:
+ * nothing sent).
+ */
+int cq_publish_group(cq_worker_t *w, cq_dmsg_t *d, unsigned dst, uint64_t key);
+
+/*
  * Publish a will (or any stored message) whose reference the caller
  * gives up.  'sess' is the session it belonged to.  A full ring or store
  * drops it (logged).

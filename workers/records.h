@@ -50,6 +50,9 @@ enum cq_rec_type {
 #define CQ_REC_INLINE_MAX 2048u
 
 #define CQ_REC_F_RETAIN   0x01u
+/* Only for the shared groups listed, not for plain subscribers: a message
+ * a group member left with, given to another member (share.h). */
+#define CQ_REC_F_GROUPS 0x02u
 
 typedef struct cq_rec_publish {
 	cq_off_t msg; /* with CQ_RING_F_MSG: the reference; else 0 */
@@ -110,6 +113,7 @@ typedef struct cq_dmsg {
 	cq_off_t msg;
 	uint8_t qos; /* as published */
 	bool retain; /* as published */
+	bool rsend; /* a retained message sent at subscribe time */
 	uint16_t origin_slot;
 	uint64_t origin_session;
 	uint64_t seq;

@@ -81,6 +81,7 @@ struct st_path {
 struct cq_subtrie {
 	struct st_node *root;
 	uint64_t seed;
+	cq_subtrie_online_fn online; /* shared groups prefer these, or NULL */
 	uint64_t nodes, subscriptions, filters;
 };
 

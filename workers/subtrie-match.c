@@ -48,6 +48,9 @@ struct st_match {
 	const uint64_t *groups;
 	uint32_t ngroups;
 	int err;
+	cq_subtrie_online_fn online;
+	bool groups_only; /* cq_subtrie_match_groups() */
+	const void *skip; /* a member never to pick */
 };
 
 /* The kid with lv's hash, not yet read (its loading started), or NULL. */
@@ -238,6 +241,28 @@ place_ids(cq_subtrie_result_t *r, struct cq_subtrie_scratch *sc)
 	return 0;
 }
 
+/*
+ * The member of g that gets the message: round-robin, the next one online
+ * (or the next one at all when none is), never m->skip.  NULL when skip is
+ * the only member.
+ */
+static const struct st_sub *
+pick(struct st_match *m, struct st_group *g)
+{
+	uint32_t n = g->members.n, start = g->rr++;
+	const struct st_sub *any = NULL;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct st_sub *s = &g->members.v[(start + i) % n];
+		if (s->session == m->skip)
+			continue;
+		if (m->online == NULL || m->online(s->session))
+			return s;
+		if (any == NULL)
+			any = s;
+	}
+	return any;
+}
+
 static int
 expand(struct st_match *m)
 {
@@ -257,25 +282,24 @@ expand(struct st_match *m)
 		return -1;
 	for (uint32_t i = 0; i < sc->nsrc; i++) {
 		const struct st_filter *f = sc->src[i];
-		for (uint32_t j = 0; j < f->subs.n; j++)
+		for (uint32_t j = 0; !m->groups_only && j < f->subs.n; j++)
 			if (emit(m, &f->subs.v[j], false, dedup) < 0)
 				return -1;
 		for (struct st_group *g = f->groups; g; g = g->next) {
 			if (!serves(m, g->key))
 				continue;
-			uint32_t k = g->rr++ % g->members.n;
-			if (emit(m, &g->members.v[k], true, dedup) < 0)
+			const struct st_sub *sub = pick(m, g);
+			if (sub != NULL && emit(m, sub, true, dedup) < 0)
 				return -1;
 		}
 	}
 	return place_ids(m->r, sc);
 }
 
-int
-cq_subtrie_match(cq_subtrie_t *t, const cq_topic_levels_t *topic,
-	const void *publisher, const uint64_t *groups, uint32_t ngroups,
-	cq_subtrie_result_t *r)
+static int
+match(cq_subtrie_t *t, const cq_topic_levels_t *topic, struct st_match *m)
 {
+	cq_subtrie_result_t *r = m->r;
 	cq_dassert(topic->seed == t->seed);
 	r->n = 0;
 	r->nids = 0;
@@ -287,15 +311,41 @@ cq_subtrie_match(cq_subtrie_t *t, const cq_topic_levels_t *topic,
 	struct cq_subtrie_scratch *sc = r->scratch;
 	sc->nsrc = 0;
 	sc->npairs = 0;
-	struct st_match m = {r, sc, publisher, groups, ngroups, 0};
-	if (cq_topic_walk(topic, t->root, &walk_ops, &m) < 0 || m.err < 0 ||
-		expand(&m) < 0) {
+	m->sc = sc;
+	m->online = t->online;
+	if (cq_topic_walk(topic, t->root, &walk_ops, m) < 0 || m->err < 0 ||
+		expand(m) < 0) {
 		r->n = 0;
 		r->nids = 0;
 		errno = ENOMEM;
 		return -1;
 	}
 	return 0;
+}
+
+int
+cq_subtrie_match(cq_subtrie_t *t, const cq_topic_levels_t *topic,
+	const void *publisher, const uint64_t *groups, uint32_t ngroups,
+	cq_subtrie_result_t *r)
+{
+	struct st_match m = {.r = r,
+		.publisher = publisher,
+		.groups = groups,
+		.ngroups = ngroups};
+	return match(t, topic, &m);
+}
+
+int
+cq_subtrie_match_groups(cq_subtrie_t *t, const cq_topic_levels_t *topic,
+	const void *skip, const uint64_t *groups, uint32_t ngroups,
+	cq_subtrie_result_t *r)
+{
+	struct st_match m = {.r = r,
+		.groups = groups,
+		.ngroups = ngroups,
+		.groups_only = true,
+		.skip = skip};
+	return match(t, topic, &m);
 }
 
 void

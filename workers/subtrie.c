@@ -412,6 +412,12 @@ cq_subtrie_new(uint64_t seed)
 	return t;
 }
 
+void
+cq_subtrie_set_online(cq_subtrie_t *t, cq_subtrie_online_fn fn)
+{
+	t->online = fn;
+}
+
 static void
 filter_free(struct st_filter *f)
 {

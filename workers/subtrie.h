@@ -14,13 +14,15 @@
  * highest granted QoS and every matching subscription identifier
  * [MQTT-3.3.4-2] [MQTT-3.3.4-3]; a no-local subscription does not match
  * its own session's messages [MQTT-3.8.3-3]; each shared group this worker
- * was chosen to serve delivers to one member, round-robin.
+ * was chosen to serve delivers to one member, round-robin over the
+ * members the caller says are online (all of them when none is).
  *
  * Sessions are opaque handles chosen by the caller (never dereferenced).
  */
 #ifndef CQ_WORKERS_SUBTRIE_H
 #define CQ_WORKERS_SUBTRIE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -60,6 +62,11 @@ typedef struct cq_subtrie_result {
 /* A new empty trie hashing levels with 'seed' (pass cq_route_seed() so
  * one split topic serves both tries).  NULL when out of memory. */
 cq_subtrie_t *cq_subtrie_new(uint64_t seed);
+
+/* Is this session connected?  Shared groups pick among the members for
+ * which it says yes while there is one (MQTT 5 §4.8.2). */
+typedef bool (*cq_subtrie_online_fn)(const void *session);
+void cq_subtrie_set_online(cq_subtrie_t *t, cq_subtrie_online_fn fn);
 void cq_subtrie_free(cq_subtrie_t *t);
 
 /*
@@ -100,6 +107,16 @@ int cq_subtrie_has(void *t, const char *filter, size_t len, uint64_t group_key);
  */
 int cq_subtrie_match(cq_subtrie_t *t, const cq_topic_levels_t *topic,
 	const void *publisher, const uint64_t *groups, uint32_t ngroups,
+	cq_subtrie_result_t *r);
+
+/*
+ * Shared groups only, for a message one member could not take (it left
+ * with the message in flight): like cq_subtrie_match() with 'groups', but
+ * plain subscriptions do not match and 'skip' is never picked.  A group
+ * with no other member gives no hit.
+ */
+int cq_subtrie_match_groups(cq_subtrie_t *t, const cq_topic_levels_t *topic,
+	const void *skip, const uint64_t *groups, uint32_t ngroups,
 	cq_subtrie_result_t *r);
 
 void cq_subtrie_result_init(cq_subtrie_result_t *r);

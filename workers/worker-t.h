@@ -39,6 +39,7 @@ typedef struct cq_worker cq_worker_t;
 typedef struct cq_conn cq_conn_t;
 typedef struct cq_lsess cq_lsess_t;
 typedef struct cq_hooks cq_hooks_t;
+typedef struct cq_eauth cq_eauth_t;
 
 /* The worker's sessions by client id (open addressing, private). */
 typedef struct cq_lsess_table {
@@ -75,6 +76,7 @@ struct cq_worker {
 	uint64_t iter; /* loop iterations */
 	uint64_t now_ms; /* CLOCK_MONOTONIC, refreshed per iteration */
 	uint64_t now_s; /* CLOCK_REALTIME seconds (shm deadlines) */
+	uint64_t wall_ms; /* CLOCK_REALTIME ms (will delays, in shm) */
 	uint64_t start_ms;
 
 	/* Routing: this worker's subscriptions and reusable match buffers. */

@@ -26,11 +26,13 @@
 #include "shm/route.h"
 #include "shm/session.h"
 #include "workers/conn.h"
+#include "workers/control.h"
 #include "workers/deliver.h"
 #include "workers/handle.h"
 #include "workers/hooks.h"
 #include "workers/lsess.h"
 #include "workers/pack.h"
+#include "workers/reply.h"
 #include "workers/rsend.h"
 #include "workers/sys.h"
 #include "workers/takeover.h"
@@ -55,6 +57,7 @@ clock_update(cq_worker_t *w)
 	w->now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	w->now_s = (uint64_t)ts.tv_sec;
+	w->wall_ms = w->now_s * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* ---- connections in ------------------------------------------------ */
@@ -134,27 +137,21 @@ begin_stop(cq_worker_t *w, const char *why, bool now)
 static void
 reload(cq_worker_t *w)
 {
-	cq_config_t *fresh = calloc(1, sizeof(*fresh));
-	char *error = NULL;
-	if (fresh == NULL ||
-		cq_config_load_cmdline(w->args->cmdline, fresh, &error) < 0) {
-		/* The master logged why; keep what we run with. */
-		free(error);
-		free(fresh);
+	/* A server reference set or changed sends the connected MQTT 5
+	 * clients there (cq_reply_redirect_all): remember the old one. */
+	char *old_ref = strdup(w->cfg->mqtt.server_reference);
+	/* A file that does not load: the master logged why; keep ours. */
+	if (cq_config_reload_child(w->args->cmdline, &w->cfg, w->args->config) <
+		0) {
+		free(old_ref);
 		return;
 	}
-	cq_config_keep_restart_keys(w->cfg, fresh);
-	bool new_log = strcmp(w->cfg->log.file, fresh->log.file) != 0;
-	if (w->cfg != w->args->config) {
-		cq_config_free(w->cfg);
-		free(w->cfg);
-	}
-	w->cfg = fresh;
-	cq_log_set_level(fresh->log.level);
-	if (new_log)
-		cq_log_open(fresh->log.file);
 	cq_transport_reload(w);
 	cq_log(CQ_LOG_DEBUG, 0, "configuration reloaded");
+	if (old_ref == NULL ||
+		strcmp(old_ref, w->cfg->mqtt.server_reference) != 0)
+		cq_reply_redirect_all(w);
+	free(old_ref);
 }
 
 static void
@@ -307,6 +304,8 @@ setup_runtime(cq_worker_t *w)
 	/* Message numbers keep increasing across respawns of the slot. */
 	w->seq = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	w->trie = cq_subtrie_new(cq_route_seed());
+	if (w->trie != NULL)
+		cq_subtrie_set_online(w->trie, cq_lsess_online);
 	w->hooks = cq_hooks_new();
 	cq_subtrie_result_init(&w->sres);
 	cq_route_result_init(&w->rres);
@@ -314,11 +313,13 @@ setup_runtime(cq_worker_t *w)
 		cq_lsess_table_init(&w->sessions) < 0)
 		return -1;
 	/* Access control: comqtt-authd when configured, else the built-in
-	 * loopback rule. */
+	 * loopback rule; then the admin's blacklist and commands. */
 	const cq_hook_t *access = w->cfg->auth.enabled ? &cq_hook_authd
 						       : &cq_hook_loopback;
-	if (cq_hooks_add(w->hooks, access) < 0 || cq_hooks_started(w) < 0 ||
-		cq_transport_setup(w) < 0)
+	if (cq_hooks_add(w->hooks, access) < 0 ||
+		cq_hooks_add(w->hooks, &cq_hook_control) < 0 ||
+		cq_hooks_add(w->hooks, &cq_hook_test_auth) < 0 ||
+		cq_hooks_started(w) < 0 || cq_transport_setup(w) < 0)
 		return -1;
 	if (cq_lsess_rebuild(w) < 0)
 		cq_log(CQ_LOG_ERR, 0,

@@ -494,6 +494,26 @@ static const cq_cfg_key_t mqtt_keys[] = {
 		MQTT(restore_sys_info_on_restart),
 		.def = "false",
 		.doc = "$SYS counters continue from the stored values"},
+	{.name = "server_reference",
+		.type = CQ_CFG_STRING,
+		MQTT(server_reference),
+		.def = "",
+		MQTT_LIVE,
+		.max = 1024,
+		.doc = "send v5 clients to this server (CONNACK 0x9C/0x9D)"},
+	{.name = "server_moved",
+		.type = CQ_CFG_BOOL,
+		MQTT(server_moved),
+		.def = "false",
+		MQTT_LIVE,
+		.doc = "the server reference is permanent (0x9D)"},
+	{.name = "enhanced_auth_test_secret",
+		.type = CQ_CFG_STRING,
+		MQTT(enhanced_auth_test_secret),
+		.def = "",
+		MQTT_LIVE,
+		.max = 1024,
+		.doc = "secret of the built-in test authentication method"},
 };
 
 static const cq_cfg_table_t mqtt_table = {
@@ -623,6 +643,12 @@ static const cq_cfg_key_t root_keys[] = {
 		ROOT(storage),
 		.sub = &cq_config_storage_table,
 		.doc = "persistence: comqtt-storage (conf_storage.c)"},
+	{.name = "admin",
+		.type = CQ_CFG_MAP,
+		ROOT(admin),
+		.sub = &cq_config_admin_table,
+		.doc = "REST API, metrics, dashboard: comqtt-admin "
+		       "(conf_admin.c)"},
 };
 
 static const cq_cfg_table_t config_table = {
@@ -747,9 +773,12 @@ cq_config_load_cmdline(
 	} else if (cq_cfg_defaults(&config_table, cfg_r, error_r) < 0) {
 		return -1;
 	}
-	if (cl->workers != NULL &&
-		cq_cfg_set(&config_table, cfg_r, "workers", cl->workers,
-			"--workers", error_r) < 0) {
+	if ((cl->workers != NULL &&
+		    cq_cfg_set(&config_table, cfg_r, "workers", cl->workers,
+			    "--workers", error_r) < 0) ||
+		(cl->pid_file != NULL &&
+			cq_cfg_set(&config_table, cfg_r, "pid_file",
+				cl->pid_file, "--pid-file", error_r) < 0)) {
 		cq_config_free(cfg_r);
 		return -1;
 	}
@@ -789,6 +818,31 @@ void
 cq_config_keep_restart_keys(cq_config_t *old_cfg, cq_config_t *new_cfg)
 {
 	cq_cfg_keep_restart_keys(&config_table, old_cfg, new_cfg);
+}
+
+int
+cq_config_reload_child(const cq_config_cmdline_t *cl, cq_config_t **cfg_io,
+	const cq_config_t *inherited)
+{
+	cq_config_t *fresh = calloc(1, sizeof(*fresh));
+	char *error = NULL;
+	if (fresh == NULL || cq_config_load_cmdline(cl, fresh, &error) < 0) {
+		free(error);
+		free(fresh);
+		return -1;
+	}
+	cq_config_t *old = *cfg_io;
+	cq_config_keep_restart_keys(old, fresh);
+	bool new_log = strcmp(old->log.file, fresh->log.file) != 0;
+	if (old != inherited) {
+		cq_config_free(old);
+		free(old);
+	}
+	*cfg_io = fresh;
+	cq_log_set_level(fresh->log.level);
+	if (new_log)
+		cq_log_open(fresh->log.file);
+	return 0;
 }
 
 unsigned

@@ -34,6 +34,7 @@
 
 #include "core/addr.h"
 #include "core/config_schema.h"
+#include "core/conf_admin.h"
 #include "core/conf_auth.h"
 #include "core/conf_storage.h"
 #include "core/conf_listener.h"
@@ -127,6 +128,9 @@ typedef struct cq_config_mqtt {
 	bool passive_client_disconnect;
 	bool always_return_response_info;
 	bool restore_sys_info_on_restart;
+	char *server_reference; /* "": none; else CONNACK 0x9C / 0x9D */
+	bool server_moved; /* 0x9D (permanent) instead of 0x9C */
+	char *enhanced_auth_test_secret; /* "": the test method is off */
 } cq_config_mqtt_t;
 
 typedef struct cq_config_shm {
@@ -150,12 +154,14 @@ typedef struct cq_config {
 	cq_config_shm_t shm;
 	cq_config_auth_t auth; /* comqtt-authd (conf_auth.h) */
 	cq_config_storage_t storage; /* comqtt-storage (conf_storage.h) */
+	cq_config_admin_t admin; /* comqtt-admin (conf_admin.h) */
 } cq_config_t;
 
 /* What the command line says about the configuration. */
 typedef struct cq_config_cmdline {
 	const char *file; /* -c FILE, or NULL for the embedded defaults */
 	const char *workers; /* --workers N, or NULL */
+	const char *pid_file; /* --pid-file FILE, or NULL */
 } cq_config_cmdline_t;
 
 /*
@@ -211,6 +217,17 @@ int cq_config_diff(const cq_config_t *old_cfg, const cq_config_t *new_cfg,
  * stay valid and are freed as usual.
  */
 void cq_config_keep_restart_keys(cq_config_t *old_cfg, cq_config_t *new_cfg);
+
+/*
+ * A child process's reload (SIGHUP or the master's RELOAD): the file again
+ * with the same command line, the running values of restart-only keys
+ * kept, the log level and file applied.  *cfg_io becomes the fresh
+ * configuration; the old one is freed unless it is 'inherited' (the
+ * master's, which the child was forked with).  0, or -1 when the file does
+ * not load (the master logs why; *cfg_io is unchanged).
+ */
+int cq_config_reload_child(const cq_config_cmdline_t *cl, cq_config_t **cfg_io,
+	const cq_config_t *inherited);
 
 /* The key table, for documentation and its tests. */
 const cq_cfg_table_t *cq_config_schema(void);

@@ -176,7 +176,8 @@ cq_tls_failure(SSL *ssl, const char *fallback, char *buf, size_t size)
 /* ---- building a context ------------------------------------------ */
 
 typedef struct build {
-	const cq_config_listener_t *l;
+	const char *who; /* "listener \"tls\"", "admin" */
+	const cq_config_tls_t *t;
 	const char *base_dir;
 	char **error_r;
 	SSL_CTX *ctx;
@@ -197,7 +198,7 @@ fail(build_t *b, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	ERR_clear_error();
-	return cq_cfg_error(b->error_r, "listener \"%s\": %s", b->l->name, msg);
+	return cq_cfg_error(b->error_r, "%s: %s", b->who, msg);
 }
 
 static const char *
@@ -267,7 +268,7 @@ static int
 load_cert(build_t *b)
 {
 	char path[PATH_BUF];
-	FILE *f = open_file(b, "cert_file", b->l->tls.cert_file, path);
+	FILE *f = open_file(b, "cert_file", b->t->cert_file, path);
 	if (f == NULL)
 		return -1;
 	b->cert = PEM_read_X509(f, NULL, NULL, NULL);
@@ -287,9 +288,9 @@ static int
 load_chain(build_t *b)
 {
 	char path[PATH_BUF];
-	if (b->l->tls.chain_file[0] == '\0')
+	if (b->t->chain_file[0] == '\0')
 		return 0;
-	FILE *f = open_file(b, "chain_file", b->l->tls.chain_file, path);
+	FILE *f = open_file(b, "chain_file", b->t->chain_file, path);
 	if (f == NULL)
 		return -1;
 	X509 *x;
@@ -321,7 +322,7 @@ static int
 load_key(build_t *b)
 {
 	char path[PATH_BUF], cpath[PATH_BUF];
-	FILE *f = open_file(b, "key_file", b->l->tls.key_file, path);
+	FILE *f = open_file(b, "key_file", b->t->key_file, path);
 	if (f == NULL)
 		return -1;
 	b->key = PEM_read_PrivateKey(f, NULL, no_pass_phrase, NULL);
@@ -334,7 +335,7 @@ load_key(build_t *b)
 	if (X509_check_private_key(b->cert, b->key) != 1)
 		return fail(b,
 			"tls.key_file %s does not match tls.cert_file %s", path,
-			resolve(b, b->l->tls.cert_file, cpath, sizeof(cpath)));
+			resolve(b, b->t->cert_file, cpath, sizeof(cpath)));
 	return 0;
 }
 
@@ -356,7 +357,7 @@ set_identity(build_t *b)
 static int
 set_ciphers(build_t *b)
 {
-	const cq_config_tls_t *t = &b->l->tls;
+	const cq_config_tls_t *t = b->t;
 	if (SSL_CTX_set_min_proto_version(b->ctx,
 		    t->min_version == CQ_TLS_VERSION_1_3 ? TLS1_3_VERSION
 							 : TLS1_2_VERSION) != 1)
@@ -379,7 +380,7 @@ set_ciphers(build_t *b)
 static int
 set_client_certs(build_t *b)
 {
-	const cq_config_tls_t *t = &b->l->tls;
+	const cq_config_tls_t *t = b->t;
 	char path[PATH_BUF];
 	if (t->client_certs == CQ_TLS_CERTS_NONE)
 		return 0;
@@ -412,7 +413,7 @@ set_client_certs(build_t *b)
 static void
 set_session_context(build_t *b)
 {
-	const cq_config_tls_t *t = &b->l->tls;
+	const cq_config_tls_t *t = b->t;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 	char text[PATH_BUF + 64];
@@ -456,15 +457,16 @@ make_ctx(build_t *b)
 }
 
 SSL_CTX *
-cq_tls_ctx_new(
-	const cq_config_listener_t *l, const char *base_dir, char **error_r)
+cq_tls_server_ctx_new(const char *who, const cq_config_tls_t *t,
+	const char *base_dir, char **error_r)
 {
-	build_t b = {.l = l, .base_dir = base_dir, .error_r = error_r};
+	build_t b = {
+		.who = who, .t = t, .base_dir = base_dir, .error_r = error_r};
 	*error_r = NULL;
 	ERR_clear_error();
 	b.chain = sk_X509_new_null();
 	int rc = b.chain == NULL ? fail(&b, "out of memory") : 0;
-	if (rc == 0 && l->tls.cert_file[0] == '\0')
+	if (rc == 0 && t->cert_file[0] == '\0')
 		rc = fail(&b, "tls.cert_file is not set");
 	if (rc == 0)
 		rc = load_cert(&b);
@@ -482,6 +484,15 @@ cq_tls_ctx_new(
 		return NULL;
 	}
 	return b.ctx;
+}
+
+SSL_CTX *
+cq_tls_ctx_new(
+	const cq_config_listener_t *l, const char *base_dir, char **error_r)
+{
+	char who[160];
+	snprintf(who, sizeof(who), "listener \"%.128s\"", l->name);
+	return cq_tls_server_ctx_new(who, &l->tls, base_dir, error_r);
 }
 
 int

@@ -1,5 +1,6 @@
 /*
- * tls.h — TLS server contexts of the tls and wss listeners (OpenSSL 3).
+ * tls.h — TLS server contexts of the tls and wss listeners and of
+ * comqtt-admin (OpenSSL 3).
  *
  * The master builds every context once at start (and for comqttd -t) so
  * that a wrong path, a key that does not match its certificate or an
@@ -40,6 +41,13 @@ int cq_tls_init(void);
  */
 SSL_CTX *cq_tls_ctx_new(
 	const cq_config_listener_t *l, const char *base_dir, char **error_r);
+
+/*
+ * The same from the tls: settings 't' of anything else that serves TLS
+ * (comqtt-admin's admin.tls), the errors starting with 'who' ("admin").
+ */
+SSL_CTX *cq_tls_server_ctx_new(const char *who, const cq_config_tls_t *t,
+	const char *base_dir, char **error_r);
 
 /*
  * The context of every tls and wss listener of 'cfg' into ctxs[i] (index

@@ -27,12 +27,14 @@
 #include "core/conf.h"
 #include "core/log.h"
 #include "core/tls.h"
+#include "master/admin_child.h"
 #include "master/daemon.h"
 #include "master/master.h"
 #include "plugins/authd/authd.h"
 #include "plugins/storage/storage.h"
 #include "shm/counters.h"
 #include "shm/persist.h"
+#include "shm/ctl.h"
 #include "shm/region.h"
 #include "shm/ring.h"
 #include "workers/ratelimit.h"
@@ -56,13 +58,14 @@ usage(FILE *out)
 {
 	fprintf(out,
 		"usage: comqttd [-c FILE] [-t] [-d] [-v] [--workers N] "
-		"[--print-config]\n"
+		"[--pid-file FILE] [--print-config]\n"
 		"  -c FILE         configuration file (default: embedded "
 		"defaults)\n"
 		"  -t              check the configuration and exit\n"
 		"  -d              detach and run in the background\n"
 		"  -v              print the version and exit\n"
 		"  --workers N     run N workers, whatever the file says\n"
+		"  --pid-file FILE write the master's pid there (pid_file)\n"
 		"  --print-config  print the configuration in effect and "
 		"exit\n");
 }
@@ -97,11 +100,13 @@ load_config(int test_only, int print_config)
 	 * stops the start (and fails -t) with the reason.  --print-config
 	 * only prints. */
 	if (!print_config &&
-		cq_tls_ctx_build_all(&cfg, cmdline.file, tls_ctx,
-			CQ_MAX_LISTENERS, &error) < 0) {
+		(cq_tls_ctx_build_all(&cfg, cmdline.file, tls_ctx,
+			 CQ_MAX_LISTENERS, &error) < 0 ||
+			cq_admin_child_tls(&cfg, cmdline.file, &error) < 0)) {
 		fprintf(stderr, "comqttd: %s\n",
 			error != NULL ? error : "out of memory");
 		free(error);
+		cq_tls_ctx_free_all(tls_ctx, CQ_MAX_LISTENERS);
 		cq_config_free(&cfg);
 		return 1;
 	}
@@ -119,6 +124,7 @@ load_config(int test_only, int print_config)
 	}
 	if (test_only || print_config) {
 		cq_tls_ctx_free_all(tls_ctx, CQ_MAX_LISTENERS);
+		cq_admin_child_release();
 		cq_config_free(&cfg);
 		return 0;
 	}
@@ -146,6 +152,7 @@ shm_conf(const cq_config_t *c, unsigned workers, cq_shm_conf_t *sc)
 	sc->persist_ring_bytes = c->storage.backend != CQ_STORAGE_NONE
 		? (uint32_t)c->storage.ring_size
 		: 0;
+	sc->blacklist_max = c->admin.blacklist_max;
 }
 
 static void
@@ -205,6 +212,7 @@ worker_main(cq_child_t *child, void *arg)
 				close(l->slot_fds[s]);
 	}
 	a.nlisteners = m->nlisteners;
+	cq_admin_child_release();
 	return cq_worker_main(&a);
 }
 
@@ -293,16 +301,12 @@ respawn_delay(void)
 }
 
 /*
- * The children besides the workers: comqtt-storage unless storage.backend
- * is none, comqtt-authd when auth.enabled.  The cache secret is drawn
- * here, before any worker is forked, so every worker keys the shared auth
- * cache alike.
+ * comqtt-authd when auth.enabled.  The cache secret is drawn here, before
+ * any worker is forked, so every worker keys the shared auth cache alike.
  */
 static int
-add_children(cq_master_t *m)
+add_authd(cq_master_t *m)
 {
-	if (add_storage(m) < 0)
-		return -1;
 	if (!cfg.auth.enabled)
 		return 0;
 	if (cq_authc_global_init() < 0) {
@@ -362,6 +366,18 @@ helpers_ready(cq_master_t *m)
 	}
 }
 
+/* The children besides the workers, started before them in this order:
+ * comqtt-storage (unless storage.backend is none), comqtt-authd,
+ * comqtt-admin. */
+static int
+add_children(cq_master_t *m)
+{
+	return add_storage(m) < 0 || add_authd(m) < 0 ||
+			cq_admin_child_add(m) < 0
+		? -1
+		: 0;
+}
+
 /* Everything before the workers start; the exit status on failure. */
 static int
 start(int daemonize)
@@ -396,7 +412,8 @@ start(int daemonize)
 	/* Wake-ups of the rings: created once, inherited by every worker
 	 * (a respawned one too); so are the TLS ticket secret and the
 	 * rate-limit table. */
-	if (cq_ring_eventfds_create(master.workers) < 0 || cq_tls_init() < 0)
+	if (cq_ring_eventfds_create(master.workers) < 0 ||
+		cq_ctl_eventfds_create(master.workers) < 0 || cq_tls_init() < 0)
 		return 1;
 	if (cfg.storage.backend != CQ_STORAGE_NONE) {
 		cq_persist_configure(
@@ -407,7 +424,7 @@ start(int daemonize)
 	cq_ratelimit_create(CQ_RATELIMIT_ENTRIES);
 	started = time(NULL);
 	listener_specs(&master, &cfg);
-	if (cq_master_listen(&master) < 0)
+	if (cq_master_listen(&master) < 0 || cq_admin_child_listen(&cfg) < 0)
 		return 1;
 	if (cfg.user[0] != '\0' && cq_drop_privileges(cfg.user, &error) < 0) {
 		cq_log(CQ_LOG_CRIT, 0, "%s", error);
@@ -425,6 +442,7 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"workers", required_argument, NULL, 'W'},
+		{"pid-file", required_argument, NULL, 'p'},
 		{"print-config", no_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -439,6 +457,9 @@ main(int argc, char **argv)
 			break;
 		case 'W':
 			cmdline.workers = optarg;
+			break;
+		case 'p':
+			cmdline.pid_file = optarg;
 			break;
 		case 'P':
 			print_config = 1;
@@ -469,6 +490,7 @@ main(int argc, char **argv)
 		return rc;
 	if ((rc = start(daemonize)) >= 0) {
 		cq_tls_ctx_free_all(tls_ctx, CQ_MAX_LISTENERS);
+		cq_admin_child_release();
 		cq_config_free(&cfg);
 		return rc;
 	}
@@ -481,11 +503,13 @@ main(int argc, char **argv)
 	master.add_children = add_children;
 	master.helpers_ready = helpers_ready;
 	master.worker_load = worker_load;
+	cq_admin_child_prepare(&cmdline, &cfg, (uint64_t)started);
 	master.respawn_delay_ms = respawn_delay();
 	cq_daemon_ready();
 	rc = cq_master_run(&master);
 
 	event_base_free(master.base);
+	cq_admin_child_release();
 	cq_tls_ctx_free_all(tls_ctx, CQ_MAX_LISTENERS);
 	if (cfg.pid_file[0] != '\0')
 		unlink(cfg.pid_file);

@@ -32,6 +32,7 @@
 #include "core/defs.h"
 #include "core/log.h"
 #include "master/health.h"
+#include "shm/qsbr.h"
 
 #define ACCEPT_BATCH 64
 
@@ -322,6 +323,8 @@ child_died(cq_master_t *m, cq_child_t *c, int status)
 			"%u leaked object(s)",
 			c->name, errors, rep.repaired, rep.leaked_objects);
 	}
+	if (c->kind == CQ_CHILD_ADMIN && m->shm.base != NULL)
+		cq_qsbr_reader_reap(CQ_QSBR_READER_ADMIN);
 	if (stopping || !c->respawn)
 		return;
 	unsigned backoff = cq_process_backoff_ms(c);

@@ -7,20 +7,14 @@
 // (with the browser's user agent), closes the browser.  Errors become
 // {"ok": false, "error": ...}.
 'use strict';
-const {chromium} = require('playwright-core');
+const chromium = require('./chromium');
 
 const [pageUrl, timeoutText] = process.argv.slice(2);
 const timeout = Number(timeoutText || 30000);
 
 (async () => {
   let report;
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu',
-           '--disable-background-networking', '--disable-component-update',
-           '--no-first-run'],
-  });
+  const browser = await chromium.launch(timeout);
   try {
     const page = await browser.newPage();
     page.on('console', (m) => process.stderr.write('console: ' +

@@ -575,7 +575,8 @@ class AuthBroker:
     """comqttd with auth enabled and a ledger; its log in <dir>/comqttd.log
     (authd, forked by the master, logs there too)."""
 
-    def __init__(self, t, ledger, auth="", workers=2):
+    def __init__(self, t, ledger, auth="", workers=2, extra=""):
+        """auth: lines for the auth section; extra: top-level YAML."""
         self.t = t
         self.dir = TempDir(prefix="cqabroker-")
         self.port = free_port()
@@ -587,9 +588,10 @@ class AuthBroker:
             "workers: %d\ndata_dir: %s\nlog:\n  file: %s\n  level: info\n"
             "listeners:\n  - name: tcp\n    address: \"127.0.0.1:%d\"\n"
             "auth:\n  enabled: true\n  socket: %s\n  backends: [ledger]\n"
-            "  ledger:\n    file: ledger.yml\n%s\n")
+            "  ledger:\n    file: ledger.yml\n%s\n"
+            "admin:\n  enabled: false\n%s")
             % (workers, self.dir.path, self.log, self.port, self.socket,
-               body))
+               body, extra))
         self.proc = subprocess.Popen(
             [binary("comqttd"), "-c", self.conf], stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT, cwd=self.dir.path)
@@ -705,7 +707,18 @@ class Mqtt:
             p = self.packet()
         if p is None:
             return None
-        return p[1][2 + (1 if self.v == 5 else 0):][0]
+        body = p[1][2:]
+        if self.v == 5:
+            # Skip the properties (a refusal carries a Reason String).
+            n, mult, i = 0, 1, 0
+            while True:
+                n += (body[i] & 0x7F) * mult
+                mult *= 128
+                i += 1
+                if not body[i - 1] & 0x80:
+                    break
+            body = body[i + n:]
+        return body[0]
 
     def publish(self, topic, payload, qos=1, pid=2):
         """QoS 1: the PUBACK reason code (v3: 0), or None."""

@@ -168,6 +168,16 @@ class Quiet:
             self.cleanups.pop()()
 
 
+def _flow(v):
+    """A value as flow YAML: maps nested, strings quoted."""
+    if isinstance(v, dict):
+        return "{%s}" % ", ".join("%s: %s" % (k, _flow(x))
+                                   for k, x in v.items())
+    if isinstance(v, str):
+        return '"%s"' % v.replace("\\", "\\\\").replace('"', '\\"')
+    return _yaml(v)
+
+
 class TempDir:
     def __init__(self, prefix="cqtest-"):
         self.path = tempfile.mkdtemp(prefix=prefix)
@@ -207,14 +217,22 @@ class Broker:
 
     def __init__(self, t, config="", args=(), start=True, workers=2,
                  nports=2, limits=None, mqtt=None, sys_interval=1,
-                 log_level="info", mosquitto="", extra_ports=0):
+                 log_level="info", mosquitto="", extra_ports=0, admin=None):
         self.t = t
         self.dir = TempDir()
         self.workers = workers
-        self.ports = free_ports(nports + extra_ports)
-        self.extra_ports = self.ports[nports:]
+        self.ports = free_ports(nports + extra_ports + 1)
+        self.admin_port = self.ports[-1]
+        self.extra_ports = self.ports[nports:-1]
         self.ports = self.ports[:nports]
         self.port = self.ports[0]
+        # comqtt-admin: off unless asked for (admin = {} or overrides of
+        # the admin: keys); then on its own loopback port with a token.
+        self.admin = None if admin is None else dict(
+            {"address": "127.0.0.1:%d" % self.admin_port,
+             "token": "cqtest-%d-%d" % (os.getpid(), id(self)),
+             "dashboard_dir": os.path.join(SRCDIR, "share", "dashboard")},
+            **admin)
         self.log = os.path.join(self.dir.path, "comqttd.log")
         self.stderr_log = os.path.join(self.dir.path, "stderr.log")
         self.limits = dict(DEFAULT_LIMITS, **(limits or {}))
@@ -251,10 +269,14 @@ class Broker:
                  mqtt=self.mqtt, config=self.config_extra)
         o.update(override)
         lines = ["workers: %d" % o["workers"],
-                 "data_dir: %s" % os.path.join(self.dir.path, "data"),
                  "log: {file: %s, level: %s}" % (self.log, o["log_level"]),
                  "sys_interval: %d" % o["sys_interval"],
-                 "listeners:"]
+                 "data_dir: %s" % os.path.join(self.dir.path, "data")]
+        if self.admin is None:
+            lines.append("admin: {enabled: false}")
+        else:
+            lines.append("admin: " + _flow(self.admin))
+        lines.append("listeners:")
         for i, p in enumerate(self.ports):
             lines.append("  - {name: %s, type: tcp, address: 127.0.0.1:%d, "
                          "accept: handoff, worker: %d}"

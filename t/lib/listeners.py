@@ -47,7 +47,7 @@ def listener_broker(t, listeners, workers=2, log_level="info", extra="",
         return s.replace("{dir}", b.dir.path)
     lines = ["workers: %d" % workers,
              "log: {file: %s, level: %s}" % (b.log, log_level),
-             "sys_interval: 1", "listeners:"]
+             "sys_interval: 1", "admin: {enabled: false}", "listeners:"]
     for i, p in enumerate(b.ports):
         lines.append("  - {name: %s, type: tcp, address: 127.0.0.1:%d, "
                      "accept: handoff, worker: %d}" % (chr(97 + i), p, i))

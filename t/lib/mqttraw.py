@@ -559,6 +559,15 @@ class Client:
             return False, got
         return False, got
 
+    def closed_by_disconnect(self, rc, timeout=5.0):
+        """True when the broker sends DISCONNECT with reason code rc, and
+        nothing else, then closes the connection within timeout.  What
+        arrived is kept in .last_close for the test's message."""
+        closed, got = self.expect_closed(timeout)
+        self.last_close = got
+        return closed and [(p.type, getattr(p, "rc", None)) for p in got] \
+            == [(DISCONNECT, rc)]
+
     def expect_none(self, timeout=0.5):
         """Wait timeout seconds; returns the packets that arrived (the
         test usually asserts the list is empty)."""

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "shm/arena.h"
 #include "shm/crashpoint.h"
@@ -378,6 +379,57 @@ START_TEST(reap_dead_worker)
 }
 END_TEST
 
+/* MQTT 5 Will Delay Interval: the deadline lives in the session (a
+ * respawned owner keeps it), a new will or a take cancels it, the master
+ * schedules it from the time it reaps a dead owner [MQTT-3.1.3-9]. */
+START_TEST(will_delay_due)
+{
+	cq_shm_t shm;
+	shm_test_create(&shm, 4, 8u << 20);
+	cq_session_ref_t a = open_as(1, "wd", 0, 600);
+	uint32_t delay = 1;
+	ck_assert_uint_eq(cq_session_will_due(a.sess, &delay), 0);
+	/* No will: nothing to schedule. */
+	ck_assert_int_eq(cq_session_will_schedule(a.sess, a.gen, 5000), 0);
+	ck_assert_uint_eq(cq_session_will_due(a.sess, &delay), 0);
+	cq_off_t w = msg("wd/will");
+	ck_assert_int_eq(cq_session_will_set(a.sess, a.gen, w, 30), 0);
+	ck_assert_uint_eq(cq_session_will_due(a.sess, &delay), 0);
+	ck_assert_uint_eq(delay, 30);
+	ck_assert_int_eq(cq_session_will_schedule(a.sess, a.gen, 5000), 0);
+	ck_assert_uint_eq(cq_session_will_due(a.sess, &delay), 5000);
+	/* A stale owner cannot move it. */
+	ck_assert_int_eq(cq_session_will_schedule(a.sess, a.gen - 1, 1), -1);
+	ck_assert_int_eq(errno, ESTALE);
+	/* A new connection's will cancels the deadline. */
+	cq_off_t w2 = msg("wd/will2");
+	ck_assert_int_eq(cq_session_will_set(a.sess, a.gen, w2, 30), 0);
+	ck_assert_uint_eq(cq_session_will_due(a.sess, &delay), 0);
+	/* The owner dies connected: the master schedules the will from the
+	 * time of death (the wall clock, seconds), the replacement finds it. */
+	as_slot(CQ_SLOT_NONE);
+	uint64_t before = (uint64_t)time(NULL);
+	cq_shm_reap(&shm, 1);
+	uint64_t after = (uint64_t)time(NULL);
+	uint64_t due = cq_session_will_due(a.sess, &delay);
+	ck_assert_uint_ge(due, (before + 30) * 1000);
+	ck_assert_uint_le(due, (after + 30) * 1000);
+	/* The replacement (new generation) may move it. */
+	as_slot(1);
+	uint64_t gen = a.gen + 1;
+	ck_assert_int_eq(cq_session_will_schedule(a.sess, gen, 777), 0);
+	ck_assert_uint_eq(cq_session_will_due(a.sess, &delay), 777);
+	/* Taking the will clears it. */
+	cq_off_t got;
+	ck_assert_int_eq(cq_session_will_take(a.sess, gen, &got, &delay), 1);
+	ck_assert_uint_eq(got, w2);
+	cq_msg_unref(got);
+	ck_assert_uint_eq(cq_session_will_due(a.sess, &delay), 0);
+	check_clean(&shm);
+	cq_shm_detach(&shm);
+}
+END_TEST
+
 /* An expiry that finds the old owner mid-write parks the session. */
 START_TEST(parked_until_writer_leaves)
 {
@@ -713,6 +765,7 @@ cq_unit_suite(void)
 	tcase_add_test(tc, inflight_window);
 	tcase_add_test(tc, offline_queue);
 	tcase_add_test(tc, reap_dead_worker);
+	tcase_add_test(tc, will_delay_due);
 	tcase_add_test(tc, parked_until_writer_leaves);
 	tcase_add_test(tc, full_table_and_churn);
 	tcase_add_test(tc, model_random_ops);

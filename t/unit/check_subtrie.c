@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,6 +254,63 @@ START_TEST(shared_groups_round_robin)
 }
 END_TEST
 
+/* Sessions 10 and 12 are online (the online predicate of the test). */
+static bool
+test_online(const void *session)
+{
+	uintptr_t s = (uintptr_t)session - 1;
+	return s == 10 || s == 12;
+}
+
+/* §4.8.2: a group prefers its online members; a message one member left
+ * with goes to the group only (not to plain subscribers), never back to
+ * that member, and nowhere when the group has nobody else. */
+START_TEST(shared_groups_online_and_hand_over)
+{
+	cq_subtrie_t *t = cq_subtrie_new(SEED);
+	cq_subtrie_result_t r;
+	cq_subtrie_result_init(&r);
+	cq_subtrie_set_online(t, test_online);
+	for (unsigned m = 0; m < 3; m++)
+		sub(t, "$share/g/s/+", 10 + m, opts(1, 0), NULL);
+	sub(t, "s/#", 30, opts(0, 0), NULL);
+	sub(t, "$share/solo/s/x", 40, opts(1, 0), NULL);
+	cq_topic_levels_t lv;
+	ck_assert_int_eq(cq_topic_levels_split(&lv, "s/x", 3, SEED), 0);
+	uint64_t g = cq_topic_share_key("g", 1, "s/+", 3);
+	for (unsigned i = 0; i < 12; i++) {
+		ck_assert_int_eq(cq_subtrie_match(t, &lv, NULL, &g, 1, &r), 0);
+		ck_assert_uint_eq(r.n, 2); /* the plain one and a member */
+		ck_assert_ptr_nonnull(find_hit(&r, 30));
+		ck_assert_ptr_null(find_hit(&r, 11)); /* offline */
+	}
+	/* Hand-over: group members only, never 10 (who left). */
+	for (unsigned i = 0; i < 6; i++) {
+		ck_assert_int_eq(
+			cq_subtrie_match_groups(t, &lv, sess(10), &g, 1, &r),
+			0);
+		ck_assert_uint_eq(r.n, 1);
+		ck_assert_ptr_null(find_hit(&r, 30));
+		ck_assert_ptr_null(find_hit(&r, 10));
+		ck_assert_ptr_nonnull(find_hit(&r, 12));
+	}
+	/* Nobody online but the one leaving: an offline member still. */
+	cq_subtrie_set_online(t, NULL);
+	unsub(t, "$share/g/s/+", 12, NULL);
+	ck_assert_int_eq(
+		cq_subtrie_match_groups(t, &lv, sess(10), &g, 1, &r), 0);
+	ck_assert_uint_eq(r.n, 1);
+	ck_assert_ptr_nonnull(find_hit(&r, 11));
+	uint64_t solo = cq_topic_share_key("solo", 4, "s/x", 3);
+	ck_assert_int_eq(
+		cq_subtrie_match_groups(t, &lv, sess(40), &solo, 1, &r), 0);
+	ck_assert_uint_eq(r.n, 0);
+	cq_topic_levels_free(&lv);
+	cq_subtrie_result_free(&r);
+	cq_subtrie_free(t);
+}
+END_TEST
+
 /* Long subscriber lists (indexed) survive random removal order. */
 START_TEST(many_sessions_one_filter)
 {
@@ -460,6 +518,7 @@ cq_unit_suite(void)
 	tcase_add_test(tc, no_local);
 	tcase_add_test(tc, transitions_first_last);
 	tcase_add_test(tc, shared_groups_round_robin);
+	tcase_add_test(tc, shared_groups_online_and_hand_over);
 	tcase_add_test(tc, many_sessions_one_filter);
 	tcase_add_test(tc, deep_filters);
 	tcase_add_test(tc, wide_frontier);

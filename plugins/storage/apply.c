@@ -438,13 +438,20 @@ finish(cq_apply_t *ap)
 	ap->nunref = 0;
 }
 
+/* The batch failed: nothing of it counts.  CQ_AGAIN when the backend says
+ * a new try may work at once (a map that grew), else -1 and the failed
+ * state (new persistent state refused). */
 static long
 abandon(cq_apply_t *ap, const char *what)
 {
 	int err = errno;
-	ap->ops->abort(ap->st);
+	int again = ap->ops->abort(ap->st);
 	cq_persist_rewind();
 	ap->nunref = 0;
+	if (cq_load_index(ap->ops, ap->st, ap->ix) < 0)
+		cq_log(CQ_LOG_ERR, 0, "cannot rebuild the index");
+	if (again > 0)
+		return CQ_AGAIN;
 	if (!ap->failed)
 		cq_log(CQ_LOG_ERR, err,
 			"%s failed; changes wait in the rings and "
@@ -452,13 +459,11 @@ abandon(cq_apply_t *ap, const char *what)
 			what);
 	ap->failed = true;
 	cq_persist_set_failed(true);
-	if (cq_load_index(ap->ops, ap->st, ap->ix) < 0)
-		cq_log(CQ_LOG_ERR, 0, "cannot rebuild the index");
 	return -1;
 }
 
-long
-cq_apply_batch(cq_apply_t *ap)
+static long
+batch_once(cq_apply_t *ap)
 {
 	bool any = false;
 	for (unsigned i = 0; i < ap->nslots; i++) {
@@ -493,6 +498,15 @@ cq_apply_batch(cq_apply_t *ap)
 	if (ap->ops->after_commit != NULL)
 		ap->ops->after_commit(ap->st);
 	return n;
+}
+
+long
+cq_apply_batch(cq_apply_t *ap)
+{
+	long n = CQ_AGAIN;
+	for (int i = 0; i < 4 && n == CQ_AGAIN; i++)
+		n = batch_once(ap);
+	return n == CQ_AGAIN ? -1 : n;
 }
 
 int

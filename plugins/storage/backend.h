@@ -52,7 +52,9 @@ typedef struct cq_store_ops {
 	void (*close)(cq_store_t *st);
 	int (*begin)(cq_store_t *st);
 	int (*commit)(cq_store_t *st);
-	void (*abort)(cq_store_t *st);
+	/* Abandon the batch.  1 when trying it again at once may work (the
+	 * LMDB map was full and has grown), else 0. */
+	int (*abort)(cq_store_t *st);
 	int (*put)(cq_store_t *st, unsigned table, const void *key, size_t klen,
 		const void *val, size_t vlen);
 	/* Absent is not an error. */

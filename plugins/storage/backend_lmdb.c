@@ -371,23 +371,21 @@ lmdb_commit(cq_store_t *st)
 {
 	int rc = mdb_txn_commit(st->txn);
 	st->txn = NULL;
-	if (rc == MDB_MAP_FULL) {
-		st->map_full = true;
-		grow(st);
-	}
+	if (rc == MDB_MAP_FULL)
+		st->map_full = true; /* the abort that follows grows it */
 	return rc != 0 ? set_errno(rc) : 0;
 }
 
-static void
+static int
 lmdb_abort(cq_store_t *st)
 {
 	if (st->txn != NULL)
 		mdb_txn_abort(st->txn);
 	st->txn = NULL;
 	/* Full map: the caller tries the batch again in a larger one. */
-	if (st->map_full)
-		grow(st);
+	int again = st->map_full && grow(st) == 0;
 	st->map_full = false;
+	return again;
 }
 
 static int

@@ -274,7 +274,7 @@ redis_commit(cq_store_t *st)
 	return rc;
 }
 
-static void
+static int
 redis_abort(cq_store_t *st)
 {
 	/* Commands may sit in hiredis's buffer: the simplest clean slate is
@@ -283,6 +283,7 @@ redis_abort(cq_store_t *st)
 		drop_connection(st, "batch abandoned");
 	st->pending = 0;
 	st->broken = false;
+	return 0;
 }
 
 /* ---- reads --------------------------------------------------------- */

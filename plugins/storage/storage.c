@@ -205,17 +205,25 @@ one_batch(storage_t *s)
 							: s->backoff_ms * 2;
 }
 
-/* Everything still in the rings, before exiting. */
+/* Everything still in the rings, before exiting; what cannot be
+ * committed (the backend still fails) is said to be lost. */
 static void
 drain_all(storage_t *s)
 {
-	for (int i = 0; i < STOP_ATTEMPTS; i++) {
-		long n = cq_apply_batch(&s->ap);
-		if (n == 0)
-			break;
+	long n = 1;
+	for (int i = 0; i < STOP_ATTEMPTS && n != 0; i++) {
+		n = cq_apply_batch(&s->ap);
 		if (n < 0)
 			usleep(50000);
 	}
+	size_t left = 0;
+	for (unsigned i = 0; i < cq_persist_nslots(); i++)
+		left += cq_persist_fill(i);
+	if (n < 0 && left > 0)
+		cq_log(CQ_LOG_ERR, 0,
+			"stopping with %zu bytes of changes that could not be "
+			"committed: they are lost",
+			left);
 	save_sys(s);
 }
 

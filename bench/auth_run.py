@@ -6,6 +6,7 @@ the figures for bench/AUTH.md.
     CQ_BUILD=build bench/auth_run.py [COUNT]
 
 Uses the release build (CQ_BUILD, default build/) and t/lib's helpers.
+bench/auth_broker.py imports Quiet from here.
 """
 import os
 import subprocess
@@ -17,7 +18,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "t", "lib"))
 from authd import Authd, Postgres, hash_password  # noqa: E402
 from cqtest import binary  # noqa: E402
 
-COUNT = int(sys.argv[1]) if len(sys.argv) > 1 else 200000
+COUNT = 200000
 USERS = 1000
 
 
@@ -104,9 +105,17 @@ postgres:
         a.stop()
 
 
-t = Quiet()
-try:
-    ledger(t)
-    postgres(t)
-finally:
-    t.close()
+def main():
+    global COUNT
+    if len(sys.argv) > 1:
+        COUNT = int(sys.argv[1])
+    t = Quiet()
+    try:
+        ledger(t)
+        postgres(t)
+    finally:
+        t.close()
+
+
+if __name__ == "__main__":
+    main()

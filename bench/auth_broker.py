@@ -73,6 +73,8 @@ from authd import Mqtt, Postgres, hash_password  # noqa: E402
 CONNRATE = ["-n", "16", "connrate"]
 ROWS = [
     ("conn-off", "connrate", "auth disabled", "off", "-", WARM + CONNRATE),
+    ("conn-off-new", "connrate", "auth disabled", "off", "-",
+     COLD + CONNRATE),
     ("conn-ledger-warm", "connrate", "ledger", "ledger", "warm",
      WARM + CONNRATE),
     ("conn-ledger-cold", "connrate", "ledger", "ledger", "cold",
@@ -313,15 +315,17 @@ def fmt(v, form, scale=1):
 
 
 def print_connrate(results):
-    print("| auth | cache | connects/s | p99 handshake ms | broker CPU "
-          "us/connect | PostgreSQL CPU us/connect | queries/connect |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("| auth | client ids | cache | connects/s | p99 handshake ms | "
+          "broker CPU us/connect | PostgreSQL CPU us/connect | "
+          "queries/connect |")
+    print("|---|---|---|---:|---:|---:|---:|---:|")
     for row in ROWS:
         if row[1] != "connrate" or row[0] not in results:
             continue
         r = results[row[0]]
-        print("| %s | %s | %s | %s | %s | %s | %s |" % (
-            row[2], row[4],
+        print("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            row[2], "new per connect" if "%u" in " ".join(row[5])
+            else "16, reused", row[4],
             fmt(median(r, "connects_per_s"), "{:,.0f}"),
             fmt(median(r, "conn_lat_p99_us"), "{:.2f}", 1e-3),
             fmt(median(r, "broker_us_per_conn"), "{:.0f}"),

@@ -66,7 +66,7 @@ def load_compare():
 compare = load_compare()
 sys.path[:0] = [HERE, os.path.join(ROOT, "t", "lib")]
 import cqtest  # noqa: E402
-from auth_run import Quiet  # noqa: E402
+from auth_run import PG_TABLES, Quiet  # noqa: E402
 from authd import Mqtt, Postgres, hash_password  # noqa: E402
 
 # (id, group, label, broker configuration, cache, comqtt-bench arguments)
@@ -277,12 +277,7 @@ class AuthComqttd(compare.Comqttd):
 def start_postgres(t):
     pg = Postgres(t)
     pg.sql("CREATE DATABASE comqtt")
-    pg.sql("""
-CREATE TABLE mqtt_user (id serial PRIMARY KEY, username TEXT UNIQUE,
-  password TEXT, allow smallint DEFAULT 1);
-CREATE TABLE mqtt_acl (id serial PRIMARY KEY, username TEXT, topic TEXT,
-  access smallint);
-CREATE INDEX ON mqtt_acl(username);
+    pg.sql(PG_TABLES + """
 INSERT INTO mqtt_user (username, password) SELECT 'bench' || g, '%s'
   FROM generate_series(0, %d) g;
 INSERT INTO mqtt_acl (username, topic, access) SELECT 'bench' || g,

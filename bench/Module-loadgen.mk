@@ -20,7 +20,7 @@ comqtt-bench_LIBS = $(OPENSSL_LIBS)
 # Unit suites of the generator's pure modules; each links the object it
 # tests (the bench objects are not in libcomqtt.a).
 UNIT_TESTS += t/unit/check_cb_track.c t/unit/check_cb_hist.c \
-	t/unit/check_cb_mqtt.c
+	t/unit/check_cb_mqtt.c t/unit/check_cb_opts.c
 t/unit/check_cb_track.t: obj/bench/cb_track.o
 t/unit/check_cb_track.t: UNIT_EXTRA_LIBS += obj/bench/cb_track.o
 t/unit/check_cb_hist.t: obj/bench/cb_hist.o
@@ -28,3 +28,5 @@ t/unit/check_cb_hist.t: UNIT_EXTRA_LIBS += obj/bench/cb_hist.o
 t/unit/check_cb_mqtt.t: obj/bench/cb_mqtt.o obj/bench/cb_ws.o
 t/unit/check_cb_mqtt.t: UNIT_EXTRA_LIBS += obj/bench/cb_mqtt.o \
 	obj/bench/cb_ws.o
+t/unit/check_cb_opts.t: obj/bench/cb_opts.o
+t/unit/check_cb_opts.t: UNIT_EXTRA_LIBS += obj/bench/cb_opts.o

@@ -6,19 +6,31 @@ the figures for bench/AUTH.md.
     CQ_BUILD=build bench/auth_run.py [COUNT]
 
 Uses the release build (CQ_BUILD, default build/) and t/lib's helpers.
+bench/auth_broker.py imports Quiet from here.
 """
 import os
 import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-os.environ.setdefault("CQ_BUILD", os.path.join(HERE, "..", "build"))
+# Absolute: authd is started with its temporary directory as cwd.
+os.environ["CQ_BUILD"] = os.path.abspath(
+    os.environ.get("CQ_BUILD") or os.path.join(HERE, "..", "build"))
 sys.path.insert(0, os.path.join(HERE, "..", "t", "lib"))
 from authd import Authd, Postgres, hash_password  # noqa: E402
 from cqtest import Quiet, binary  # noqa: E402
 
-COUNT = int(sys.argv[1]) if len(sys.argv) > 1 else 200000
+COUNT = 200000
 USERS = 1000
+# Go comqtt's tables (etc/auth-postgres.yml), empty; bench/auth_broker.py
+# uses them too.
+PG_TABLES = """
+CREATE TABLE mqtt_user (id serial PRIMARY KEY, username TEXT UNIQUE,
+  password TEXT, allow smallint DEFAULT 1);
+CREATE TABLE mqtt_acl (id serial PRIMARY KEY, username TEXT, topic TEXT,
+  access smallint);
+CREATE INDEX ON mqtt_acl(username);
+"""
 
 
 def bench(socket, kind, window, extra=()):
@@ -50,12 +62,7 @@ def postgres(t):
     pg = Postgres(t)
     pg.sql("CREATE DATABASE comqtt")
     sha = hash_password(4, "bench")
-    pg.sql("""
-CREATE TABLE mqtt_user (id serial PRIMARY KEY, username TEXT UNIQUE,
-  password TEXT, allow smallint DEFAULT 1);
-CREATE TABLE mqtt_acl (id serial PRIMARY KEY, username TEXT, topic TEXT,
-  access smallint);
-CREATE INDEX ON mqtt_acl(username);
+    pg.sql(PG_TABLES + """
 INSERT INTO mqtt_user (username, password) SELECT 'bench' || g, '%s'
   FROM generate_series(0, %d) g;
 INSERT INTO mqtt_user (username, password) VALUES ('bench', '%s');
@@ -83,9 +90,17 @@ postgres:
         a.stop()
 
 
-t = Quiet()
-try:
-    ledger(t)
-    postgres(t)
-finally:
-    t.close()
+def main():
+    global COUNT
+    if len(sys.argv) > 1:
+        COUNT = int(sys.argv[1])
+    t = Quiet()
+    try:
+        ledger(t)
+        postgres(t)
+    finally:
+        t.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -9,12 +9,14 @@
 #include "config.h"
 #include "bench/cb_client.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "bench/cb_conn.h"
 #include "bench/cb_loop.h"
+#include "bench/cb_opts.h"
 
 /* Unsent output per connection above which a publisher pauses. */
 #define BATCH_BYTES (64 * 1024)
@@ -61,19 +63,45 @@ put_u16be(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
+/*
+ * The client's number: its connection index; in connrate with %u in the
+ * credentials, one number per connect over the run (connection i's k-th
+ * connect is k * connections + i), so that no two connects share a client
+ * id or credentials and a broker's cache of them cannot answer.
+ */
+static uint64_t
+client_number(cb_conn_t *c)
+{
+	const cb_run_t *run = c->th->run;
+	if (!(c->role & CB_ROLE_CYCLE) || !run->o.numbered)
+		return c->id;
+	return (uint64_t)c->cycles++ * run->nconns + c->id;
+}
+
+/* A credential with %u replaced (checked to fit by cb_opts_parse). */
+static const char *
+credential(const cb_opts_t *o, const char *fmt, uint64_t n, char *buf)
+{
+	if (fmt == NULL || !o->numbered)
+		return fmt;
+	cb_opts_expand(buf, CB_CRED_MAX, fmt, o->users ? n % o->users : n);
+	return buf;
+}
+
 void
 cb_client_connect(cb_conn_t *c)
 {
 	cb_run_t *run = c->th->run;
-	char id[40];
-	snprintf(id, sizeof(id), "cqb%08x-%u", run->tag, c->id);
+	uint64_t n = client_number(c);
+	char id[48], user[CB_CRED_MAX], pass[CB_CRED_MAX];
+	snprintf(id, sizeof(id), "cqb%08x-%" PRIu64, run->tag, n);
 	cb_connect_args_t a = {
 		.version = run->o.version,
 		.client_id = id,
 		.keepalive = run->o.keepalive,
 		.clean = 1,
-		.username = run->o.username,
-		.password = run->o.password,
+		.username = credential(&run->o, run->o.username, n, user),
+		.password = credential(&run->o, run->o.password, n, pass),
 	};
 	uint8_t *p = cb_conn_reserve(c, cb_mqtt_connect_size(&a));
 	if (p == NULL)

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,7 +76,12 @@ usage(FILE *out)
 		"broker)\n"
 		"      --ws               MQTT over WebSocket; --ws-path PATH "
 		"(/mqtt)\n"
-		"  -u, --username NAME    --password PASS\n"
+		"  -u, --username NAME    --password PASS; a %%u in either is "
+		"the client's\n"
+		"                         number (connrate: a new number and "
+		"client id\n"
+		"                         for every connect)\n"
+		"      --users N          %%u counts modulo N\n"
 		"      --keepalive SEC    (60; 0: off)\n"
 		"      --connect-timeout SEC  per handshake (10)\n"
 		"      --drain-timeout SEC    wait for deliveries after the "
@@ -145,6 +151,7 @@ enum {
 	OPT_WS,
 	OPT_WS_PATH,
 	OPT_PASSWORD,
+	OPT_USERS,
 	OPT_KEEPALIVE,
 	OPT_CONNECT_TIMEOUT,
 	OPT_DRAIN_TIMEOUT,
@@ -176,6 +183,7 @@ static const struct option longopts[] = {
 	{"threads", required_argument, NULL, 't'},
 	{"username", required_argument, NULL, 'u'},
 	{"password", required_argument, NULL, OPT_PASSWORD},
+	{"users", required_argument, NULL, OPT_USERS},
 	{"tls", no_argument, NULL, OPT_TLS},
 	{"cafile", required_argument, NULL, OPT_CAFILE},
 	{"cert", required_argument, NULL, OPT_CERT},
@@ -266,6 +274,7 @@ static const num_spec_t num_specs[] = {
 	NUM(OPT_CONCURRENCY, 'u', 1, 1000000, concurrency),
 	NUM(OPT_SOURCE_IPS, 'u', 1, 254, source_ips),
 	NUM(OPT_BROKER_PID, 'p', 1, 1u << 30, broker_pid),
+	NUM(OPT_USERS, 'u', 1, UINT32_MAX, users),
 	NUM('d', 'd', 0.001, 86400, duration),
 	NUM('r', 'd', 1, 1e9, rate),
 	NUM(OPT_CONNECT_TIMEOUT, 'd', 0.01, 3600, connect_timeout),
@@ -423,9 +432,59 @@ scenario_defaults(cb_opts_t *o)
 		o->coalesce_us = o->rate > 0 ? 0 : 500;
 }
 
+static int
+has_number(const char *s)
+{
+	return s != NULL && strstr(s, "%u") != NULL;
+}
+
+int
+cb_opts_expand(char *dst, size_t cap, const char *fmt, uint64_t n)
+{
+	char num[24];
+	size_t nl = (size_t)snprintf(num, sizeof(num), "%" PRIu64, n);
+	size_t len = 0;
+	for (const char *p = fmt; *p != '\0'; p++) {
+		const char *piece = p;
+		size_t pl = 1;
+		if (p[0] == '%' && p[1] == 'u') {
+			piece = num;
+			pl = nl;
+			p++;
+		}
+		if (len + pl >= cap)
+			return -1;
+		memcpy(dst + len, piece, pl);
+		len += pl;
+	}
+	if (cap == 0)
+		return -1;
+	dst[len] = '\0';
+	return (int)len;
+}
+
+/* %u in the credentials: --users needs one, and the longest number must
+ * fit (checked here so that no connection fails on it later). */
+static int
+check_numbered(cb_opts_t *o, char *err, size_t errlen)
+{
+	char buf[CB_CRED_MAX];
+	o->numbered = has_number(o->username) || has_number(o->password);
+	if (o->users && !o->numbered)
+		return fail(err, errlen,
+			"--users needs a %%u in --username or --password");
+	if (has_number(o->username) &&
+		cb_opts_expand(buf, sizeof(buf), o->username, UINT64_MAX) < 0)
+		return fail(err, errlen, "--username is too long with %%u");
+	if (has_number(o->password) &&
+		cb_opts_expand(buf, sizeof(buf), o->password, UINT64_MAX) < 0)
+		return fail(err, errlen, "--password is too long with %%u");
+	return 0;
+}
+
 /* Combinations that make no sense. */
 static int
-check_combinations(const cb_opts_t *o, char *err, size_t errlen)
+check_combinations(cb_opts_t *o, char *err, size_t errlen)
 {
 	int pubsub = o->scenario <= CB_STRESSER;
 	if (o->rate > 0 && !pubsub)
@@ -439,7 +498,7 @@ check_combinations(const cb_opts_t *o, char *err, size_t errlen)
 		return fail(err, errlen, "TLS options need --tls");
 	if (o->password && !o->username)
 		return fail(err, errlen, "--password needs --username");
-	return 0;
+	return check_numbered(o, err, errlen);
 }
 
 static int

@@ -22,4 +22,14 @@ int cb_opts_parse(
 
 const char *cb_scenario_name(cb_scenario_t s);
 
+/* The longest user name or password after %u is replaced, NUL included. */
+#define CB_CRED_MAX 1024
+
+/*
+ * fmt with every "%u" replaced by n in decimal (nothing else is special)
+ * into dst of cap bytes, NUL-terminated.  The length, or -1 when it does
+ * not fit.
+ */
+int cb_opts_expand(char *dst, size_t cap, const char *fmt, uint64_t n);
+
 #endif /* CB_OPTS_H */

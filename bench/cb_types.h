@@ -84,6 +84,8 @@ typedef struct cb_opts {
 	const char *prefix;
 	const char *username;
 	const char *password;
+	uint32_t users; /* %u in username/password wraps at this; 0: never */
+	int numbered; /* username or password has a %u */
 } cb_opts_t;
 
 typedef enum cb_phase {
@@ -174,6 +176,7 @@ typedef struct cb_conn {
 	uint16_t pings_recv;
 	uint16_t pings_barrier;
 	uint32_t id;
+	uint32_t cycles; /* connrate: connects started so far */
 	char *ws_accept; /* expected Sec-WebSocket-Accept */
 	cq_buf_t wsctl; /* payload of a WebSocket control frame */
 	uint64_t ws_left; /* payload bytes left in the current frame */

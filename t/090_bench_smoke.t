@@ -1,14 +1,18 @@
 #!/usr/bin/python3
 # 090: comqtt-bench against Debian's mosquitto: every scenario with small
-# numbers, over TCP, TLS and WebSocket, plus bad usage.  Asserts delivery
-# counts, ratios and exit codes only, never timings.
+# numbers, over TCP, TLS and WebSocket, plus bad usage; numbered
+# credentials (%u, --users) against a listener that records CONNECTs.
+# Asserts delivery counts, ratios and exit codes only, never timings.
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+import mqttraw  # noqa: E402
 from cqtest import TempDir, binary, free_port, run, wait_port  # noqa: E402
 from tap import T  # noqa: E402
 
@@ -168,4 +172,96 @@ t.ok(r.returncode == 0 and "scenarios:" in r.stdout, "--help prints usage")
 
 stop_broker()
 t.is_(broker.returncode, 0, "mosquitto stopped cleanly")
+
+
+class ConnectRecorder:
+    """A listener that answers every MQTT 3.1.1 CONNECT with CONNACK 0 and
+    records (client id, user name, password); enough for connrate."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.seen = []
+        self.stopping = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            with conn:
+                conn.settimeout(5)
+                self.one(conn)
+
+    def one(self, conn):
+        buf = b""
+        try:
+            while mqttraw.frame(buf) is None:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                buf += chunk
+            first, body, used = mqttraw.frame(buf)
+            if first >> 4 != mqttraw.CONNECT:
+                return
+            self.seen.append(connect_fields(body))
+            conn.sendall(mqttraw.connack())
+            rest = buf[used:]
+            while not rest.startswith(b"\xe0"):  # DISCONNECT, then close
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                rest += chunk
+        except OSError:
+            pass
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join(10)
+        self.sock.close()
+
+
+def connect_fields(body):
+    """(client id, user name, password) of a CONNECT body (no will)."""
+    flags, i = body[7], 10
+    out = []
+    for present in (True, flags & 0x80, flags & 0x40):
+        if not present:
+            out.append(None)
+            continue
+        n = int.from_bytes(body[i:i + 2], "big")
+        out.append(body[i + 2:i + 2 + n].decode())
+        i += 2 + n
+    return tuple(out)
+
+
+# Numbered credentials: in connrate every connect is a new client whose
+# number appears in its client id, user name and password (modulo
+# --users), so a broker's credential cache cannot answer.
+rec = ConnectRecorder()
+t.cleanup(rec.stop)
+rc, kv, _ = bench(["-n", "2", "-d", "0.3", "-u", "dev%u", "--password",
+                   "pw%u", "--users", "3", "connrate"], port=rec.port)
+rec.stop()
+t.is_(rc, 0, "connrate with %u credentials: exit 0")
+ids = [cid for cid, _, _ in rec.seen]
+t.ok(len(ids) > 0 and len(set(ids)) == len(ids),
+     "every connect has a client id of its own (%d connects)" % len(ids))
+bad = [(cid, user, pw) for cid, user, pw in rec.seen
+       if (user, pw) != ("dev%d" % (int(cid.rsplit("-", 1)[1]) % 3),
+                         "pw%d" % (int(cid.rsplit("-", 1)[1]) % 3))]
+t.is_(bad, [], "user name and password carry the client's number "
+      "modulo --users")
+for args, what in ((["-u", "dev", "--users", "3", "connrate"],
+                    "--users needs a %u"),
+                   (["-u", "d%u", "--users", "0", "connrate"], "--users")):
+    r = run([BENCH] + args)
+    t.is_(r.returncode, 2, "%s: exit 2" % " ".join(args))
+    t.ok(what in r.stderr, "%s: says '%s'" % (" ".join(args), what))
 t.done()

@@ -12,7 +12,20 @@
 struct cq_authwait {
 	cq_authwait_entry_t *head;
 	unsigned waiting;
+	/* The last PUBLISH topic the cache allowed (cq_authwait_recall). */
+	char *memo;
+	size_t memo_len;
+	uint64_t memo_epoch;
+	uint64_t memo_until_ms;
 };
+
+static struct cq_authwait *
+get(cq_conn_t *c)
+{
+	if (c->authwait == NULL)
+		c->authwait = calloc(1, sizeof(*c->authwait));
+	return c->authwait;
+}
 
 cq_authwait_entry_t *
 cq_authwait_find(cq_conn_t *c, char kind, const char *key, size_t len)
@@ -29,11 +42,8 @@ cq_authwait_find(cq_conn_t *c, char kind, const char *key, size_t len)
 cq_authwait_entry_t *
 cq_authwait_add(cq_conn_t *c, char kind, const char *key, size_t len)
 {
-	if (c->authwait == NULL) {
-		c->authwait = calloc(1, sizeof(*c->authwait));
-		if (c->authwait == NULL)
-			return NULL;
-	}
+	if (get(c) == NULL)
+		return NULL;
 	cq_authwait_entry_t *e = calloc(1, sizeof(*e) + len + 1);
 	if (e == NULL)
 		return NULL;
@@ -88,8 +98,40 @@ cq_authwait_packet_done(cq_conn_t *c)
 		free(e);
 		e = next;
 	}
-	free(c->authwait);
-	c->authwait = NULL;
+	c->authwait->head = NULL;
+	if (c->authwait->memo == NULL) {
+		free(c->authwait);
+		c->authwait = NULL;
+	}
+}
+
+bool
+cq_authwait_recall(const cq_conn_t *c, const char *topic, size_t len,
+	uint64_t epoch, uint64_t now_ms)
+{
+	const struct cq_authwait *a = c->authwait;
+	return a != NULL && a->memo != NULL && a->memo_len == len &&
+		a->memo_epoch == epoch && now_ms < a->memo_until_ms &&
+		memcmp(a->memo, topic, len) == 0;
+}
+
+void
+cq_authwait_remember(cq_conn_t *c, const char *topic, size_t len,
+	uint64_t epoch, uint64_t until_ms)
+{
+	struct cq_authwait *a = get(c);
+	if (a == NULL)
+		return; /* a memo is only a shortcut */
+	if (a->memo == NULL || a->memo_len < len) {
+		char *m = realloc(a->memo, len + 1);
+		if (m == NULL)
+			return;
+		a->memo = m;
+	}
+	memcpy(a->memo, topic, len);
+	a->memo_len = len;
+	a->memo_epoch = epoch;
+	a->memo_until_ms = until_ms;
 }
 
 void
@@ -100,5 +142,7 @@ cq_authwait_free(cq_conn_t *c, void (*cancel)(uint32_t handle))
 	for (cq_authwait_entry_t *e = c->authwait->head; e; e = e->next)
 		if (e->waiting && cancel != NULL)
 			cancel(e->handle);
+	free(c->authwait->memo);
+	c->authwait->memo = NULL;
 	cq_authwait_packet_done(c);
 }

@@ -60,6 +60,19 @@ unsigned cq_authwait_pending(const cq_conn_t *c);
 /* The packet was consumed: forget its answers. */
 void cq_authwait_packet_done(cq_conn_t *c);
 
+/*
+ * A connection that publishes keeps publishing to the same topic: the
+ * last PUBLISH topic the shared cache allowed is remembered with the
+ * cache's policy epoch and a deadline, and recalled without asking the
+ * cache (its hash and lookup cost as much as the rest of a QoS 0
+ * PUBLISH).  An invalidation (new epoch) forgets it at once; otherwise
+ * it lives no longer than auth.cache_ttl and at most a second.
+ */
+bool cq_authwait_recall(const cq_conn_t *c, const char *topic, size_t len,
+	uint64_t epoch, uint64_t now_ms);
+void cq_authwait_remember(cq_conn_t *c, const char *topic, size_t len,
+	uint64_t epoch, uint64_t until_ms);
+
 /* The connection goes away: cancel what is asked, free everything.
  * 'cancel' is called with each waiting handle. */
 void cq_authwait_free(cq_conn_t *c, void (*cancel)(uint32_t handle));

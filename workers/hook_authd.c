@@ -22,10 +22,15 @@
 #include "authc/client.h"
 #include "core/conf.h"
 #include "core/log.h"
+#include "shm/authcache.h"
 #include "mqtt/reason.h"
 #include "workers/authwait.h"
 #include "workers/conn.h"
 #include "workers/worker.h"
+
+/* The longest a connection's last allowed PUBLISH topic is recalled
+ * without asking the cache (authwait.h). */
+#define MEMO_MS 1000u
 
 /* One client library per worker process. */
 static cq_authc_t *authc;
@@ -157,7 +162,22 @@ authd_acl(void *ctx, const cq_hook_client_t *cl, const char *topic, size_t len,
 		.addr = c->addr,
 		.listener = listener_name(c),
 	};
-	return ask(c, kind, topic, len, NULL, &r);
+	if (kind != CQ_AUTHP_ACCESS_WRITE)
+		return ask(c, kind, topic, len, NULL, &r);
+	uint64_t epoch = cq_authcache_epoch();
+	if (epoch != 0 &&
+		cq_authwait_recall(c, topic, len, epoch, c->w->now_ms))
+		return CQ_HOOK_ALLOW;
+	cq_authwait_entry_t *e = cq_authwait_find(c, kind, topic, len);
+	bool asked_before = e != NULL;
+	cq_hook_verdict_t v = ask(c, kind, topic, len, NULL, &r);
+	uint32_t ttl_ms = c->w->cfg->auth.cache_ttl * 1000u;
+	/* Remember only an answer the cache gave at once: an answer that
+	 * came from authd may not be cached (ttl=0). */
+	if (v == CQ_HOOK_ALLOW && !asked_before && epoch != 0 && ttl_ms > 0)
+		cq_authwait_remember(c, topic, len, epoch,
+			c->w->now_ms + (ttl_ms < MEMO_MS ? ttl_ms : MEMO_MS));
+	return v;
 }
 
 /* Free a connection's questions (conn.c calls this as it closes). */

@@ -105,9 +105,9 @@ cq_listen_addr_text(
 	return buf;
 }
 
-/* One listening socket on l->addr; -1 with *error_r. */
+/* A socket bound to l->addr; -1 with *error_r (errno kept). */
 static int
-open_one(cq_listener_t *l, int reuseport, const char **error_r)
+bind_one(cq_listener_t *l, int reuseport, const char **error_r)
 {
 	char text[256];
 	int family = l->addr.ss_family;
@@ -135,14 +135,26 @@ open_one(cq_listener_t *l, int reuseport, const char **error_r)
 		return -1;
 	}
 	if (bind(fd, (struct sockaddr *)&l->addr, l->addrlen) < 0) {
+		int err = errno;
 		*error_r = set_error("listener \"%s\": bind() to %s failed",
 			l->spec.name,
 			cq_listen_addr_text((struct sockaddr *)&l->addr,
 				l->addrlen, text, sizeof(text)),
-			errno);
+			err);
 		close(fd);
+		errno = err;
 		return -1;
 	}
+	return fd;
+}
+
+/* One listening socket on l->addr; -1 with *error_r. */
+static int
+open_one(cq_listener_t *l, int reuseport, const char **error_r)
+{
+	int fd = bind_one(l, reuseport, error_r);
+	if (fd < 0)
+		return -1;
 	if (listen(fd, l->spec.backlog > 0 ? l->spec.backlog : 4096) < 0) {
 		*error_r = set_error("listener \"%s\": listen()%s failed",
 			l->spec.name, "", errno);
@@ -150,6 +162,36 @@ open_one(cq_listener_t *l, int reuseport, const char **error_r)
 		return -1;
 	}
 	return fd;
+}
+
+/*
+ * SO_REUSEPORT lets any process of the same user bind the same address
+ * and take half the connections without an error: a second comqttd
+ * started by mistake would silently split the clients.  A socket without
+ * SO_REUSEPORT cannot bind where anything listens, so one such bind
+ * first, closed at once, finds it.  (Port 0 picks a fresh port anyway.)
+ */
+static int
+check_unused(cq_listener_t *l, const char **error_r)
+{
+	char text[256];
+	const struct sockaddr_in *in = (const void *)&l->addr;
+	if (in->sin_port == 0) /* same offset in sockaddr_in6 */
+		return 0;
+	int fd = bind_one(l, 0, error_r);
+	if (fd < 0) {
+		if (errno == EADDRINUSE)
+			*error_r = set_error("listener \"%s\": %s is already "
+					     "in use (is another broker "
+					     "running?)",
+				l->spec.name,
+				cq_listen_addr_text((struct sockaddr *)&l->addr,
+					l->addrlen, text, sizeof(text)),
+				0);
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 static int
@@ -208,6 +250,8 @@ cq_listen_open(cq_listener_t *l, unsigned nslots, const char **error_r)
 		}
 		return 0;
 	}
+	if (check_unused(l, error_r) < 0)
+		return -1;
 	for (unsigned i = 0; i < nslots; i++) {
 		l->slot_fds[i] = open_one(l, 1, error_r);
 		if (l->slot_fds[i] < 0) {

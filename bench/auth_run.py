@@ -18,7 +18,7 @@ os.environ["CQ_BUILD"] = os.path.abspath(
     os.environ.get("CQ_BUILD") or os.path.join(HERE, "..", "build"))
 sys.path.insert(0, os.path.join(HERE, "..", "t", "lib"))
 from authd import Authd, Postgres, hash_password  # noqa: E402
-from cqtest import binary  # noqa: E402
+from cqtest import Quiet, binary  # noqa: E402
 
 COUNT = 200000
 USERS = 1000
@@ -31,27 +31,6 @@ CREATE TABLE mqtt_acl (id serial PRIMARY KEY, username TEXT, topic TEXT,
   access smallint);
 CREATE INDEX ON mqtt_acl(username);
 """
-
-
-class Quiet:
-    """Enough of tap.T for the helpers' cleanups."""
-
-    def __init__(self):
-        self.cleanups = []
-
-    def cleanup(self, fn):
-        self.cleanups.append(fn)
-
-    def ok(self, cond, name=""):
-        if not cond:
-            print("warning: " + name)
-
-    def diag(self, msg):
-        print(msg)
-
-    def close(self):
-        while self.cleanups:
-            self.cleanups.pop()()
 
 
 def bench(socket, kind, window, extra=()):

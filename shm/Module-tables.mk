@@ -10,6 +10,7 @@ LIB_SRCS += \
 	shm/retained-check.c \
 	shm/session.c \
 	shm/session-data.c \
+	shm/session-persist.c \
 	shm/session-check.c
 UNIT_TESTS += \
 	t/unit/check_route.c \

@@ -10,9 +10,12 @@ LIB_SRCS += \
 	shm/lock.c \
 	shm/modules.c \
 	shm/msg.c \
+	shm/persist.c \
+	shm/pevent.c \
 	shm/qsbr.c \
 	shm/region.c \
-	shm/ring.c
+	shm/ring.c \
+	shm/spsc.c
 UNIT_TESTS += \
 	t/unit/check_shm_region.c \
 	t/unit/check_shm_arena.c \

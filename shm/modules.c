@@ -16,6 +16,7 @@
 #include "shm/counters.h"
 #include "shm/ctl.h"
 #include "shm/msg.h"
+#include "shm/persist.h"
 #include "shm/qsbr.h"
 #include "shm/ring.h"
 #include "shm/retained.h"
@@ -35,6 +36,8 @@ const cq_shm_module_t *const cq_shm_modules[] = {
 	&cq_retained_module,
 	&cq_session_module,
 
+	/* persistence: the rings to comqtt-storage (no area when off) */
+	&cq_persist_module,
 	/* admin: control rings into the workers, the blacklist */
 	&cq_ctl_module,
 	&cq_blacklist_module,

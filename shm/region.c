@@ -73,11 +73,15 @@ cq_shm_conf_init(cq_shm_conf_t *conf)
 int
 cq_shm_conf_validate(const cq_shm_conf_t *conf, const char **error_r)
 {
-	uint32_t rb = conf->ring_bytes;
+	uint32_t rb = conf->ring_bytes, pb = conf->persist_ring_bytes;
 	if (conf->workers == 0 || conf->workers > CQ_MAX_WORKERS)
 		*error_r = "workers must be 1..64";
 	else if (rb < 4096 || rb > (1u << 30) || (rb & (rb - 1)) != 0)
 		*error_r = "ring_bytes must be a power of 2, 4 KiB..1 GiB";
+	else if (pb != 0 &&
+		(pb < 65536 || pb > (1u << 30) || (pb & (pb - 1)) != 0))
+		*error_r = "persist_ring_bytes must be 0 or a power of 2, "
+			   "64 KiB..1 GiB";
 	else if (conf->blacklist_max > (1u << 20))
 		*error_r = "blacklist_max above 1048576";
 	else if (conf->size % REGION_PAGE != 0)

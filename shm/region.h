@@ -21,7 +21,7 @@
 #include "shm/relptr.h"
 
 #define CQ_SHM_MAGIC          UINT64_C(0x3154545151514d43) /* "CMQQTT1" */
-#define CQ_SHM_LAYOUT_VERSION 2u
+#define CQ_SHM_LAYOUT_VERSION 3u
 #define CQ_MAX_WORKERS        64u
 #define CQ_SHM_TOC_MAX        32u
 #define CQ_SHM_NAME_MAX       24u
@@ -36,6 +36,8 @@ typedef struct cq_shm_conf {
 	uint32_t ring_bytes; /* bytes per ring[src][dst], power of 2 */
 	uint32_t auth_cache_entries; /* auth/ACL cache capacity */
 	uint32_t route_shards; /* writer-lock shards of the route trie */
+	uint32_t persist_ring_bytes; /* per worker -> storage ring, power
+					of 2; 0: no persistence (persist.h) */
 	uint32_t blacklist_max; /* client ids the admin may blacklist */
 	uint32_t reserved[8];
 } cq_shm_conf_t;

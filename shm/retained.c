@@ -22,6 +22,13 @@
  *   S4 shard counters (messages, nodes) are statistics, recounted by the
  *      checker.
  *
+ * Persistence: every change of a topic is reported to comqtt-storage
+ * (shm/pevent.h) under the shard lock, with a barrier on every other
+ * worker's ring, so the storage process applies the changes of one topic
+ * in the store's order.  A set is refused (ENOBUFS) when the ring has no
+ * room for it; a delete of an expired message waits for the next sweep.
+ * $SYS topics are the broker's own and are not stored.
+ *
  * Crash: a writer killed inside its shard lock leaves the trie consistent;
  * a reference taken but not published is a refcount the checker's census
  * finds too high (and lowers with CQ_SHM_CHECK_REPAIR).
@@ -31,6 +38,7 @@
 #include "shm/retained.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +48,7 @@
 #include "shm/crashpoint.h"
 #include "shm/lock.h"
 #include "shm/msg.h"
+#include "shm/pevent.h"
 #include "shm/qsbr.h"
 #include "shm/retained-int.h"
 #include "shm/trie.h"
@@ -87,6 +96,42 @@ lookup(const cq_topic_levels_t *lv, ret_node_t **path)
 			path[i] = n;
 	}
 	return n;
+}
+
+/* ---- persistence events ------------------------------------------- */
+
+static bool
+stored_topic(const char *topic, size_t len)
+{
+	return cq_persist_on() &&
+		!(len >= 4 && memcmp(topic, "$SYS", 4) == 0 &&
+			(len == 4 || topic[4] == '/'));
+}
+
+/* Room for an event about 'topic' (under its shard lock). */
+static bool
+persist_room(const char *topic, size_t len, bool addition)
+{
+	return !stored_topic(topic, len) ||
+		cq_persist_room(cq_pev_size(CQ_MAX_WORKERS, len, 0), addition);
+}
+
+/* Report a set (msg) or delete (CQ_OFF_NULL) of 'topic', under its shard
+ * lock, with a barrier on every other worker's ring.  0, or -1 ENOBUFS. */
+static int
+persist_event(const char *topic, size_t len, cq_off_t msg)
+{
+	if (!stored_topic(topic, len))
+		return 0;
+	uint64_t bar[CQ_MAX_WORKERS];
+	unsigned n = 0;
+	for (unsigned i = 0; i < cq_persist_nslots(); i++)
+		if (i != cq_shm_slot)
+			bar[n++] = cq_pev_bar(i, cq_persist_tail(i));
+	cq_pev_t h = {.msg = msg, .key_len = (uint16_t)len, .nbar = (uint8_t)n};
+	return cq_pev_emit(
+		msg != CQ_OFF_NULL ? CQ_PEV_RETAIN_SET : CQ_PEV_RETAIN_DEL, &h,
+		bar, topic, NULL, false);
 }
 
 static int
@@ -170,7 +215,10 @@ cq_retained_set(const char *topic, size_t len, cq_off_t msg)
 	for (ret_node_t *c; i < lv.n && (c = child(n, &lv.lv[i])) != NULL; i++)
 		n = c;
 	int rc = 0;
-	if (i < lv.n)
+	if (!persist_room(topic, len, true)) {
+		errno = ENOBUFS;
+		rc = -1;
+	} else if (i < lv.n)
 		rc = set_new_path(s, n, &lv, i, msg);
 	else {
 		cq_off_t old = n->msg;
@@ -182,14 +230,19 @@ cq_retained_set(const char *topic, size_t len, cq_off_t msg)
 		else
 			s->messages++;
 	}
+	if (rc == 0)
+		persist_event(topic, len, msg); /* room was checked */
 	cq_mutex_unlock(&s->lock);
 	cq_topic_levels_free(&lv);
 	return rc;
 }
 
-/* Delete the message of lv if it is 'expect' (CQ_OFF_NULL: any). */
+/* Delete the message of topic (split in lv) if it is 'expect'
+ * (CQ_OFF_NULL: any); an expired message (expect set) stays when its
+ * removal cannot be reported yet. */
 static void
-delete_locked(ret_shard_t *s, const cq_topic_levels_t *lv, cq_off_t expect)
+delete_locked(ret_shard_t *s, const cq_topic_levels_t *lv, const char *topic,
+	size_t len, cq_off_t expect)
 {
 	ret_node_t *inl[CQ_TOPIC_INLINE_LEVELS];
 	ret_node_t **path = lv->n <= CQ_TOPIC_INLINE_LEVELS
@@ -197,8 +250,15 @@ delete_locked(ret_shard_t *s, const cq_topic_levels_t *lv, cq_off_t expect)
 		: malloc(lv->n * sizeof(*path));
 	ret_node_t *n = path != NULL ? lookup(lv, path) : lookup(lv, NULL);
 	if (n != NULL && n->msg != CQ_OFF_NULL &&
-		(expect == CQ_OFF_NULL || n->msg == expect)) {
+		(expect == CQ_OFF_NULL || n->msg == expect) &&
+		(expect == CQ_OFF_NULL || persist_room(topic, len, false))) {
 		cq_off_t old = n->msg;
+		if (persist_event(topic, len, CQ_OFF_NULL) < 0)
+			cq_log(CQ_LOG_ERR, 0,
+				"persistence: the ring to the storage process "
+				"is full: the removal of retained \"%.*s\" was "
+				"not stored",
+				(int)len, topic);
 		cq_off_publish(&n->msg, CQ_OFF_NULL);
 		CQ_CRASHPOINT("retained.cleared");
 		cq_msg_unref_deferred(old);
@@ -218,7 +278,7 @@ cq_retained_delete_if(const char *topic, size_t len, cq_off_t expect)
 	if (split(&lv, topic, len) < 0)
 		return -1;
 	ret_shard_t *s = lock_shard(&lv);
-	delete_locked(s, &lv, expect);
+	delete_locked(s, &lv, topic, len, expect);
 	cq_mutex_unlock(&s->lock);
 	cq_topic_levels_free(&lv);
 	return 0;

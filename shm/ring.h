@@ -36,18 +36,15 @@
 
 #include "shm/region.h"
 
-#define CQ_RING_HDR_BYTES 8u
-/* Record types below this are the ring's own (padding). */
-#define CQ_RING_TYPE_MIN 1u
-/* The payload starts with a cq_off_t message reference the record owns. */
-#define CQ_RING_F_MSG 0x1u
+#include "shm/spsc.h"
 
-typedef struct cq_ring_rec {
-	uint16_t type;
-	uint16_t flags;
-	uint32_t len;
-	const void *data; /* valid until cq_ring_consume() */
-} cq_ring_rec_t;
+/* Each ring is one shm/spsc.h ring: its record format and flags. */
+#define CQ_RING_HDR_BYTES CQ_SPSC_HDR_BYTES
+#define CQ_RING_TYPE_MIN  CQ_SPSC_TYPE_MIN
+#define CQ_RING_F_MSG     CQ_SPSC_F_MSG
+
+/* A record; 'data' is valid until cq_ring_consume(). */
+typedef cq_spsc_rec_t cq_ring_rec_t;
 
 /* Largest payload a ring of this region takes (a quarter of a ring). */
 size_t cq_ring_max_payload(void);
@@ -70,6 +67,12 @@ void cq_ring_abort(unsigned dst);
 /* Reserve, gather 'iov', commit.  Results as cq_ring_reserve. */
 int cq_ring_push(unsigned dst, uint16_t type, uint16_t flags,
 	const struct iovec *iov, int iovcnt);
+/* ring[this][dst]: the producer position after the last commit, and how
+ * far 'dst' has consumed (released).  A record committed with end e has
+ * been handled by dst once cq_ring_consumed(dst) >= e (persistence: sync
+ * waits on this, workers/pack.c). */
+uint64_t cq_ring_tail(unsigned dst);
+uint64_t cq_ring_consumed(unsigned dst);
 /* Wake 'dst' if it sleeps; call once per batch, after the commits. */
 void cq_ring_notify(unsigned dst);
 /* cq_ring_notify every destination committed to since the last call. */

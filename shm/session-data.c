@@ -19,6 +19,10 @@
  *
  * Other processes (the checker, tools) may read the contents lock-free
  * under QSBR; they see each word either before or after a change.
+ *
+ * A stored session reports every change to comqtt-storage (sess_ev_*,
+ * session-persist.c): additions check for room in the ring first and
+ * refuse with ENOBUFS, then report after the change.
  */
 #include "config.h"
 
@@ -31,6 +35,7 @@
 #include "shm/arena.h"
 #include "shm/crashpoint.h"
 #include "shm/msg.h"
+#include "shm/pevent.h"
 #include "shm/qsbr.h"
 #include "shm/session-int.h"
 #include "shm/session.h"
@@ -119,6 +124,11 @@ cq_session_sub_add(cq_off_t sess, uint64_t gen, const char *filter, size_t len,
 	sess_obj_t *s = cq_session_wbegin(sess, gen);
 	if (s == NULL)
 		return -1;
+	if (!sess_ev_room(s, len, true)) {
+		cq_session_wend(s);
+		errno = ENOBUFS;
+		return -1;
+	}
 	cq_off_t old = s->subs;
 	cq_off_t off = subs_copy_with(
 		CQ_PTR(const sess_subs_t, old), filter, len, o);
@@ -131,6 +141,8 @@ cq_session_sub_add(cq_off_t sess, uint64_t gen, const char *filter, size_t len,
 	cq_off_publish(&s->subs, off);
 	if (old != CQ_OFF_NULL)
 		cq_qsbr_retire(old);
+	sess_ev(s, CQ_PEV_SUB_ADD, cq_pev_subopts_pack(o), CQ_OFF_NULL, filter,
+		len);
 	cq_session_wend(s);
 	return 0;
 }
@@ -149,6 +161,7 @@ cq_session_sub_remove(
 			__atomic_store_n(&r->flags,
 				(uint8_t)(r->flags | SUBF_DELETED),
 				__ATOMIC_RELEASE);
+			sess_ev(s, CQ_PEV_SUB_DEL, 0, CQ_OFF_NULL, filter, len);
 			break;
 		}
 		b += (uint32_t)rec_size(r->len);
@@ -228,9 +241,11 @@ inflight_of(sess_obj_t *s)
 		&s->inflight, sizeof(sess_inflight_t) + (size_t)cap * 12, cap);
 }
 
-int
-cq_session_inflight_add(
-	cq_off_t sess, uint64_t gen, uint16_t pid, cq_off_t msg, unsigned state)
+/* Store (pid, msg, state) in a free entry with send order 'seq' (0: the
+ * next one). */
+static int
+inflight_put(cq_off_t sess, uint64_t gen, uint16_t pid, cq_off_t msg,
+	unsigned state, uint32_t seq)
 {
 	if (pid == 0 || state < CQ_INFLIGHT_PUBACK ||
 		state > CQ_INFLIGHT_PUBCOMP) {
@@ -240,21 +255,47 @@ cq_session_inflight_add(
 	sess_obj_t *s = cq_session_wbegin(sess, gen);
 	if (s == NULL)
 		return -1;
+	if (!sess_ev_room(s, 0, true)) {
+		cq_session_wend(s);
+		errno = ENOBUFS;
+		return -1;
+	}
 	sess_inflight_t *f = inflight_of(s);
 	int rc = f == NULL ? -1 : CQ_AGAIN;
 	for (uint32_t k = 0; f != NULL && k < f->cap; k++) {
 		uint32_t i = (f->hint + k) % f->cap;
 		if (f->e[i] != 0)
 			continue;
-		ent_seq(f)[i] = ++s->seq;
+		if (seq == 0)
+			seq = ++s->seq;
+		else if ((int32_t)(seq - s->seq) > 0)
+			s->seq = seq;
+		ent_seq(f)[i] = seq;
 		__atomic_store_n(
 			&f->e[i], ent_word(msg, pid, state), __ATOMIC_RELEASE);
 		f->hint = (i + 1) % f->cap;
+		sess_ev(s, CQ_PEV_INFLIGHT_ADD,
+			pid | (uint64_t)state << 16 | (uint64_t)seq << 32, msg,
+			NULL, 0);
 		rc = 0;
 		break;
 	}
 	cq_session_wend(s);
 	return rc;
+}
+
+int
+cq_session_inflight_add(
+	cq_off_t sess, uint64_t gen, uint16_t pid, cq_off_t msg, unsigned state)
+{
+	return inflight_put(sess, gen, pid, msg, state, 0);
+}
+
+int
+cq_session_inflight_restore(cq_off_t sess, uint64_t gen, uint16_t pid,
+	cq_off_t msg, unsigned state, uint32_t seq)
+{
+	return inflight_put(sess, gen, pid, msg, state, seq ? seq : 1);
 }
 
 int
@@ -280,6 +321,11 @@ cq_session_inflight_ack(cq_off_t sess, uint64_t gen, uint16_t pid,
 		__atomic_store_n(&f->e[i], ne, __ATOMIC_RELEASE);
 		if (ne == 0 || next == CQ_INFLIGHT_PUBCOMP)
 			*msg_r = msg;
+		if (next != expect)
+			sess_ev(s, CQ_PEV_INFLIGHT_SET,
+				pid | (uint64_t)next << 16 |
+					(uint64_t)ent_seq(f)[i] << 32,
+				CQ_OFF_NULL, NULL, 0);
 		rc = 0;
 		break;
 	}
@@ -365,8 +411,12 @@ cq_session_qos2_add(cq_off_t sess, uint64_t gen, uint16_t pid)
 		if (q->pid[i] == 0 && free_at == UINT32_MAX)
 			free_at = i;
 	}
-	if (free_at != UINT32_MAX) {
+	if (free_at != UINT32_MAX && !sess_ev_room(s, 0, true)) {
+		errno = ENOBUFS;
+		rc = -1;
+	} else if (free_at != UINT32_MAX) {
 		__atomic_store_n(&q->pid[free_at], pid, __ATOMIC_RELEASE);
+		sess_ev(s, CQ_PEV_QOS2_ADD, pid, CQ_OFF_NULL, NULL, 0);
 		rc = 1;
 	}
 	cq_session_wend(s);
@@ -384,6 +434,7 @@ cq_session_qos2_remove(cq_off_t sess, uint64_t gen, uint16_t pid)
 	for (uint32_t i = 0; q != NULL && i < q->cap; i++)
 		if (q->pid[i] == pid) {
 			__atomic_store_n(&q->pid[i], 0, __ATOMIC_RELEASE);
+			sess_ev(s, CQ_PEV_QOS2_DEL, pid, CQ_OFF_NULL, NULL, 0);
 			rc = 1;
 			break;
 		}
@@ -404,6 +455,9 @@ cq_session_queue_push(cq_off_t sess, uint64_t gen, cq_off_t msg)
 	if (s->queue_max == 0) {
 		errno = ENOSPC;
 		rc = -1;
+	} else if (!sess_ev_room(s, 0, true)) {
+		errno = ENOBUFS;
+		rc = -1;
 	} else if ((q = ensure(&s->queue,
 			    sizeof(sess_queue_t) + (size_t)s->queue_max * 4,
 			    s->queue_max)) == NULL)
@@ -415,6 +469,7 @@ cq_session_queue_push(cq_off_t sess, uint64_t gen, cq_off_t msg)
 		q->slot[q->tail % q->cap] = msg;
 		CQ_CRASHPOINT("session.writing");
 		__atomic_store_n(&q->tail, q->tail + 1, __ATOMIC_RELEASE);
+		sess_ev(s, CQ_PEV_QUEUE_PUSH, q->tail - 1, msg, NULL, 0);
 	}
 	cq_session_wend(s);
 	return rc;
@@ -431,7 +486,33 @@ cq_session_queue_pop(cq_off_t sess, uint64_t gen, cq_off_t *msg_r)
 	if (q != NULL && q->head != q->tail) {
 		*msg_r = q->slot[q->head % q->cap];
 		__atomic_store_n(&q->head, q->head + 1, __ATOMIC_RELEASE);
+		sess_ev(s, CQ_PEV_QUEUE_POP, q->head - 1, CQ_OFF_NULL, NULL, 0);
 		rc = 1;
+	}
+	cq_session_wend(s);
+	return rc;
+}
+
+int
+cq_session_queue_base(cq_off_t sess, uint64_t gen, uint32_t pos)
+{
+	sess_obj_t *s = cq_session_wbegin(sess, gen);
+	if (s == NULL)
+		return -1;
+	int rc = -1;
+	sess_queue_t *q = NULL;
+	if (s->queue_max == 0)
+		errno = ENOSPC;
+	else if ((q = ensure(&s->queue,
+			  sizeof(sess_queue_t) + (size_t)s->queue_max * 4,
+			  s->queue_max)) == NULL)
+		errno = ENOMEM;
+	else if (q->head != q->tail)
+		errno = EBUSY;
+	else {
+		q->head = pos;
+		__atomic_store_n(&q->tail, pos, __ATOMIC_RELEASE);
+		rc = 0;
 	}
 	cq_session_wend(s);
 	return rc;
@@ -461,6 +542,7 @@ cq_session_will_set(cq_off_t sess, uint64_t gen, cq_off_t msg, uint32_t delay)
 	s->will_delay = delay;
 	s->will_due_ms = 0;
 	cq_off_publish(&s->will, msg);
+	sess_ev(s, CQ_PEV_WILL, delay, msg, NULL, 0);
 	cq_session_wend(s);
 	if (old != CQ_OFF_NULL)
 		cq_msg_unref(old);
@@ -476,6 +558,8 @@ cq_session_will_take(
 		return -1;
 	*msg_r = __atomic_exchange_n(&s->will, CQ_OFF_NULL, __ATOMIC_ACQ_REL);
 	*delay_r = s->will_delay;
+	if (*msg_r != CQ_OFF_NULL)
+		sess_ev(s, CQ_PEV_WILL, 0, CQ_OFF_NULL, NULL, 0);
 	s->will_due_ms = 0;
 	cq_session_wend(s);
 	return *msg_r != CQ_OFF_NULL;

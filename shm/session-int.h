@@ -6,6 +6,7 @@
 #ifndef CQ_SHM_SESSION_INT_H
 #define CQ_SHM_SESSION_INT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/defs.h"
@@ -26,6 +27,8 @@ typedef struct sess_obj {
 	uint64_t state; /* {state:4, owner:8, gen:52}: CAS only (I2) */
 	uint64_t writer; /* open write section {slot+1:8, gen:52}, or 0 */
 	uint64_t hash; /* of the client id (seeded) */
+	uint64_t pinc; /* (W) persistence incarnation; 0: not stored
+			  (session-persist.c) */
 	uint64_t deadline; /* (W) expiry, Unix s, while disconnected; 0 */
 	uint64_t will_due_ms; /* (W) will delay: due, Unix ms; 0 none */
 	uint32_t expiry_interval; /* (W) */
@@ -42,7 +45,8 @@ typedef struct sess_obj {
 	uint16_t qos2_max;
 	uint16_t next_pid; /* (W) */
 	uint8_t protocol;
-	uint8_t pad;
+	uint8_t pslot; /* (W) 1 + the slot that last emitted a persistence
+			  event for it; 0 none */
 	char id[]; /* the client id */
 } sess_obj_t;
 
@@ -171,6 +175,33 @@ uint64_t cq_session_hash(const char *id, size_t len, uint64_t seed);
 
 /* Release everything a dead session holds (session-data.c). */
 void cq_session_release_contents(sess_obj_t *s);
+
+/* ---- persistence events (session-persist.c, shm/pevent.h) ----------
+ *
+ * Every change of a stored session (pinc != 0) is reported to the storage
+ * process from inside the write section that makes it.  A mutator that
+ * adds state checks sess_ev_room(.., addition) before it changes anything
+ * and refuses with ENOBUFS when the ring has no room; then it makes the
+ * change and calls sess_ev(), which cannot fail for want of room.  An
+ * update or removal is made whatever the ring says (callers that can wait
+ * check cq_persist_room() first); sess_ev() logs and counts one that did
+ * not fit.  All of these are no-ops in a process that emits nothing (not a
+ * worker, persistence off) and for sessions that are not stored. */
+bool sess_ev_room(const sess_obj_t *s, size_t text_len, bool addition);
+void sess_ev(sess_obj_t *s, uint16_t type, uint64_t a, cq_off_t msg,
+	const char *text, size_t text_len);
+/* A new session s, before it is published: stored when its expiry
+ * interval is not 0 (SESS_PUT).  0, or -1 ENOBUFS (not created). */
+int sess_ev_created(sess_obj_t *s);
+/* The expiry interval or deadline of s changed (owner, in a section): a
+ * session that was not stored and now outlives its connection is written
+ * whole.  0, or -1 ENOBUFS (it stays unstored). */
+int sess_ev_meta(sess_obj_t *s);
+/* cq_session_fence() found the way clear for the owner of 'gen'. */
+void sess_ev_adopt(cq_off_t sess, uint64_t gen);
+/* s ended (EXPIRED, fenced), before its contents are released: false
+ * when its removal cannot be reported yet (park it, try again later). */
+bool sess_ev_ended(sess_obj_t *s);
 
 void cq_session_check(cq_shm_t *shm, void *area, cq_shm_report_t *rep);
 

@@ -194,6 +194,18 @@ slot_delete_locked(struct held *h, uint32_t i)
 		slot_store(j, 0);
 }
 
+/* Lock from the home of o's client id and probe (probe_locked); the
+ * caller releases h. */
+static uint32_t
+lock_probe(struct held *h, const cq_session_open_t *o, uint64_t *hash_r,
+	bool *found_r)
+{
+	sess_area_t *a = cq_session_area;
+	*hash_r = cq_session_hash(o->client_id, o->id_len, a->seed);
+	hold_from(h, sess_home(a, *hash_r));
+	return probe_locked(h, *hash_r, o->client_id, o->id_len, found_r);
+}
+
 /* ---- objects ------------------------------------------------------- */
 
 static cq_off_t
@@ -221,7 +233,11 @@ cq_session_fence(cq_off_t sess, uint64_t gen)
 {
 	const sess_obj_t *s = sess_obj(sess);
 	uint64_t w = __atomic_load_n(&s->writer, __ATOMIC_SEQ_CST);
-	return w == 0 || cq_session_word_gen(w) >= gen ? 0 : CQ_AGAIN;
+	if (w != 0 && cq_session_word_gen(w) < gen)
+		return CQ_AGAIN;
+	/* The previous owner said its last word: the new one adopts. */
+	sess_ev_adopt(sess, gen);
+	return 0;
 }
 
 sess_obj_t *
@@ -252,7 +268,9 @@ release_or_park(cq_off_t off, uint64_t gen)
 {
 	sess_area_t *a = cq_session_area;
 	sess_obj_t *s = sess_obj(off);
-	if (cq_session_fence(off, gen) == 0) {
+	/* Its removal is reported before anything is released; when the
+	 * ring cannot take it now, it is parked and tried again. */
+	if (cq_session_fence(off, gen) == 0 && sess_ev_ended(s)) {
 		cq_session_release_contents(s);
 		cq_qsbr_retire(off);
 		return;
@@ -321,6 +339,11 @@ create_at(const cq_session_open_t *o, uint64_t hash, uint32_t i,
 		errno = ENOMEM;
 		return -1;
 	}
+	if (sess_ev_created(sess_obj(off)) < 0) {
+		cq_arena_free(off); /* never published */
+		errno = ENOBUFS;
+		return -1;
+	}
 	CQ_CRASHPOINT("session.built");
 	slot_store(i, sess_slot_word(hash, off));
 	__atomic_add_fetch(&a->count, 1, __ATOMIC_RELAXED);
@@ -367,11 +390,10 @@ cq_session_open(const cq_session_open_t *o, cq_session_ref_t *r)
 		errno = EINVAL;
 		return -1;
 	}
-	uint64_t hash = cq_session_hash(o->client_id, o->id_len, a->seed);
+	uint64_t hash;
 	struct held h;
-	hold_from(&h, sess_home(a, hash));
 	bool found;
-	uint32_t i = probe_locked(&h, hash, o->client_id, o->id_len, &found);
+	uint32_t i = lock_probe(&h, o, &hash, &found);
 	int rc;
 	if (i == UINT32_MAX) {
 		errno = ENOSPC;
@@ -384,6 +406,43 @@ cq_session_open(const cq_session_open_t *o, cq_session_ref_t *r)
 			rc = replace_at(o, hash, &h, i, old, r);
 		else
 			rc = 0;
+	}
+	hold_release(&h);
+	return rc;
+}
+
+int
+cq_session_restore(const cq_session_restore_t *rs, cq_off_t *sess_r)
+{
+	sess_area_t *a = cq_session_area;
+	const cq_session_open_t *o = &rs->o;
+	if (a == NULL || o->id_len > 65535 || rs->owner >= a->nworkers) {
+		errno = EINVAL;
+		return -1;
+	}
+	uint64_t hash;
+	struct held h;
+	bool found;
+	uint32_t i = lock_probe(&h, o, &hash, &found);
+	int rc = -1;
+	cq_off_t off = CQ_OFF_NULL;
+	if (found)
+		errno = EEXIST;
+	else if (i == UINT32_MAX ||
+		__atomic_load_n(&a->count, __ATOMIC_RELAXED) >= a->max_sessions)
+		errno = ENOSPC;
+	else if ((off = obj_new(o, hash,
+			  cq_session_word(CQ_SESSION_DISCONNECTED, rs->owner,
+				  1))) == CQ_OFF_NULL)
+		errno = ENOMEM;
+	else {
+		sess_obj_t *s = sess_obj(off);
+		s->deadline = rs->deadline;
+		s->pinc = rs->inc;
+		slot_store(i, sess_slot_word(hash, off));
+		__atomic_add_fetch(&a->count, 1, __ATOMIC_RELAXED);
+		*sess_r = off;
+		rc = 0;
 	}
 	hold_release(&h);
 	return rc;
@@ -456,6 +515,8 @@ cq_session_disconnect(cq_off_t sess, uint64_t gen, uint64_t now)
 		ok = __atomic_compare_exchange_n(&s->state, &w, next, false,
 			__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 	}
+	if (ok && iv != 0)
+		sess_ev_meta(s); /* a zero interval ends it: DEL follows */
 	cq_session_wend(s);
 	if (!ok) {
 		errno = ESTALE;
@@ -471,6 +532,7 @@ cq_session_set_expiry(cq_off_t sess, uint64_t gen, uint32_t interval)
 	if (s == NULL)
 		return -1;
 	s->expiry_interval = interval;
+	sess_ev_meta(s);
 	cq_session_wend(s);
 	return 0;
 }
@@ -563,7 +625,7 @@ cq_session_reclaim(void)
 		cq_off_t off = *link;
 		sess_obj_t *s = sess_obj(off);
 		uint64_t gen = cq_session_word_gen(sess_load_state(s));
-		if (cq_session_fence(off, gen) != 0) {
+		if (cq_session_fence(off, gen) != 0 || !sess_ev_ended(s)) {
 			link = &s->zombie_next;
 			continue;
 		}

@@ -127,6 +127,23 @@ typedef struct cq_session_stats {
 int cq_session_open(const cq_session_open_t *o, cq_session_ref_t *r);
 
 /*
+ * The loader of comqtt-storage (not a worker): put a stored session back,
+ * DISCONNECTED with generation 1, owned by worker slot 'owner', expiring
+ * at 'deadline' (0: never), keeping its persistence incarnation 'inc'.
+ * Its contents go in with the owner functions below under generation 1
+ * (cq_session_inflight_restore, cq_session_queue_base for the exact
+ * stored positions).  Emits nothing.  0, or -1 with errno EEXIST (the
+ * client id is taken), ENOSPC (table full), ENOMEM or EINVAL.
+ */
+typedef struct cq_session_restore {
+	cq_session_open_t o; /* id, protocol, interval, window, queue */
+	unsigned owner;
+	uint64_t deadline;
+	uint64_t inc;
+} cq_session_restore_t;
+int cq_session_restore(const cq_session_restore_t *rs, cq_off_t *sess_r);
+
+/*
  * 0 when no write section of an older generation is still open on 'sess'
  * (the previous owner has finished its last write), CQ_AGAIN otherwise:
  * call again in a later loop iteration.  Lock-free.
@@ -221,6 +238,11 @@ int cq_session_inflight_add(cq_off_t sess, uint64_t gen, uint16_t pid,
 	cq_off_t msg, unsigned state);
 int cq_session_inflight_ack(cq_off_t sess, uint64_t gen, uint16_t pid,
 	unsigned expect, unsigned next, cq_off_t *msg_r);
+/* The loader: an entry with its stored send order 'seq' (the session's
+ * counter follows the largest); msg may be CQ_OFF_NULL for PUBCOMP.
+ * Results as cq_session_inflight_add. */
+int cq_session_inflight_restore(cq_off_t sess, uint64_t gen, uint16_t pid,
+	cq_off_t msg, unsigned state, uint32_t seq);
 /* The window in send order (for DUP re-sends); returns the count, fills at
  * most 'max' entries. */
 unsigned cq_session_inflight_list(
@@ -244,6 +266,10 @@ int cq_session_qos2_remove(cq_off_t sess, uint64_t gen, uint16_t pid);
 int cq_session_queue_push(cq_off_t sess, uint64_t gen, cq_off_t msg);
 int cq_session_queue_pop(cq_off_t sess, uint64_t gen, cq_off_t *msg_r);
 uint32_t cq_session_queue_len(cq_off_t sess);
+/* The loader: an empty queue starts at position 'pos' (the stored
+ * positions of what it pushes next).  0, -1 EBUSY (not empty), ENOSPC (no
+ * queue), ENOMEM or ESTALE. */
+int cq_session_queue_base(cq_off_t sess, uint64_t gen, uint32_t pos);
 
 /*
  * Will: set takes over the caller's reference (a previous will is

@@ -22,7 +22,7 @@ clients = [b.client(port=b.ports[i % 2], proto=(m.V311, m.V5)[i // 2],
                     client_id="term191-%d" % i) for i in range(4)]
 for c in clients:
     c.subscribe([("term/#", 1)])
-workers = [] if MOSQUITTO else b.children()
+workers = [] if MOSQUITTO else b.worker_pids()
 t0 = time.monotonic()
 b.send_signal(signal.SIGTERM)
 rc = b.wait_exit(10)

@@ -66,7 +66,7 @@ between = b.log_text()[barrier:barrier + (hit2.start() if hit2 else 0)]
 t.is_([lv for lv in levels(between) if lv in ("debug", "info", "notice")],
       [], "at level warn nothing below warn is logged (SIGUSR1's notice "
       "included)")
-t.is_(len(b.children()), 2, "still two workers")
+t.is_(len(b.worker_pids()), 2, "still two workers")
 
 mark = b.log_offset()
 with open(b.conf, "w") as f:

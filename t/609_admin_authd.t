@@ -65,8 +65,8 @@ t.ok(wait_until(lambda: authd_pid() in b.children(), 10),
      "comqtt-authd runs as a child of the master")
 r = api.get(API + "/stat/online")
 t.is_(r.status, 200, "comqtt-admin answers beside it")
-t.is_(len(b.children()), 2 + 2, "the master's children: 2 workers, authd, "
-      "admin")
+t.is_(len(b.children()), 2 + 3, "the master's children: 2 workers, "
+      "storage, authd, admin")
 
 # ---- auth results in the metrics ---------------------------------------
 m0 = auth_results()

@@ -16,6 +16,7 @@ LIB_SRCS += \
 	workers/layout.c \
 	workers/lsess.c \
 	workers/lsess_sweep.c \
+	workers/pack.c \
 	workers/publish.c \
 	workers/rsend.c \
 	workers/sys.c \

@@ -37,6 +37,7 @@
 #include "workers/handshake.h"
 #include "workers/hooks.h"
 #include "workers/lsess.h"
+#include "workers/pack.h"
 #include "workers/reply.h"
 #include "workers/rsend.h"
 #include "workers/worker.h"
@@ -677,6 +678,7 @@ detach(cq_conn_t *c, cq_close_why_t why)
 	}
 	cq_handle_connect_detach(c);
 	cq_rsend_stop(c);
+	cq_pack_stop(c);
 	if (c->ls != NULL) {
 		cq_lsess_t *ls = c->ls;
 		c->ls = NULL;

@@ -109,11 +109,13 @@ struct cq_conn {
 	struct cq_conn_aliases *aliases; /* MQTT 5 topic aliases, or NULL */
 	struct cq_eauth *eauth; /* enhanced authentication (v5) */
 	cq_rsend_t *rsend; /* retained messages to send */
+	struct cq_pack *pack, *pack_last; /* acks waiting (pack.h) */
 	struct cq_opening *opening; /* CONNECT being finished (OPENING) */
 	cq_conn_t *next, *prev; /* w->conns */
 	cq_conn_t *dirty_next; /* w->dirty */
 	cq_conn_t *dead_next; /* w->dead */
 	cq_conn_t *rsend_next; /* w->rsending, while rsend != NULL */
+	cq_conn_t *pack_next; /* w->packing, while pack != NULL */
 
 	uint64_t open_ms;
 	uint64_t rx_ms; /* last time bytes arrived */

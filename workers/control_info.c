@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "shm/ctl.h"
 #include "workers/conn.h"
 #include "workers/lsess.h"
@@ -26,10 +27,7 @@ static size_t nbuckets, nnotes;
 static uint64_t
 hash_of(const char *id, size_t len)
 {
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)id[i]) * UINT64_C(0x100000001b3);
-	return h ^ (h >> 29);
+	return cq_hash_bytes(id, len);
 }
 
 static cq_cnote_t **

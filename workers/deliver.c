@@ -24,6 +24,8 @@
 #include "mqtt/publish.h"
 #include "shm/counters.h"
 #include "shm/msg.h"
+#include "shm/pevent.h"
+#include "shm/persist.h"
 #include "shm/route.h"
 #include "shm/session.h"
 #include "workers/conn.h"
@@ -347,6 +349,11 @@ cq_deliver_pump(cq_worker_t *w, cq_lsess_t *ls)
 	if (c == NULL || !ls->resumed || (ls->x != NULL && ls->x->moving))
 		return;
 	while (cq_conn_writable(c) && ls->inflight_n < ls->inflight_cap) {
+		/* Popping and sending are reported to comqtt-storage: with
+		 * its ring full the message waits here (the sweep pumps
+		 * again), rather than leave the queue unreported. */
+		if (!cq_persist_room(3 * cq_pev_size(1, ls->id_len, 0), true))
+			return;
 		cq_off_t m;
 		int rc = cq_session_queue_pop(ls->sess, ls->gen, &m);
 		if (rc == 0)

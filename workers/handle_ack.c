@@ -21,6 +21,8 @@
 #include "core/log.h"
 #include "mqtt/reason.h"
 #include "shm/msg.h"
+#include "shm/pevent.h"
+#include "shm/persist.h"
 #include "shm/session.h"
 #include "workers/conn.h"
 #include "workers/deliver.h"
@@ -99,6 +101,10 @@ cq_handle_ack(cq_conn_t *c, const cq_mqtt_ack_t *pk)
 	cq_lsess_t *ls = c->ls;
 	if (ls == NULL)
 		return 0;
+	/* The end of a flow is reported to comqtt-storage: with its ring
+	 * full the packet waits (CQ_AGAIN), it is never lost. */
+	if (!cq_persist_room(2 * cq_pev_size(1, ls->id_len, 0), false))
+		return CQ_AGAIN;
 	switch (pk->type) {
 	case CQ_MQTT_PUBACK:
 		window_ack(c, ls, pk->packet_id, CQ_INFLIGHT_PUBACK, 0);

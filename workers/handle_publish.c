@@ -30,16 +30,16 @@
 #include "workers/conn.h"
 #include "workers/hooks.h"
 #include "workers/lsess.h"
+#include "workers/pack.h"
 #include "workers/publish.h"
 #include "workers/reply.h"
 
-/* PUBACK or PUBREC for pid (reason and Reason String on v5 only). */
+/* PUBACK or PUBREC for pid (reason and Reason String on v5 only) that
+ * makes nothing durable (workers/pack.h keeps it behind those that do). */
 static void
 ack(cq_conn_t *c, uint8_t qos, uint16_t pid, uint8_t reason, const char *why)
 {
-	if (qos != 0)
-		cq_reply_ack(c, qos == 1 ? CQ_MQTT_PUBACK : CQ_MQTT_PUBREC, pid,
-			reason, why);
+	cq_pack_ack(c, qos, pid, reason, why, false);
 }
 
 /*
@@ -162,7 +162,9 @@ qos2_record(cq_conn_t *c, cq_lsess_t *ls, uint16_t pid)
 	if (rc == 1)
 		return 1;
 	if (rc == 0) {
-		ack(c, 2, pid, 0, NULL);
+		/* Its id is in this worker's storage ring already. */
+		c->w->pub_dsts = 0;
+		cq_pack_ack(c, 2, pid, 0, NULL, true);
 		return 0;
 	}
 	if (rc == CQ_AGAIN) {
@@ -210,9 +212,33 @@ route(cq_conn_t *c, cq_lsess_t *ls, const cq_mqtt_publish_t *pk, cq_dmsg_t *d)
 	 * worker with a matching subscription). */
 	bool none = c->version == CQ_MQTT_V5 && w->rres.workers == 0 &&
 		w->rres.npicks == 0;
-	ack(c, pk->qos, pk->packet_id,
-		none ? CQ_MQTT_RC_NO_MATCHING_SUBSCRIBERS : 0, NULL);
+	cq_pack_ack(c, pk->qos, pk->packet_id,
+		none ? CQ_MQTT_RC_NO_MATCHING_SUBSCRIBERS : 0, NULL, true);
 	return 0;
+}
+
+/*
+ * comqtt-storage is behind (a ring a quarter full, or commits failing):
+ * new persistent state is refused, never dropped silently.  On v5 a
+ * QoS 1/2 or retained PUBLISH gets 0x97; v3, which cannot be told, is
+ * disconnected with its PUBLISH unacknowledged (the client sends it again
+ * later), as when shared memory is full.  True when refused.
+ */
+static bool
+persist_refused(cq_conn_t *c, const cq_mqtt_publish_t *pk)
+{
+	if (!c->w->persist_full || (pk->qos == 0 && !pk->retain))
+		return false;
+	cq_counter_add(CQ_CTR_DROP_NO_MEMORY, 1);
+	cq_ratelog(c->w, &c->w->log_full, CQ_LOG_WARN, 0,
+		"comqtt-storage is behind: refusing QoS 1/2 and retained "
+		"messages");
+	if (c->version == CQ_MQTT_V5 || pk->qos == 0)
+		drop(c, pk, CQ_MQTT_RC_QUOTA_EXCEEDED, "storage behind");
+	else
+		cq_conn_disconnect(
+			c, CQ_MQTT_RC_SERVER_BUSY, CQ_CLOSE_ABNORMAL);
+	return true;
 }
 
 /* refused(): the ACL answer is awaited from comqtt-authd. */
@@ -353,7 +379,9 @@ cq_handle_publish(cq_conn_t *c, const cq_mqtt_publish_t *pk)
 		return 0;
 	}
 	int rc = 0;
-	if (pk->qos != 2 || qos2_record(c, ls, pk->packet_id) > 0)
+	if (persist_refused(c, pk))
+		rc = 0;
+	else if (pk->qos != 2 || qos2_record(c, ls, pk->packet_id) > 0)
 		rc = pass_on(c, ls, pk, topic, tlen);
 	free(mounted);
 	return rc;

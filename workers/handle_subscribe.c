@@ -19,6 +19,8 @@
 #include "core/log.h"
 #include "mqtt/reason.h"
 #include "mqtt/topic.h"
+#include "shm/pevent.h"
+#include "shm/persist.h"
 #include "workers/conn.h"
 #include "workers/hooks.h"
 #include "workers/lsess.h"
@@ -28,6 +30,8 @@
 
 #define CODES_INLINE 64u
 #define FILTER_MAX   65535u
+/* Room for a listener's mount point in front of a filter. */
+#define MOUNT_SLACK 1024u
 
 /* A refusal: the v5 reason, or 0x80 on v3. */
 static uint8_t
@@ -245,6 +249,20 @@ out:
 	return 0;
 }
 
+/* Room in the storage ring to report every filter of pk going. */
+static bool
+unsubscribe_room(const cq_lsess_t *ls, const cq_mqtt_subscribe_t *pk)
+{
+	cq_mqtt_sub_iter_t it;
+	cq_mqtt_view_t f;
+	size_t need = 0;
+	cq_mqtt_unsubscribe_iter(pk, &it);
+	for (uint32_t n = 0; n < pk->count && cq_mqtt_unsubscribe_next(&it, &f);
+		n++)
+		need += 2 * cq_pev_size(1, ls->id_len, f.len + MOUNT_SLACK);
+	return cq_persist_room(need, false);
+}
+
 int
 cq_handle_unsubscribe(cq_conn_t *c, const cq_mqtt_subscribe_t *pk)
 {
@@ -252,6 +270,8 @@ cq_handle_unsubscribe(cq_conn_t *c, const cq_mqtt_subscribe_t *pk)
 	cq_lsess_t *ls = c->ls;
 	if (ls == NULL)
 		return 0;
+	if (!unsubscribe_room(ls, pk))
+		return CQ_AGAIN; /* the storage ring is full: wait */
 	uint8_t small[CODES_INLINE], *codes = small;
 	char *buf = malloc(FILTER_MAX + 1);
 	if (pk->count > CODES_INLINE)

@@ -20,6 +20,7 @@
 #include "shm/msg.h"
 #include "shm/route.h"
 #include "shm/session.h"
+#include "workers/deliver.h"
 #include "workers/hooks.h"
 #include "workers/publish.h"
 #include "workers/takeover.h"
@@ -39,8 +40,13 @@ sweep_one(cq_worker_t *w, cq_lsess_t *ls, void *arg)
 		cq_lsess_stale(w, ls);
 		return;
 	}
-	if (ls->conn != NULL)
+	if (ls->conn != NULL) {
+		/* A queue that stopped for want of room in the storage ring
+		 * (cq_deliver_pump) moves again once there is some. */
+		if (cq_session_queue_len(ls->sess) > 0)
+			cq_deliver_pump(w, ls);
 		return;
+	}
 	uint32_t delay;
 	uint64_t due = cq_session_will_due(ls->sess, &delay);
 	if (due != 0 && w->wall_ms >= due) {

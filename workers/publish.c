@@ -183,8 +183,13 @@ push_records(cq_worker_t *w, cq_dmsg_t *d, uint64_t dsts)
 	unsigned n = (unsigned)__builtin_popcountll(reserved);
 	if (by_ref && n > 0)
 		cq_msg_ref(d->msg, n);
-	for (uint64_t r = reserved; r != 0; r &= r - 1)
-		cq_ring_commit((unsigned)__builtin_ctzll(r));
+	for (uint64_t r = reserved; r != 0; r &= r - 1) {
+		unsigned dst = (unsigned)__builtin_ctzll(r);
+		cq_ring_commit(dst);
+		/* Where it ended: a sync ack waits for dst to get past it. */
+		w->pub_end[dst] = cq_ring_tail(dst);
+	}
+	w->pub_dsts = reserved;
 	cq_counter_add(CQ_CTR_RING_RECORDS_OUT, n);
 	return 0;
 }
@@ -275,6 +280,7 @@ cq_publish(
 	}
 	d->seq = ++w->seq;
 	d->origin_slot = (uint16_t)w->slot;
+	w->pub_dsts = 0;
 	cq_topic_levels_t lv;
 	if (cq_topic_levels_split(
 		    &lv, d->topic, d->topic_len, cq_route_seed()) < 0) {

@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "shm/counters.h"
+#include "shm/persist.h"
 #include "shm/retained.h"
 #include "shm/session.h"
 #include "workers/publish.h"
@@ -31,6 +32,9 @@ publish_all(cq_worker_t *w)
 {
 	uint64_t c[CQ_CTR_COUNT];
 	cq_counters_sum(w->args->shm, c);
+	/* Counted on from what comqtt-storage kept (gauges start afresh). */
+	if (w->cfg->mqtt.restore_sys_info_on_restart)
+		cq_persist_sys_base_add(c, CQ_CTR_COUNT);
 	cq_session_stats_t ss;
 	cq_session_stats(&ss);
 	cq_retained_stats_t rs;

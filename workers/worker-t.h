@@ -96,6 +96,7 @@ struct cq_worker {
 	cq_conn_t *dirty;
 	cq_conn_t *dead;
 	cq_conn_t *rsending; /* sending retained messages */
+	cq_conn_t *packing; /* acks waiting for storage commits (pack.h) */
 	unsigned nconns;
 	unsigned nconnected; /* past CONNACK */
 	unsigned nblocked; /* input held back by a full ring */
@@ -118,6 +119,11 @@ struct cq_worker {
 	 * not consumed are handled again; QoS 2 deliveries are then
 	 * de-duplicated against the sessions' inflight windows. */
 	bool replay;
+	/* The last cq_publish(): the destination workers its records went
+	 * to and where each ended in ring[here][dst] (pack.h). */
+	uint64_t pub_dsts;
+	uint64_t pub_end[CQ_MAX_WORKERS];
+	bool persist_full; /* cq_persist_congested() this iteration */
 
 	/* Serialised layouts of the message being fanned out, and of a
 	 * delivery to one session (re-sends, queue, retained). */

@@ -17,8 +17,10 @@
 #include "core/channel.h"
 #include "core/defs.h"
 #include "core/log.h"
+#include "core/signals.h"
 #include "shm/arena.h"
 #include "shm/counters.h"
+#include "shm/persist.h"
 #include "shm/qsbr.h"
 #include "shm/ring.h"
 #include "shm/route.h"
@@ -29,6 +31,7 @@
 #include "workers/handle.h"
 #include "workers/hooks.h"
 #include "workers/lsess.h"
+#include "workers/pack.h"
 #include "workers/reply.h"
 #include "workers/rsend.h"
 #include "workers/sys.h"
@@ -260,14 +263,7 @@ static int
 setup_events(cq_worker_t *w)
 {
 	const cq_worker_args_t *a = w->args;
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	w->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	w->sigfd = cq_signals_fd();
 	w->base = event_base_new();
 	if (w->sigfd < 0 || w->base == NULL)
 		return -1;
@@ -420,7 +416,7 @@ waiting(const cq_worker_t *w)
 	 * retrying every millisecond is enough, spinning is not needed. */
 	return w->moving != NULL || w->nblocked > 0 ||
 		cq_handle_connect_waiting() || cq_takeover_outbox_len() > 0 ||
-		cq_rsend_pending(w);
+		cq_rsend_pending(w) || cq_pack_pending(w);
 }
 
 /* One pass over what is ready, without blocking.  (NONBLOCK alone
@@ -452,6 +448,7 @@ iteration(cq_worker_t *w)
 	cq_qsbr_quiescent();
 	clock_update(w);
 	cq_counter_add(CQ_CTR_LOOP_ITERATIONS, 1);
+	w->persist_full = cq_persist_congested();
 	unsigned drained = cq_deliver_drain(w, DRAIN_BUDGET);
 	if (w->nblocked > 0)
 		retry_blocked(w);
@@ -460,6 +457,8 @@ iteration(cq_worker_t *w)
 	cq_takeover_poll(w);
 	if (cq_rsend_pending(w))
 		cq_rsend_poll(w);
+	if (cq_pack_pending(w))
+		cq_pack_poll(w);
 	housekeeping(w);
 	cq_conn_flush_dirty(w);
 	cq_ring_notify_pending();

@@ -44,6 +44,7 @@
 #include "authc/client.h"
 #include "core/conf.h"
 #include "core/log.h"
+#include "core/signals.h"
 #include "master/daemon.h"
 #include "plugins/authd/pool.h"
 #include "plugins/authd/server.h"
@@ -355,17 +356,8 @@ on_death(evutil_socket_t fd, short what, void *arg)
 static int
 setup_signals(authd_t *a)
 {
-	sigset_t set;
-
 	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGUSR1);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
-		(a->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) <
-			0) {
+	if ((a->sig_fd = cq_signals_fd()) < 0) {
 		cq_log(CQ_LOG_ERR, errno, "authd: signalfd() failed");
 		return -1;
 	}

@@ -28,6 +28,7 @@
 #include "core/channel.h"
 #include "core/defs.h"
 #include "core/log.h"
+#include "core/signals.h"
 #include "shm/ctl.h"
 #include "shm/qsbr.h"
 
@@ -139,14 +140,7 @@ add_event(cq_admin_t *a, int fd, short what, event_callback_fn fn)
 static int
 setup(cq_admin_t *a)
 {
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	a->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	a->sigfd = cq_signals_fd();
 	a->base = event_base_new();
 	if (a->sigfd < 0 || a->base == NULL)
 		return -1;

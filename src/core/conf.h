@@ -36,6 +36,7 @@
 #include "core/config_schema.h"
 #include "core/conf_admin.h"
 #include "core/conf_auth.h"
+#include "core/conf_storage.h"
 #include "core/conf_listener.h"
 
 #define CQ_CONFIG_WORKERS_MAX   64
@@ -152,6 +153,7 @@ typedef struct cq_config {
 	cq_config_mqtt_t mqtt;
 	cq_config_shm_t shm;
 	cq_config_auth_t auth; /* comqtt-authd (conf_auth.h) */
+	cq_config_storage_t storage; /* comqtt-storage (conf_storage.h) */
 	cq_config_admin_t admin; /* comqtt-admin (conf_admin.h) */
 } cq_config_t;
 

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/conf.h"
+#include "core/conf_redis.h"
 #include "core/defs.h"
 
 #define PATH_LEN_MAX 4095
@@ -143,44 +144,14 @@ check_redis(cq_cfg_check_t *ck)
 {
 	const cq_config_auth_redis_t *r = ck->obj;
 
-	if (!r->address.is_path && r->address.host[0] == '\0')
-		return cq_cfg_fail(
-			ck, "address", "needs a host, like 127.0.0.1:6379");
+	if (cq_cfg_check_redis_address(ck, &r->address) < 0)
+		return -1;
 	return check_hash_key(ck, r->password_hash, r->hash_key);
 }
 
 #define REDIS(m) CQ_CFG_AT(cq_config_auth_redis_t, m)
 static const cq_cfg_key_t redis_keys[] = {
-	{.name = "address",
-		.type = CQ_CFG_ADDRESS,
-		REDIS(address),
-		.def = "127.0.0.1:6379",
-		LIVE,
-		.doc = "host:port or the path of Redis's Unix socket"},
-	{.name = "username",
-		.type = CQ_CFG_STRING,
-		REDIS(username),
-		.def = "",
-		LIVE,
-		.min = 0,
-		.max = 256,
-		.doc = "ACL user for AUTH; \"\" = none"},
-	{.name = "password",
-		.type = CQ_CFG_STRING,
-		REDIS(password),
-		.def = "",
-		LIVE,
-		.min = 0,
-		.max = 1024,
-		.doc = "password for AUTH; \"\" = none"},
-	{.name = "db",
-		.type = CQ_CFG_INT,
-		REDIS(db),
-		.def = "0",
-		LIVE,
-		.min = 0,
-		.max = 65535,
-		.doc = "database number (SELECT)"},
+	CQ_CFG_REDIS_ROWS(cq_config_auth_redis_t, CQ_CFG_LIVE),
 	{.name = "auth_prefix",
 		.type = CQ_CFG_STRING,
 		REDIS(auth_prefix),

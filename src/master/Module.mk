@@ -1,7 +1,7 @@
 # src/master — comqttd: listeners, accept, spawn, channel, signals, supervision.
 PROGRAMS += comqttd
 comqttd_SRCS = src/master/main.c
-comqttd_LIBS = $(AUTHD_LIBS) $(JEMALLOC_LIBS)
+comqttd_LIBS = $(AUTHD_LIBS) $(STORAGE_LIBS) $(JEMALLOC_LIBS)
 LIB_SRCS += \
 	src/master/admin_child.c \
 	src/master/daemon.c \

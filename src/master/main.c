@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include <event2/event.h>
 
 #include "authc/client.h"
+#include "core/channel.h"
 #include "core/conf.h"
 #include "core/log.h"
 #include "core/tls.h"
@@ -29,7 +31,9 @@
 #include "master/daemon.h"
 #include "master/master.h"
 #include "plugins/authd/authd.h"
+#include "plugins/storage/storage.h"
 #include "shm/counters.h"
+#include "shm/persist.h"
 #include "shm/ctl.h"
 #include "shm/region.h"
 #include "shm/ring.h"
@@ -47,6 +51,7 @@ static char listen_addr[CQ_MAX_LISTENERS][CQ_ADDR_STRLEN];
  * before the workers fork (which inherit them), rebuilt on SIGHUP. */
 static SSL_CTX *tls_ctx[CQ_MAX_LISTENERS];
 static cq_authd_args_t authd_args;
+static cq_storage_args_t storage_args;
 
 static void
 usage(FILE *out)
@@ -144,6 +149,9 @@ shm_conf(const cq_config_t *c, unsigned workers, cq_shm_conf_t *sc)
 	sc->ring_bytes = c->shm.ring_size;
 	sc->auth_cache_entries = c->shm.auth_cache_entries;
 	sc->route_shards = c->shm.route_shards;
+	sc->persist_ring_bytes = c->storage.backend != CQ_STORAGE_NONE
+		? (uint32_t)c->storage.ring_size
+		: 0;
 	sc->blacklist_max = c->admin.blacklist_max;
 }
 
@@ -261,6 +269,24 @@ reload(cq_master_t *m)
 	return 0;
 }
 
+/* comqtt-storage, unless storage.backend is none. */
+static int
+add_storage(cq_master_t *m)
+{
+	if (cfg.storage.backend == CQ_STORAGE_NONE)
+		return 0;
+	storage_args = (cq_storage_args_t){.config = &cfg,
+		.shm = &m->shm,
+		.nworkers = m->workers,
+		.death_fd = m->death_pipe[0]};
+	if (cq_process_add(CQ_CHILD_STORAGE, 0, "storage",
+		    cq_storage_child_main, &storage_args) == NULL) {
+		cq_log(CQ_LOG_CRIT, 0, "process table full");
+		return -1;
+	}
+	return 0;
+}
+
 /* CQ_TEST_RESPAWN_DELAY_MS: a testing aid (comqttd(8)) that holds a dead
  * worker's replacement back, so a test can see the broker without it. */
 static unsigned
@@ -299,12 +325,57 @@ add_authd(cq_master_t *m)
 	return 0;
 }
 
+/*
+ * Before the workers: comqtt-storage says READY once the stored state is
+ * in shm.  If it exits instead (it logged why: a store it cannot open or
+ * read), the broker does not start.
+ */
+static int
+helpers_ready(cq_master_t *m)
+{
+	(void)m;
+	cq_child_t *c = NULL;
+	for (unsigned i = 0; i < cq_process_count(); i++)
+		if (cq_process_at(i)->kind == CQ_CHILD_STORAGE)
+			c = cq_process_at(i);
+	if (c == NULL)
+		return 0;
+	for (unsigned waited = 0;; waited++) {
+		struct pollfd pf = {.fd = c->chan, .events = POLLIN};
+		int n = poll(&pf, 1, 1000);
+		if (n == 0 && waited % 10 == 9)
+			cq_log(CQ_LOG_NOTICE, 0,
+				"waiting for comqtt-storage to load the "
+				"stored state (%u s)",
+				waited + 1);
+		if (n <= 0)
+			continue;
+		cq_channel_msg_t msg;
+		int fd = -1;
+		int rc = cq_channel_recv(c->chan, &msg, &fd);
+		if (fd >= 0)
+			close(fd);
+		if (rc == 0 && msg.command == CQ_CHAN_READY)
+			return 0;
+		if (rc == CQ_AGAIN)
+			continue;
+		cq_log(CQ_LOG_ERR, 0,
+			"comqtt-storage could not load the stored state (see "
+			"above): not starting");
+		return -1;
+	}
+}
+
 /* The children besides the workers, started before them in this order:
- * comqtt-authd, comqtt-admin. */
+ * comqtt-storage (unless storage.backend is none), comqtt-authd,
+ * comqtt-admin. */
 static int
 add_children(cq_master_t *m)
 {
-	return add_authd(m) < 0 || cq_admin_child_add(m) < 0 ? -1 : 0;
+	return add_storage(m) < 0 || add_authd(m) < 0 ||
+			cq_admin_child_add(m) < 0
+		? -1
+		: 0;
 }
 
 /* Everything before the workers start; the exit status on failure. */
@@ -344,6 +415,12 @@ start(int daemonize)
 	if (cq_ring_eventfds_create(master.workers) < 0 ||
 		cq_ctl_eventfds_create(master.workers) < 0 || cq_tls_init() < 0)
 		return 1;
+	if (cfg.storage.backend != CQ_STORAGE_NONE) {
+		cq_persist_configure(
+			cfg.storage.persistence == CQ_PERSISTENCE_SYNC);
+		if (cq_persist_eventfd_create() < 0)
+			return 1;
+	}
 	cq_ratelimit_create(CQ_RATELIMIT_ENTRIES);
 	started = time(NULL);
 	listener_specs(&master, &cfg);
@@ -424,6 +501,7 @@ main(int argc, char **argv)
 	master.worker_arg = &master;
 	master.reload = reload;
 	master.add_children = add_children;
+	master.helpers_ready = helpers_ready;
 	master.worker_load = worker_load;
 	cq_admin_child_prepare(&cmdline, &cfg, (uint64_t)started);
 	master.respawn_delay_ms = respawn_delay();

@@ -2,10 +2,16 @@
  * master.c — see master.h.
  *
  * Stop sequence: on SIGTERM/SIGINT the master closes its handoff
- * listeners, sends CQ_CHAN_STOP to every child and waits up to
- * stop_timeout_ms for them to exit (workers disconnect their clients with
- * 0x8B on MQTT 5 and flush); stragglers get SIGKILL.  A second SIGTERM
- * skips the wait.
+ * listeners, sends CQ_CHAN_STOP to every worker and, once no worker runs,
+ * SIGTERM to the helpers (authd answers the workers until they are gone;
+ * comqtt-storage drains the last changes they made), and waits up to
+ * stop_timeout_ms in all for them to exit (workers disconnect their
+ * clients with 0x8B on MQTT 5 and flush); stragglers get SIGKILL.  A
+ * second SIGTERM skips the wait.
+ *
+ * Start sequence: the helpers first, then m->helpers_ready (the master
+ * waits there for comqtt-storage to load the stored state), then the
+ * workers.
  */
 #include "config.h"
 #include "master/master.h"
@@ -13,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -91,12 +98,15 @@ signal_child(cq_child_t *c, cq_channel_cmd_t cmd)
 		kill(c->pid, sig);
 }
 
+/* Send cmd to the running children: workers (helpers false) or helpers
+ * (true), or both (send_all). */
 static void
-send_all(cq_master_t *m, cq_channel_cmd_t cmd)
+send_to(cq_master_t *m, cq_channel_cmd_t cmd, bool workers, bool helpers)
 {
 	for (unsigned i = 0; i < cq_process_count(); i++) {
 		cq_child_t *c = cq_process_at(i);
-		if (c->pid == 0)
+		bool worker = c->kind == CQ_CHILD_WORKER;
+		if (c->pid == 0 || (worker ? !workers : !helpers))
 			continue;
 		if (c->kind != CQ_CHILD_WORKER) {
 			signal_child(c, cmd);
@@ -116,6 +126,34 @@ send_all(cq_master_t *m, cq_channel_cmd_t cmd)
 					"sendmsg() to %s failed", c->name);
 		}
 	}
+}
+
+static void
+send_all(cq_master_t *m, cq_channel_cmd_t cmd)
+{
+	send_to(m, cmd, true, true);
+}
+
+static unsigned
+workers_running(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < cq_process_count(); i++) {
+		cq_child_t *c = cq_process_at(i);
+		n += c->kind == CQ_CHILD_WORKER && c->pid != 0;
+	}
+	return n;
+}
+
+/* While stopping: the helpers go once the last worker is gone. */
+static void
+stop_helpers_when_idle(cq_master_t *m)
+{
+	static int told;
+	if (!stopping || told || workers_running() > 0)
+		return;
+	told = 1;
+	send_to(m, CQ_CHAN_STOP, false, true);
 }
 
 /* The worker to hand a connection from listener 'l' to, or NULL. */
@@ -311,6 +349,7 @@ on_sigchld(evutil_socket_t sig, short what, void *arg)
 		if (c != NULL)
 			child_died(m, c, status);
 	}
+	stop_helpers_when_idle(m);
 	if (stopping && cq_process_running() == 0)
 		event_base_loopbreak(m->base);
 }
@@ -348,7 +387,8 @@ begin_stop(cq_master_t *m, int sig)
 	}
 	for (unsigned i = 0; i < cq_process_count(); i++)
 		cq_process_at(i)->stopping = 1;
-	send_all(m, CQ_CHAN_STOP);
+	send_to(m, CQ_CHAN_STOP, true, false);
+	stop_helpers_when_idle(m);
 	if (cq_process_running() == 0) {
 		event_base_loopbreak(m->base);
 		return;
@@ -392,6 +432,47 @@ add_workers(cq_master_t *m)
 	}
 }
 
+/* Listeners, the death pipe, the children: 0, or -1 (logged). */
+static int
+start_all(cq_master_t *m)
+{
+	if (pipe2(m->death_pipe, O_CLOEXEC) < 0) {
+		cq_log(CQ_LOG_CRIT, errno, "pipe2() failed");
+		return -1;
+	}
+	cq_process_private_fd(m->death_pipe[1]);
+	for (unsigned i = 0; i < m->nlisteners; i++) {
+		cq_listener_t *l = &m->listeners[i];
+		if (l->fd < 0)
+			continue;
+		if (l->spec.health) {
+			if (cq_health_listen(m, l) < 0)
+				return -1;
+			continue;
+		}
+		l->ev = event_new(
+			m->base, l->fd, EV_READ | EV_PERSIST, on_accept, l);
+		event_add(l->ev, NULL);
+	}
+	add_workers(m);
+	if (m->add_children != NULL && m->add_children(m) < 0)
+		return -1;
+	/* Helpers (authd, storage) first: workers ask them from their first
+	 * client on, and start on the state storage loaded. */
+	for (int workers = 0; workers <= 1; workers++) {
+		for (unsigned i = 0; i < cq_process_count(); i++) {
+			cq_child_t *c = cq_process_at(i);
+			if ((c->kind == CQ_CHILD_WORKER) == workers &&
+				start_child(m, c) < 0)
+				return -1;
+		}
+		if (!workers && m->helpers_ready != NULL &&
+			m->helpers_ready(m) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int
 cq_master_run(cq_master_t *m)
 {
@@ -405,41 +486,20 @@ cq_master_run(cq_master_t *m)
 			sigs[i] == SIGCHLD ? on_sigchld : on_signal, m);
 		event_add(sigev[i], NULL);
 	}
-	if (pipe2(m->death_pipe, O_CLOEXEC) < 0) {
-		cq_log(CQ_LOG_CRIT, errno, "pipe2() failed");
-		return 1;
-	}
-	cq_process_private_fd(m->death_pipe[1]);
-	for (unsigned i = 0; i < m->nlisteners; i++) {
-		cq_listener_t *l = &m->listeners[i];
-		if (l->fd < 0)
-			continue;
-		if (l->spec.health) {
-			if (cq_health_listen(m, l) < 0)
-				return 1;
-			continue;
-		}
-		l->ev = event_new(
-			m->base, l->fd, EV_READ | EV_PERSIST, on_accept, l);
-		event_add(l->ev, NULL);
-	}
-	add_workers(m);
-	if (m->add_children != NULL && m->add_children(m) < 0)
-		return 1;
-	/* Helpers (authd) first: workers ask them from their first client
-	 * on. */
-	for (int workers = 0; workers <= 1; workers++)
-		for (unsigned i = 0; i < cq_process_count(); i++) {
-			cq_child_t *c = cq_process_at(i);
-			if ((c->kind == CQ_CHILD_WORKER) == workers &&
-				start_child(m, c) < 0)
-				return 1;
-		}
-
-	event_base_dispatch(m->base);
+	int rc = start_all(m) < 0 ? 1 : 0;
+	if (rc == 0)
+		event_base_dispatch(m->base);
 
 	for (size_t i = 0; i < CQ_ARRAY_SIZE(sigs); i++)
 		event_free(sigev[i]);
+	for (unsigned i = 0; i < cq_process_count(); i++) {
+		cq_child_t *c = cq_process_at(i);
+		if (c->chan_ev != NULL)
+			event_free(c->chan_ev);
+		if (c->respawn_ev != NULL)
+			event_free(c->respawn_ev);
+		c->chan_ev = c->respawn_ev = NULL;
+	}
 	cq_health_stop();
 	for (unsigned i = 0; i < m->nlisteners; i++) {
 		if (m->listeners[i].ev != NULL)
@@ -448,6 +508,7 @@ cq_master_run(cq_master_t *m)
 	}
 	if (stop_timer != NULL)
 		event_free(stop_timer);
-	cq_log(CQ_LOG_NOTICE, 0, "stopped");
-	return 0;
+	if (rc == 0)
+		cq_log(CQ_LOG_NOTICE, 0, "stopped");
+	return rc;
 }

@@ -37,6 +37,9 @@ typedef struct cq_master {
 	/* Add the children besides the workers (cq_process_add), or NULL.
 	 * 0 or -1. */
 	int (*add_children)(struct cq_master *m);
+	/* After the helpers started, before the workers: 0 to go on, -1 to
+	 * give up starting (logged by the callback).  May be NULL. */
+	int (*helpers_ready)(struct cq_master *m);
 	/* Current load of a worker slot (connections), or NULL. */
 	unsigned (*worker_load)(struct cq_master *m, unsigned slot);
 } cq_master_t;

@@ -146,6 +146,28 @@ def _yaml(v):
     return str(v)
 
 
+class Quiet:
+    """Enough of tap.T for the helpers' cleanups, for scripts that are not
+    tests (bench/auth_run.py, bench/storage_run.py)."""
+
+    def __init__(self):
+        self.cleanups = []
+
+    def cleanup(self, fn):
+        self.cleanups.append(fn)
+
+    def ok(self, cond, name=""):
+        if not cond:
+            print("warning: " + name)
+
+    def diag(self, msg):
+        print(msg)
+
+    def close(self):
+        while self.cleanups:
+            self.cleanups.pop()()
+
+
 def _flow(v):
     """A value as flow YAML: maps nested, strings quoted."""
     if isinstance(v, dict):
@@ -376,6 +398,17 @@ class Broker:
         self.check_log()
         return rc
 
+    def kill_all(self, timeout=10.0):
+        """SIGKILL the master and every child at once (a power cut for
+        the broker's processes); the next start() runs on what was
+        stored.  Returns once no process of the group is left."""
+        os.killpg(self.pid, signal.SIGKILL)
+        self.proc.wait(timeout)
+        if not wait_until(lambda: not self._group_alive(), timeout):
+            raise RuntimeError("broker processes survive SIGKILL")
+        self.proc = None
+        self._logf.close()
+
     def _group_alive(self):
         try:
             os.killpg(self.pid, 0)
@@ -410,10 +443,21 @@ class Broker:
                 pass
         return sorted(set(out))
 
-    def worker_pid(self, slot, timeout=10.0):
-        """The pid of the worker in a slot, from the master's log ("started
-        worker N (pid P)", the latest one) checked against its children."""
-        rx = re.compile(r"started worker %d \(pid (\d+)\)" % slot)
+    def worker_pids(self):
+        """Pids of the running workers (the master's other children,
+        comqtt-storage and comqtt-authd, left out), from the master's log
+        ("started worker N (pid P)") checked against its children."""
+        kids = set(self.children())
+        latest = {}
+        for slot, pid in re.findall(r"started worker (\d+) \(pid (\d+)\)",
+                                    self.log_text()):
+            latest[slot] = int(pid)
+        return sorted(p for p in latest.values() if p in kids)
+
+    def _started_pid(self, name, timeout):
+        """The pid of the latest "started NAME (pid P)" in the master's
+        log, checked against its children; None within timeout."""
+        rx = re.compile(r"started %s \(pid (\d+)\)" % re.escape(name))
 
         def find():
             m = rx.findall(self.log_text())
@@ -421,6 +465,14 @@ class Broker:
                 return int(m[-1])
             return None
         return wait_until(find, timeout)
+
+    def helper_pid(self, name, timeout=10.0):
+        """The pid of a helper child ("storage", "authd")."""
+        return self._started_pid(name, timeout)
+
+    def worker_pid(self, slot, timeout=10.0):
+        """The pid of the worker in a slot."""
+        return self._started_pid("worker %d" % slot, timeout)
 
     def kill_worker(self, slot, sig=signal.SIGKILL, timeout=15.0):
         """Kill the worker in a slot; wait until a replacement runs and

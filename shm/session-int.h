@@ -173,6 +173,14 @@ void cq_session_wend(sess_obj_t *s);
 
 uint64_t cq_session_hash(const char *id, size_t len, uint64_t seed);
 
+/* The reaper, for a writer killed inside a section of s, before it clears
+ * the writer word (so no new owner reads s yet): the one change made of
+ * two stores, cq_session_queue_to_window(), may have stored the window
+ * entry and not moved the queue's head; the head then leaves the queue
+ * (the message's one reference is the window's; left alone it would go
+ * twice and be released twice).  session-data.c. */
+void sess_repair_section(sess_obj_t *s);
+
 /* Release everything a dead session holds (session-data.c). */
 void cq_session_release_contents(sess_obj_t *s);
 

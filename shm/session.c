@@ -42,14 +42,20 @@
  *      copy-on-write object, an inflight entry, a queue counter, a QoS 2
  *      id, a subscription's DELETED flag), so a writer killed between two
  *      stores leaves a consistent session, at worst with a message
- *      reference that the checker's census finds leaked.
+ *      reference that the checker's census finds leaked.  One change is
+ *      two stores, window entry then queue head
+ *      (cq_session_queue_to_window): a writer killed between them leaves
+ *      the message in both with one reference, which the reaper repairs
+ *      (the head moves on) before the session can move on.
  *   I8 'count' is the number of live, non-EXPIRED sessions: raised by the
  *      creator, lowered by whoever CASes one to EXPIRED.
  *
  * Crash: a process killed holding stripe locks leaves I1 intact (a slot is
  * one store); the next locker gets CQ_LOCK_RECOVERED.  A process killed in
- * a write section leaves its writer word set: the reaper clears the writer
- * words of its slot.  The reaper also marks the dead slot's sessions
+ * a write section leaves its writer word set: the reaper repairs the one
+ * two-store change (a queued message moved to the window: the queue's
+ * head moves on, sess_repair_section) and then clears the writer words of
+ * its slot.  The reaper also marks the dead slot's sessions
  * DISCONNECTED with a new generation, so its replacement (same slot)
  * resumes them (cq_session_foreach) and nothing the dead one began writes.
  */
@@ -748,8 +754,10 @@ static void
 reap_session(sess_obj_t *s, unsigned slot, uint64_t now)
 {
 	uint64_t ww = __atomic_load_n(&s->writer, __ATOMIC_ACQUIRE);
-	if (ww != 0 && (ww >> 52) == ((slot + 1) & 0xffu))
+	if (ww != 0 && (ww >> 52) == ((slot + 1) & 0xffu)) {
+		sess_repair_section(s);
 		__atomic_store_n(&s->writer, 0, __ATOMIC_RELEASE);
+	}
 	uint64_t w = sess_load_state(s);
 	for (;;) {
 		unsigned st = cq_session_word_state(w);

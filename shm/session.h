@@ -27,6 +27,7 @@
 #ifndef CQ_SHM_SESSION_H
 #define CQ_SHM_SESSION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -256,6 +257,11 @@ uint16_t cq_session_next_pid(cq_off_t sess, uint64_t gen);
  * ESTALE.  remove: 1 removed, 0 absent, -1 ESTALE.
  */
 int cq_session_qos2_add(cq_off_t sess, uint64_t gen, uint16_t pid);
+/* Before routing a QoS 2 PUBLISH (the owner, no section): 1 'pid' is
+ * recorded (a duplicate), 0 not recorded and there is room, CQ_AGAIN
+ * full.  The owner routes, then adds: killed in between, the client's
+ * re-send is routed again (a duplicate, never a loss). */
+int cq_session_qos2_check(cq_off_t sess, uint16_t pid);
 int cq_session_qos2_remove(cq_off_t sess, uint64_t gen, uint16_t pid);
 
 /*
@@ -266,6 +272,23 @@ int cq_session_qos2_remove(cq_off_t sess, uint64_t gen, uint16_t pid);
 int cq_session_queue_push(cq_off_t sess, uint64_t gen, cq_off_t msg);
 int cq_session_queue_pop(cq_off_t sess, uint64_t gen, cq_off_t *msg_r);
 uint32_t cq_session_queue_len(cq_off_t sess);
+/* The oldest queued message without taking it (the owner: nobody else
+ * pops): 1, or 0 empty. */
+int cq_session_queue_peek(cq_off_t sess, cq_off_t *msg_r);
+/*
+ * The oldest queued message, 'msg' (from peek), becomes the window entry
+ * (pid, state) in one write section, taking the queue's reference: a
+ * session that moves on first keeps it queued, in order, for its new
+ * owner; a writer killed inside is repaired by the reaper (never lost,
+ * never in both).
+ * 0; CQ_AGAIN window full; -1 ESTALE, ENOENT (not the head), ENOBUFS,
+ * ENOMEM, EINVAL.
+ */
+int cq_session_queue_to_window(cq_off_t sess, uint64_t gen, cq_off_t msg,
+	uint16_t pid, unsigned state);
+/* Whether msg is in the queue (a linear scan: for replays after a crash,
+ * not for the message path). */
+bool cq_session_queue_holds(cq_off_t sess, cq_off_t msg);
 /* The loader: an empty queue starts at position 'pos' (the stored
  * positions of what it pushes next).  0, -1 EBUSY (not empty), ENOSPC (no
  * queue), ENOMEM or ESTALE. */

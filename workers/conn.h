@@ -127,9 +127,6 @@ struct cq_conn {
 	uint32_t max_packet; /* client's Maximum Packet Size, 0: none */
 	uint16_t recv_max; /* client's Receive Maximum */
 	uint16_t keepalive; /* seconds, 0: none */
-	/* A QoS 2 PUBLISH whose packet id is recorded but which waits for
-	 * room in a ring (conn->blocked). */
-	uint16_t blocked_pid;
 
 	uint8_t state; /* cq_conn_state_t */
 	uint8_t version; /* protocol level, 0 before CONNECT */

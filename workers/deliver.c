@@ -10,7 +10,11 @@
  *   - a ring record's message reference is dropped only after the record
  *     was consumed: a worker killed in between leaks the reference, one
  *     killed before the consume has its replacement handle the record
- *     again (QoS 2 is then de-duplicated against the window: w->replay).
+ *     again (QoS 2 is then de-duplicated against the window and the
+ *     queue: w->replay);
+ *   - a queued QoS 1/2 message leaves the queue in the write section that
+ *     puts it in the window (cq_session_queue_to_window): never in
+ *     neither, and a session that moves on keeps it in order.
  */
 #include "config.h"
 #include "workers/deliver.h"
@@ -101,6 +105,28 @@ in_window(cq_lsess_t *ls, cq_off_t m)
 
 /* ---- sending ------------------------------------------------------- */
 
+/* Too large for c ever [MQTT-3.1.2-25]: counted and reported. */
+static bool
+too_large(cq_worker_t *w, cq_conn_t *c, cq_layouts_t *lay, const cq_layout_t *l)
+{
+	if (c->max_packet == 0 || cq_layout_size(lay, l) <= c->max_packet)
+		return false;
+	cq_counter_add(CQ_CTR_DROP_TOO_LARGE, 1);
+	cq_hooks_publish_dropped(w, c, lay->d);
+	return true;
+}
+
+/* A window entry (pid) was made for layout l: count it, tell the hooks,
+ * write it. */
+static void
+window_sent(cq_worker_t *w, cq_lsess_t *ls, cq_conn_t *c, cq_layouts_t *lay,
+	const cq_layout_t *l, uint16_t pid)
+{
+	ls->inflight_n++;
+	cq_hooks_qos_publish(w, ls, pid, l->qos);
+	cq_layout_emit(c, lay, l, pid, false);
+}
+
 /*
  * A new QoS 1/2 delivery of message m with layout l to c: packet id,
  * window entry (shm), bytes.  Returns 1 when the session went stale.
@@ -109,12 +135,8 @@ static int
 send_new(cq_worker_t *w, cq_lsess_t *ls, cq_conn_t *c, cq_layouts_t *lay,
 	const cq_layout_t *l, cq_off_t m)
 {
-	if (c->max_packet != 0 && cq_layout_size(lay, l) > c->max_packet) {
-		/* Never deliverable to this client [MQTT-3.1.2-25]. */
-		cq_counter_add(CQ_CTR_DROP_TOO_LARGE, 1);
-		cq_hooks_publish_dropped(w, c, lay->d);
+	if (too_large(w, c, lay, l))
 		return 0;
-	}
 	errno = 0;
 	uint16_t pid = cq_session_next_pid(ls->sess, ls->gen);
 	if (pid == 0)
@@ -138,9 +160,7 @@ send_new(cq_worker_t *w, cq_lsess_t *ls, cq_conn_t *c, cq_layouts_t *lay,
 			"cannot record a QoS 1/2 delivery");
 		return 0;
 	}
-	ls->inflight_n++;
-	cq_hooks_qos_publish(w, ls, pid, l->qos);
-	cq_layout_emit(c, lay, l, pid, false);
+	window_sent(w, ls, c, lay, l, pid);
 	return 0;
 }
 
@@ -169,7 +189,9 @@ deliver_now(cq_worker_t *w, cq_lsess_t *ls, cq_layouts_t *lay, uint8_t qos,
 			cq_layout_emit(c, lay, l, 0, false);
 		return 0;
 	}
-	if (w->replay && qos == 2 && in_window(ls, d->msg))
+	if (w->replay && qos == 2 &&
+		(in_window(ls, d->msg) ||
+			cq_session_queue_holds(ls->sess, d->msg)))
 		return 0;
 	if (!online || cq_session_queue_len(ls->sess) > 0 ||
 		ls->inflight_n >= ls->inflight_cap)
@@ -314,32 +336,78 @@ cq_deliver_groups(cq_worker_t *w, const cq_dmsg_t *d,
 
 /* ---- the queue and re-sends ---------------------------------------- */
 
-/* Send stored message m (from the queue) to ls; 1 if it went stale. */
+/*
+ * QoS 1/2 from the queue: the message leaves the queue in the write
+ * section that puts it in the window, so a session that moves on first
+ * keeps it queued, in order, for its new owner.  1 to go on, 0 to stop.
+ */
 static int
-send_stored(cq_worker_t *w, cq_lsess_t *ls, cq_conn_t *c, cq_off_t m)
+pump_window(cq_worker_t *w, cq_lsess_t *ls, cq_conn_t *c, cq_layouts_t *lay,
+	const cq_layout_t *l, cq_off_t m)
 {
+	errno = 0;
+	uint16_t pid = cq_session_next_pid(ls->sess, ls->gen);
+	int rc = pid == 0
+		? -1
+		: cq_session_queue_to_window(ls->sess, ls->gen, m, pid,
+			  l->qos == 1 ? CQ_INFLIGHT_PUBACK
+				      : CQ_INFLIGHT_PUBREC);
+	if (rc == CQ_AGAIN) {
+		/* The shm window is smaller than we thought (a session
+		 * created with a smaller receive maximum). */
+		ls->inflight_cap = ls->inflight_n ? ls->inflight_n : 1;
+		return 0;
+	}
+	if (rc < 0) {
+		/* Stale: the new owner sends it.  No packet id, no memory
+		 * or no room to report it: it waits for the next pump. */
+		if (errno == ESTALE)
+			cq_lsess_stale(w, ls);
+		else if (pid != 0 && errno != ENOBUFS)
+			cq_ratelog(w, &w->log_full, CQ_LOG_ERR, errno,
+				"cannot move a queued message to the window");
+		return 0;
+	}
+	window_sent(w, ls, c, lay, l, pid);
+	return 1;
+}
+
+/* The oldest queued message to c (see pump_window); one that goes at
+ * QoS 0 or not at all leaves the queue first.  1 to go on, 0 to stop. */
+static int
+pump_one(cq_worker_t *w, cq_lsess_t *ls, cq_conn_t *c)
+{
+	cq_off_t m;
+	if (cq_session_queue_peek(ls->sess, &m) == 0)
+		return 0;
 	cq_dmsg_t d;
 	cq_dmsg_from_msg(&d, m);
-	uint8_t qos;
+	uint8_t qos = 0;
 	bool retain;
 	uint32_t ids[CQ_LAYOUT_MAX_IDS];
 	unsigned nids;
-	if (d.expiry != 0 && w->now_s >= d.expiry) {
-		cq_counter_add(CQ_CTR_DROP_EXPIRED, 1);
-		return 0;
-	}
-	if (!stored_options(ls, &d, &qos, &retain, ids, &nids))
-		return 0;
 	cq_layouts_t lay;
-	cq_layouts_begin(&lay, &w->scratch1, &d, w->now_s);
-	const cq_layout_t *l = cq_layouts_get(&lay, c, qos, retain, ids, nids);
-	if (l == NULL)
-		return 0;
-	if (qos == 0) {
-		cq_layout_emit(c, &lay, l, 0, false);
+	const cq_layout_t *l = NULL;
+	if (d.expiry != 0 && w->now_s >= d.expiry)
+		cq_counter_add(CQ_CTR_DROP_EXPIRED, 1);
+	else if (stored_options(ls, &d, &qos, &retain, ids, &nids)) {
+		cq_layouts_begin(&lay, &w->scratch1, &d, w->now_s);
+		l = cq_layouts_get(&lay, c, qos, retain, ids, nids);
+	}
+	if (l != NULL && too_large(w, c, &lay, l))
+		l = NULL;
+	if (l != NULL && qos > 0)
+		return pump_window(w, ls, c, &lay, l, m);
+	int rc = cq_session_queue_pop(ls->sess, ls->gen, &m);
+	if (rc <= 0) {
+		if (rc < 0)
+			cq_lsess_stale(w, ls);
 		return 0;
 	}
-	return send_new(w, ls, c, &lay, l, m);
+	if (l != NULL)
+		cq_layout_emit(c, &lay, l, 0, false);
+	cq_msg_unref(m);
+	return 1;
 }
 
 void
@@ -354,28 +422,7 @@ cq_deliver_pump(cq_worker_t *w, cq_lsess_t *ls)
 		 * again), rather than leave the queue unreported. */
 		if (!cq_persist_room(3 * cq_pev_size(1, ls->id_len, 0), true))
 			return;
-		cq_off_t m;
-		int rc = cq_session_queue_pop(ls->sess, ls->gen, &m);
-		if (rc == 0)
-			return;
-		if (rc < 0) {
-			cq_lsess_stale(w, ls);
-			return;
-		}
-		rc = send_stored(w, ls, c, m);
-		if (rc != 0) {
-			/* Popped, then the session moved: the message goes
-			 * with it. */
-			if (cq_lsess_stale(w, ls) && ls->x != NULL) {
-				cq_dmsg_t d;
-				cq_dmsg_from_msg(&d, m);
-				cq_takeover_intercept(w, ls, &d, true);
-			}
-			cq_msg_unref(m);
-			return;
-		}
-		cq_msg_unref(m);
-		if (c->state == CQ_CONN_CLOSED)
+		if (pump_one(w, ls, c) == 0 || c->state == CQ_CONN_CLOSED)
 			return;
 	}
 }

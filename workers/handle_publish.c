@@ -26,6 +26,7 @@
 #include "mqtt/topic.h"
 #include "mqtt/utf8.h"
 #include "shm/counters.h"
+#include "shm/crashpoint.h"
 #include "shm/session.h"
 #include "workers/conn.h"
 #include "workers/hooks.h"
@@ -152,37 +153,49 @@ expiry_of(const cq_worker_t *w, const cq_mqtt_publish_t *pk)
 	return w->now_s + v;
 }
 
-/* Inbound QoS 2: 1 new, 0 a duplicate (PUBREC sent), -1 closed. */
+/*
+ * Inbound QoS 2, before routing: 1 new, 0 a duplicate (PUBREC sent) or
+ * refused, -1 closed.  The id is recorded only after routing
+ * (qos2_record): a worker killed in between leaves it unrecorded, so the
+ * client's re-send after reconnecting is routed again -- a duplicate at
+ * worst, where recording first would lose the message.
+ */
 static int
-qos2_record(cq_conn_t *c, cq_lsess_t *ls, uint16_t pid)
+qos2_seen(cq_conn_t *c, cq_lsess_t *ls, uint16_t pid)
 {
-	if (c->blocked_pid == pid)
-		return 1; /* recorded when it first blocked */
-	int rc = cq_session_qos2_add(ls->sess, ls->gen, pid);
-	if (rc == 1)
+	int rc = cq_session_qos2_check(ls->sess, pid);
+	if (rc == 0)
 		return 1;
-	if (rc == 0) {
-		/* Its id is in this worker's storage ring already. */
+	if (rc == 1) {
+		/* Routed and recorded already: acknowledge only. */
 		c->w->pub_dsts = 0;
 		cq_pack_ack(c, 2, pid, 0, NULL, true);
 		return 0;
 	}
-	if (rc == CQ_AGAIN) {
-		cq_conn_violation(c, CQ_MQTT_OK,
-			CQ_MQTT_RC_RECEIVE_MAX_EXCEEDED,
-			"more QoS 2 messages in flight than "
-			"mqtt.receive_maximum");
-		return -1;
-	}
+	cq_conn_violation(c, CQ_MQTT_OK, CQ_MQTT_RC_RECEIVE_MAX_EXCEEDED,
+		"more QoS 2 messages in flight than mqtt.receive_maximum");
+	return -1;
+}
+
+/* A routed QoS 2 PUBLISH: its id, until PUBREL.  False when the session
+ * moved on meanwhile (the connection is closed). */
+static bool
+qos2_record(cq_conn_t *c, cq_lsess_t *ls, uint16_t pid)
+{
+	if (cq_session_qos2_add(ls->sess, ls->gen, pid) >= 0)
+		return true;
 	if (errno == ESTALE) {
 		cq_lsess_stale(c->w, ls);
 		if (c->state != CQ_CONN_CLOSED)
 			cq_conn_close(c, CQ_CLOSE_TAKEN_OVER);
-		return -1;
+		return false;
 	}
-	ack(c, 2, pid, CQ_MQTT_RC_QUOTA_EXCEEDED,
-		"no room to record the packet identifier");
-	return 0;
+	/* Routed, not recorded (no memory, or comqtt-storage's ring full):
+	 * acknowledged all the same; only a re-send after a reconnect
+	 * would be routed twice. */
+	cq_ratelog(c->w, &c->w->log_full, CQ_LOG_WARN, errno,
+		"cannot record a QoS 2 packet identifier");
+	return true;
 }
 
 static int
@@ -190,17 +203,9 @@ route(cq_conn_t *c, cq_lsess_t *ls, const cq_mqtt_publish_t *pk, cq_dmsg_t *d)
 {
 	cq_worker_t *w = c->w;
 	int rc = cq_publish(w, d, true, ls);
-	if (rc == CQ_AGAIN) {
-		if (pk->qos == 2)
-			c->blocked_pid = pk->packet_id;
+	if (rc == CQ_AGAIN)
 		return CQ_AGAIN;
-	}
-	if (pk->qos == 2 && c->blocked_pid == pk->packet_id)
-		c->blocked_pid = 0;
 	if (rc < 0) {
-		if (pk->qos == 2)
-			cq_session_qos2_remove(
-				ls->sess, ls->gen, pk->packet_id);
 		if (c->version == CQ_MQTT_V5 || pk->qos == 0)
 			drop(c, pk, CQ_MQTT_RC_QUOTA_EXCEEDED, "store full");
 		else
@@ -208,6 +213,9 @@ route(cq_conn_t *c, cq_lsess_t *ls, const cq_mqtt_publish_t *pk, cq_dmsg_t *d)
 				c, CQ_MQTT_RC_SERVER_BUSY, CQ_CLOSE_ABNORMAL);
 		return 0;
 	}
+	CQ_CRASHPOINT("publish.routed");
+	if (pk->qos == 2 && !qos2_record(c, ls, pk->packet_id))
+		return 0;
 	/* MQTT 5: say when nobody subscribes (the route trie knows no
 	 * worker with a matching subscription). */
 	bool none = c->version == CQ_MQTT_V5 && w->rres.workers == 0 &&
@@ -381,7 +389,7 @@ cq_handle_publish(cq_conn_t *c, const cq_mqtt_publish_t *pk)
 	int rc = 0;
 	if (persist_refused(c, pk))
 		rc = 0;
-	else if (pk->qos != 2 || qos2_record(c, ls, pk->packet_id) > 0)
+	else if (pk->qos != 2 || qos2_seen(c, ls, pk->packet_id) > 0)
 		rc = pass_on(c, ls, pk, topic, tlen);
 	free(mounted);
 	return rc;

@@ -15,6 +15,7 @@
 
 #include "core/channel.h"
 #include "core/log.h"
+#include "shm/crashpoint.h"
 
 #define MAX_PRIVATE_FDS 512
 #define QUICK_DEATH_SEC 10
@@ -136,6 +137,30 @@ child_reset_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * CQ_CRASHPOINTS (comqttd(8), a testing aid): "name[:countdown[:ppm]],..."
+ * arms crash points (shm/crashpoint.h) in the first run of every worker,
+ * or of worker CQ_CRASHPOINTS_SLOT only.  A respawned worker runs unarmed:
+ * a test sees one death where it chose, not a crash loop.
+ */
+static void
+arm_crashpoints(const cq_child_t *child)
+{
+	const char *spec = getenv("CQ_CRASHPOINTS");
+	const char *slot = getenv("CQ_CRASHPOINTS_SLOT");
+	if (spec == NULL || spec[0] == '\0' || child->kind != CQ_CHILD_WORKER ||
+		child->spawns != 1 ||
+		(slot != NULL && slot[0] != '\0' &&
+			strtoul(slot, NULL, 10) != child->slot))
+		return;
+	if (cq_crashpoint_arm_spec(spec, (uint64_t)getpid()) < 0)
+		cq_log(CQ_LOG_ERR, errno, "CQ_CRASHPOINTS=\"%s\" is not valid",
+			spec);
+	else
+		cq_log(CQ_LOG_WARN, 0, "crash points armed (testing): %s",
+			spec);
+}
+
 static _Noreturn void
 child_run(cq_child_t *child, const sigset_t *oldmask)
 {
@@ -149,6 +174,7 @@ child_run(cq_child_t *child, const sigset_t *oldmask)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
 	cq_log_set_ident(child->name);
+	arm_crashpoints(child);
 	int rc = child->main(child, child->arg);
 	_exit(rc);
 }
@@ -165,6 +191,7 @@ cq_process_spawn(cq_child_t *child)
 	sigset_t all, old;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
+	child->spawns++;
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(chan[0]);

@@ -46,6 +46,7 @@ typedef struct cq_child {
 	int ready; /* said it serves (CQ_CHAN_READY) since it started */
 	struct timespec started;
 	unsigned quick_deaths; /* consecutive deaths soon after start */
+	unsigned spawns; /* forks so far (1 in the first run) */
 	struct event *chan_ev;
 	struct event *respawn_ev;
 } cq_child_t;

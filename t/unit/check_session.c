@@ -341,6 +341,84 @@ START_TEST(offline_queue)
 }
 END_TEST
 
+/* A queued message moves to the window in one section: the queue's
+ * reference becomes the window's; a session that moved on keeps it
+ * queued, at the head (order, [MQTT-4.6.0-6]). */
+START_TEST(queue_to_window)
+{
+	cq_shm_t shm;
+	shm_test_create(&shm, 2, 8u << 20);
+	cq_session_ref_t a = open_as(0, "qw", 0, 100);
+	cq_off_t m[5], got;
+	for (int i = 0; i < 5; i++) {
+		m[i] = msg("qw/t");
+		ck_assert_int_eq(cq_session_queue_push(a.sess, a.gen, m[i]), 0);
+	}
+	ck_assert_int_eq(cq_session_queue_peek(a.sess, &got), 1);
+	ck_assert_uint_eq(got, m[0]);
+	ck_assert(cq_session_queue_holds(a.sess, m[3]));
+	/* Only the head moves. */
+	ck_assert_int_eq(cq_session_queue_to_window(
+				 a.sess, a.gen, m[1], 1, CQ_INFLIGHT_PUBACK),
+		-1);
+	ck_assert_int_eq(errno, ENOENT);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(cq_session_queue_to_window(a.sess, a.gen, m[i],
+					 (uint16_t)(i + 1), CQ_INFLIGHT_PUBREC),
+			0);
+	ck_assert(!cq_session_queue_holds(a.sess, m[0]));
+	/* The window (inflight_max 4) is full: m[4] stays queued. */
+	ck_assert_int_eq(cq_session_queue_to_window(
+				 a.sess, a.gen, m[4], 5, CQ_INFLIGHT_PUBACK),
+		CQ_AGAIN);
+	ck_assert_uint_eq(cq_session_queue_len(a.sess), 1);
+	cq_inflight_t v[8];
+	ck_assert_uint_eq(cq_session_inflight_list(a.sess, v, 8), 4);
+	for (int i = 0; i < 4; i++)
+		ck_assert_uint_eq(v[i].msg, m[i]);
+	check_clean(&shm); /* one reference each, the window's or queue's */
+	ck_assert_int_eq(cq_session_inflight_ack(
+				 a.sess, a.gen, 1, CQ_INFLIGHT_PUBREC, 0, &got),
+		0);
+	cq_msg_unref(got);
+	/* Taken over by slot 1: slot 0's move fails, m[4] stays first. */
+	cq_session_ref_t b = open_as(1, "qw", 0, 100);
+	as_slot(0);
+	ck_assert_int_eq(cq_session_queue_to_window(
+				 a.sess, a.gen, m[4], 9, CQ_INFLIGHT_PUBACK),
+		-1);
+	ck_assert_int_eq(errno, ESTALE);
+	as_slot(1);
+	ck_assert_int_eq(cq_session_fence(b.sess, b.gen), 0);
+	ck_assert_int_eq(cq_session_queue_peek(b.sess, &got), 1);
+	ck_assert_uint_eq(got, m[4]);
+	check_clean(&shm);
+	cq_shm_detach(&shm);
+}
+END_TEST
+
+/* Inbound QoS 2 ids are looked at before routing and recorded after. */
+START_TEST(qos2_check_then_add)
+{
+	cq_shm_t shm;
+	shm_test_create(&shm, 2, 8u << 20);
+	cq_session_ref_t a = open_as(0, "q2", 0, 100);
+	ck_assert_int_eq(cq_session_qos2_check(a.sess, 7), 0); /* none yet */
+	ck_assert_int_eq(cq_session_qos2_add(a.sess, a.gen, 7), 1);
+	ck_assert_int_eq(
+		cq_session_qos2_check(a.sess, 7), 1); /* [MQTT-4.3.3-10] */
+	ck_assert_int_eq(cq_session_qos2_check(a.sess, 8), 0);
+	ck_assert_int_eq(cq_session_qos2_add(a.sess, a.gen, 8), 1);
+	ck_assert_int_eq(cq_session_qos2_add(a.sess, a.gen, 9), 1);
+	/* qos2_max 3: a fourth is refused before routing. */
+	ck_assert_int_eq(cq_session_qos2_check(a.sess, 10), CQ_AGAIN);
+	ck_assert_int_eq(cq_session_qos2_check(a.sess, 9), 1);
+	ck_assert_int_eq(cq_session_qos2_remove(a.sess, a.gen, 8), 1);
+	ck_assert_int_eq(cq_session_qos2_check(a.sess, 10), 0);
+	cq_shm_detach(&shm);
+}
+END_TEST
+
 static void
 collect_owned(void *arg, cq_off_t sess, uint64_t state)
 {
@@ -742,6 +820,59 @@ crash_writer_at(const char *cp)
 	cq_shm_detach(&shm);
 }
 
+/* Children that queue three messages and move them to the window, one
+ * per trial past the first. */
+static void
+window_work(uint32_t trial, void *arg)
+{
+	cq_off_t *sess = arg;
+	cq_session_ref_t r;
+	cq_session_open_t o = oin("qwc", 0, 100);
+	ck_assert_int_eq(cq_session_open(&o, &r), 0);
+	sess[0] = r.sess;
+	for (int i = 0; i < 3; i++) {
+		cq_off_t m = msg("qwc/t");
+		if (cq_session_queue_push(r.sess, r.gen, m) < 0)
+			cq_msg_unref(m);
+	}
+	for (uint16_t pid = 1; pid <= 4; pid++) {
+		cq_off_t m;
+		if (cq_session_queue_peek(r.sess, &m) == 1)
+			cq_session_queue_to_window(r.sess, r.gen, m,
+				(uint16_t)(pid + trial * 4),
+				CQ_INFLIGHT_PUBACK);
+	}
+}
+
+/* Killed between the window entry and the queue's head: the reaper moves
+ * the head on, so the message is in the window once and nowhere else, and
+ * every reference is accounted for. */
+START_TEST(crash_queue_to_window)
+{
+	cq_shm_t shm;
+	shm_test_create(&shm, 2, 16u << 20);
+	cq_off_t *sess = crash_shared_zalloc(4096);
+	for (uint32_t trial = 1; trial <= 3; trial++) {
+		crash_trial(&shm, 1, "session.queue_to_window", 1, trial,
+			window_work, sess);
+		cq_inflight_t v[16];
+		unsigned n = cq_session_inflight_list(sess[0], v, 16);
+		ck_assert_uint_ge(n, 1);
+		for (unsigned i = 0; i < n; i++)
+			ck_assert_msg(
+				!cq_session_queue_holds(sess[0], v[i].msg),
+				"a message in both window and queue");
+		cq_qsbr_reclaim();
+		cq_shm_report_t rep = shm_test_check(
+			&shm, CQ_SHM_CHECK_QUIESCENT | CQ_SHM_CHECK_REPAIR);
+		ck_assert_uint_eq(rep.errors, 0);
+		check_clean(&shm);
+	}
+	munmap(sess, 4096);
+	cq_shm_detach(&shm);
+}
+END_TEST
+
 START_TEST(crash_points)
 {
 	crash_writer_at("session.locked");
@@ -764,12 +895,15 @@ cq_unit_suite(void)
 	tcase_add_test(tc, subscriptions);
 	tcase_add_test(tc, inflight_window);
 	tcase_add_test(tc, offline_queue);
+	tcase_add_test(tc, queue_to_window);
+	tcase_add_test(tc, qos2_check_then_add);
 	tcase_add_test(tc, reap_dead_worker);
 	tcase_add_test(tc, will_delay_due);
 	tcase_add_test(tc, parked_until_writer_leaves);
 	tcase_add_test(tc, full_table_and_churn);
 	tcase_add_test(tc, model_random_ops);
 	tcase_add_test(tc, crash_points);
+	tcase_add_test(tc, crash_queue_to_window);
 	suite_add_tcase(s, tc);
 	return s;
 }

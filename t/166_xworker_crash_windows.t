@@ -17,6 +17,11 @@
 #    arrivals in publication order [MQTT-4.6.0-6], session present after
 #    the respawn [MQTT-3.2.2-2]; comqtt-storage agrees (nothing comes
 #    back after a restart).
+# C. The subscriber's worker dies after handling a batch of ring records
+#    (QoS 2 messages queued for its offline session) and before consuming
+#    them.  Its replacement handles the batch again and must not queue a
+#    message twice: every message exactly once [MQTT-4.3.3-2], in order
+#    [MQTT-4.6.0-6].
 import os
 import re
 import sys
@@ -172,4 +177,30 @@ t.ok(sub.connack.session_present, "B: after a restart the session is "
      "there (stored)")
 t.is_(payloads(sub.collect(N, 1.5)), [], "B: and nothing is delivered "
       "again: storage agrees with the repaired queue")
+b.stop()
+
+# -- C: killed between handling ring records and consuming them ----------
+N = 20
+b = armed_broker("deliver.handled:1", 1)
+P0, P1 = b.port_for_worker(0), b.port_for_worker(1)
+SUBC = dict(client_id="sub166c", clean=False, timeout=10)
+subc = b.client(port=P1, **SUBC)
+subc.subscribe([("cw/c", 2)])
+subc.disconnect()
+pub = b.client(port=P0, client_id="pub166c", timeout=10)
+pub.publish_many([("cw/c", b"%d" % i) for i in range(1, N + 1)], 2,
+                 window=N)
+t.ok(died(b, 1), "C: worker 1 died after handling ring records, before "
+     "consuming them")
+subc = reconnect(b, P1, **SUBC)
+t.ok(subc is not None and subc.connack.session_present,
+     "C: the subscriber reconnects, session present [MQTT-3.2.2-2]")
+if subc is None:
+    t.done()
+    sys.exit(0)
+gotc = payloads(subc.collect(N + 5, 5))
+t.is_(gotc, list(range(1, N + 1)), "C: the replayed batch was not queued "
+      "twice: all %d exactly once, in order [MQTT-4.3.3-2]" % N)
+no_check_errors(b, "C")
+b.stop()
 t.done()

@@ -27,6 +27,7 @@
 #include "core/log.h"
 #include "mqtt/publish.h"
 #include "shm/counters.h"
+#include "shm/crashpoint.h"
 #include "shm/msg.h"
 #include "shm/pevent.h"
 #include "shm/persist.h"
@@ -624,6 +625,8 @@ cq_deliver_drain(cq_worker_t *w, unsigned budget)
 		}
 		if (n == 0)
 			continue;
+		/* Killed here: the replacement handles the batch again. */
+		CQ_CRASHPOINT("deliver.handled");
 		cq_ring_consume(src);
 		refs_drop(&refs);
 		total += n;

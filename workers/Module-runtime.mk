@@ -18,6 +18,7 @@ LIB_SRCS += \
 	workers/lsess_sweep.c \
 	workers/pack.c \
 	workers/publish.c \
+	workers/rebalance.c \
 	workers/rsend.c \
 	workers/sys.c \
 	workers/takeover.c \

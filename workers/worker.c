@@ -32,6 +32,7 @@
 #include "workers/hooks.h"
 #include "workers/lsess.h"
 #include "workers/pack.h"
+#include "workers/rebalance.h"
 #include "workers/reply.h"
 #include "workers/rsend.h"
 #include "workers/sys.h"
@@ -97,8 +98,11 @@ on_accept(evutil_socket_t fd, short what, void *arg)
 				cq_log(CQ_LOG_ERR, errno, "accept4() failed");
 			return;
 		}
-		take_connection(w, w->args->listeners[li].index, cfd,
-			(struct sockaddr *)&ss, len);
+		unsigned index = w->args->listeners[li].index;
+		if (!cq_rebalance_handed(
+			    w, index, cfd, (struct sockaddr *)&ss, len))
+			take_connection(
+				w, index, cfd, (struct sockaddr *)&ss, len);
 	}
 }
 

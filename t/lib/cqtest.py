@@ -506,7 +506,7 @@ class Broker:
                         fl = ln.split()
                         if int(fl[2].rsplit(":", 1)[1], 16) == client_port \
                                 and int(fl[1].rsplit(":", 1)[1], 16) in \
-                                self.ports:
+                                self.ports + self.extra_ports:
                             inode = fl[9]
             except OSError:
                 pass

@@ -19,6 +19,7 @@
 #include "workers/hooks.h"
 #include "workers/layout.h"
 #include "workers/lsess.h"
+#include "workers/rebalance.h"
 
 /* A worker and a connection good enough to append output to. */
 typedef struct fixture {
@@ -343,6 +344,25 @@ END_TEST
 
 /* The built-in access control: loopback and Unix clients in, others out
  * unless the listener allows remote clients. */
+/* Rebalancing: only past CQ_REBALANCE_MIN, only with a clear margin. */
+START_TEST(rebalance_hysteresis)
+{
+	ck_assert(!cq_rebalance_wanted(CQ_REBALANCE_MIN - 1, 0));
+	ck_assert(cq_rebalance_wanted(CQ_REBALANCE_MIN, 0));
+	ck_assert(!cq_rebalance_wanted(100, 70)); /* 100 <= 70 + 17 + 16 */
+	ck_assert(cq_rebalance_wanted(100, 60)); /* 100 > 60 + 15 + 16 */
+	ck_assert(!cq_rebalance_wanted(1000, 800));
+	ck_assert(cq_rebalance_wanted(1000, 780));
+	/* Two close workers never trade: a hand-over leaves the giver
+	 * above the taker, so the taker never wants to give back. */
+	for (uint64_t least = 0; least < 5000; least += 7)
+		for (uint64_t mine = least; mine < least * 2 + 100; mine += 3)
+			if (cq_rebalance_wanted(mine, least))
+				ck_assert(!cq_rebalance_wanted(
+					least + 1, mine - 1));
+}
+END_TEST
+
 START_TEST(hook_loopback)
 {
 	fixture_t f;
@@ -377,6 +397,7 @@ cq_unit_suite(void)
 	tcase_add_test(tc, lsess_match_options);
 	tcase_add_test(tc, hooks_chain);
 	tcase_add_test(tc, hook_loopback);
+	tcase_add_test(tc, rebalance_hysteresis);
 	suite_add_tcase(s, tc);
 	return s;
 }

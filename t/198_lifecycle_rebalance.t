@@ -1,0 +1,52 @@
+#!/usr/bin/python3
+# 198: connections the kernel spreads over the workers' SO_REUSEPORT
+# sockets are rebalanced.  Worker 0 already serves 100 clients (through a
+# listener pinned to it); 40 new clients then connect to a reuseport
+# listener, so the kernel hands about half of them to worker 0.  Worker 0
+# passes each on untouched, through the master, to worker 1 (the lighter
+# one): all 40 end up on worker 1, every one gets its CONNACK
+# [MQTT-3.2.0-1] and its messages through, and a connection moves at
+# most once (worker 1, the lighter, keeps what it is given).
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+import mqttraw as m  # noqa: E402
+from cqtest import comqtt_only  # noqa: E402
+from listeners import listener_broker  # noqa: E402
+from tap import T  # noqa: E402
+
+t = T()
+comqtt_only(t, "comqtt's workers")
+b = listener_broker(t, ["{name: r, type: tcp, address: 127.0.0.1:{p0}, "
+                        "accept: reuseport}"], log_level="debug")
+P0, R = b.ports[0], b.lp[0]
+w0, w1 = b.worker_pid(0), b.worker_pid(1)
+
+base = [m.Client(P0, timeout=10) for _ in range(100)]
+for i, c in enumerate(base):
+    c.connect("base198-%d" % i)
+t.ok(all(b.conn_owner(c.local_port()) == w0 for c in base[:5]),
+     "100 clients on worker 0 (pinned listener)")
+
+sub = m.Client(P0, timeout=10)
+sub.connect("sub198")
+sub.subscribe([("rb/#", 1)])
+new = []
+for i in range(40):
+    c = m.Client(R, timeout=10)
+    c.connect("new198-%d" % i)
+    new.append(c)
+owners = [b.conn_owner(c.local_port()) for c in new]
+t.is_(owners.count(w1), 40, "all 40 reuseport clients are served by "
+      "worker 1 (worker 0: %d, unknown: %d)"
+      % (owners.count(w0), owners.count(None)))
+for i, c in enumerate(new):
+    c.publish("rb/%d" % i, b"%d" % i, qos=1)
+got = sorted(int(p.payload) for p in sub.collect(40, 10))
+t.is_(got, list(range(40)), "each moved client's QoS 1 message arrives")
+t.ok(b.wait_log(r"worker 0: debug: connection handed to worker 1", 5),
+     "worker 0 logs the hand-over")
+for c in base + new + [sub]:
+    c.close()
+t.done()

@@ -67,7 +67,8 @@ cq_rebalance_handed(cq_worker_t *w, unsigned li, int fd,
 		return false;
 	loads_refresh(w);
 	unsigned to = lightest(w);
-	if (to == CQ_SLOT_NONE || !cq_rebalance_wanted(w->nconnected, loads[to]))
+	if (to == CQ_SLOT_NONE ||
+		!cq_rebalance_wanted(w->nconnected, loads[to]))
 		return false;
 	cq_channel_msg_t msg;
 	cq_channel_msg_init(&msg, CQ_CHAN_REBALANCE);
@@ -82,8 +83,8 @@ cq_rebalance_handed(cq_worker_t *w, unsigned li, int fd,
 	close(fd);
 	loads[to]++;
 	cq_log(CQ_LOG_DEBUG, 0,
-		"connection handed to worker %u (%" PRIu64 " clients here, %"
-		PRIu64 " there)",
+		"connection handed to worker %u (%" PRIu64
+		" clients here, %" PRIu64 " there)",
 		to, (uint64_t)w->nconnected, loads[to] - 1);
 	return true;
 }

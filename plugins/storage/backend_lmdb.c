@@ -40,6 +40,7 @@
 #include <sys/stat.h>
 
 #include "core/buf.h"
+#include "core/dirs.h"
 #include "core/log.h"
 #include "plugins/storage/backend.h"
 #include "plugins/storage/codec.h"
@@ -225,29 +226,14 @@ open_tables(cq_store_t *st, bool fresh, char **error_r)
 static int
 make_dir(const char *dir, char **error_r)
 {
-	struct stat sb;
-	if (stat(dir, &sb) == 0)
-		return S_ISDIR(sb.st_mode)
-			? 0
-			: cq_store_fail(error_r,
-				  "data_dir %s is not a directory", dir);
-	char path[4096];
-	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
+	char failed[4096];
+	if (cq_mkdir_p(dir, 0750, failed, sizeof(failed)) >= 0)
+		return 0;
+	if (errno == ENOTDIR && strcmp(failed, dir) == 0)
 		return cq_store_fail(
-			error_r, "data_dir %s: path too long", dir);
-	for (char *p = path + 1;; p++) {
-		bool end = *p == '\0';
-		if (*p != '/' && !end)
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0750) < 0 && errno != EEXIST)
-			return cq_store_fail(error_r,
-				"data_dir %s: mkdir() of %s failed: %s", dir,
-				path, strerror(errno));
-		if (end)
-			return 0;
-		*p = '/';
-	}
+			error_r, "data_dir %s is not a directory", dir);
+	return cq_store_fail(error_r, "data_dir %s: mkdir() of %s failed: %s",
+		dir, failed, strerror(errno));
 }
 
 static void lmdb_close(cq_store_t *st);

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/dirs.h"
 #include "core/log.h"
 
 static int ready_fd = -1;
@@ -125,6 +126,32 @@ cq_pidfile_remove(const char *path, int fd)
 		return;
 	unlink(path);
 	close(fd);
+}
+
+int
+cq_data_dir_prepare(const char *dir, const char *user, const char **error_r)
+{
+	char failed[256];
+	int made = cq_mkdir_p(dir, 0750, failed, sizeof(failed));
+	if (made < 0) {
+		snprintf(daemon_error, sizeof(daemon_error),
+			"data_dir %s: cannot make %s: %s", dir, failed,
+			strerror(errno));
+		*error_r = daemon_error;
+		return -1;
+	}
+	if (made == 0)
+		return 0;
+	errno = 0;
+	struct passwd *pw = getpwnam(user);
+	if (pw == NULL || chown(dir, pw->pw_uid, pw->pw_gid) < 0) {
+		snprintf(daemon_error, sizeof(daemon_error),
+			"data_dir %s: cannot give it to user \"%s\": %s", dir,
+			user, pw == NULL ? "no such user" : strerror(errno));
+		*error_r = daemon_error;
+		return -1;
+	}
+	return 0;
 }
 
 int

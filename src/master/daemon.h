@@ -24,6 +24,15 @@ int cq_pidfile_create(const char *path, const char **error_r);
 int cq_pidfile_write(int fd);
 void cq_pidfile_remove(const char *path, int fd);
 
+/*
+ * Before dropping privileges to 'user': a data_dir that does not exist yet
+ * is made (mkdir -p) and given to the user, so that comqtt-storage can
+ * write it; an existing one is left as it is (its owner is the operator's
+ * choice).  0 or -1 with *error_r.
+ */
+int cq_data_dir_prepare(
+	const char *dir, const char *user, const char **error_r);
+
 /* setgid/initgroups/setuid to 'user'.  0 or -1 with *error_r. */
 int cq_drop_privileges(const char *user, const char **error_r);
 

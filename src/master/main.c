@@ -426,6 +426,11 @@ start(int daemonize)
 	listener_specs(&master, &cfg);
 	if (cq_master_listen(&master) < 0 || cq_admin_child_listen(&cfg) < 0)
 		return 1;
+	if (cfg.user[0] != '\0' && cfg.storage.backend == CQ_STORAGE_LMDB &&
+		cq_data_dir_prepare(cfg.data_dir, cfg.user, &error) < 0) {
+		cq_log(CQ_LOG_CRIT, 0, "%s", error);
+		return 1;
+	}
 	if (cfg.user[0] != '\0' && cq_drop_privileges(cfg.user, &error) < 0) {
 		cq_log(CQ_LOG_CRIT, 0, "%s", error);
 		return 1;

@@ -663,6 +663,12 @@ cq_session_will_set(cq_off_t sess, uint64_t gen, cq_off_t msg, uint32_t delay)
 	return 0;
 }
 
+cq_off_t
+cq_session_will_peek(cq_off_t sess)
+{
+	return cq_off_load(&sess_obj(sess)->will);
+}
+
 int
 cq_session_will_take(
 	cq_off_t sess, uint64_t gen, cq_off_t *msg_r, uint32_t *delay_r)

@@ -303,6 +303,9 @@ int cq_session_will_set(
 	cq_off_t sess, uint64_t gen, cq_off_t msg, uint32_t delay);
 int cq_session_will_take(
 	cq_off_t sess, uint64_t gen, cq_off_t *msg_r, uint32_t *delay_r);
+/* The will message, CQ_OFF_NULL when none: a lock-free read for the
+ * owner (only the owner replaces or takes it). */
+cq_off_t cq_session_will_peek(cq_off_t sess);
 /*
  * MQTT 5 Will Delay Interval: the connection ended, the will (if there
  * is one) becomes due at due_ms (Unix milliseconds).  Kept in shm so that

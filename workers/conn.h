@@ -140,6 +140,7 @@ struct cq_conn {
 	bool loopback; /* peer on 127.0.0.0/8 or ::1 */
 	bool problem_info; /* Request Problem Information */
 	bool expiry_zero; /* CONNECT asked for session expiry 0 */
+	bool clean; /* CONNECT's Clean Session / Clean Start */
 	bool retrying; /* handling a held-back packet again */
 	bool replaying; /* handling a packet again after an authd answer */
 

@@ -26,8 +26,8 @@
 #include "shm/ctl.h"
 #include "shm/msg.h"
 #include "shm/retained.h"
+#include "shm/session.h"
 #include "workers/conn.h"
-#include "workers/control-int.h"
 #include "workers/lsess.h"
 #include "workers/publish.h"
 #include "workers/worker.h"
@@ -35,7 +35,6 @@
 #define DRAIN_BUDGET 256
 #define RETRY_MS     1u
 #define LAG_MS       250u
-#define SWEEP_EVERY  4u /* lag periods */
 
 static struct {
 	cq_worker_t *w;
@@ -43,7 +42,6 @@ static struct {
 	struct event *retry;
 	struct event *lag;
 	uint64_t lag_due_us;
-	unsigned lag_ticks;
 	cq_ratelog_t log_reply;
 } ctl;
 
@@ -84,7 +82,29 @@ do_kick(cq_worker_t *w, cq_ctlrd_t *in)
 	return CQ_CTL_OK;
 }
 
-/* One client of a DESCRIBE into the reply. */
+/* The will of ls (from its session in shm) into the reply. */
+static void
+describe_will(const cq_lsess_t *ls, cq_ctlbuf_t *out)
+{
+	cq_off_t m = cq_session_will_peek(ls->sess);
+	cq_ctlbuf_u8(out, m != CQ_OFF_NULL);
+	if (m == CQ_OFF_NULL)
+		return;
+	cq_dmsg_t d;
+	cq_dmsg_from_msg(&d, m);
+	cq_ctlbuf_u8(out, d.qos);
+	cq_ctlbuf_u8(out, d.retain);
+	cq_ctlbuf_u32(out, (uint32_t)d.payload_len);
+	cq_ctlbuf_str(out, d.topic, d.topic_len, CQ_CTL_WILL_TOPIC_MAX);
+	cq_ctlbuf_str(out, d.payload,
+		d.payload_len < CQ_CTL_WILL_PAYLOAD_MAX
+			? d.payload_len
+			: CQ_CTL_WILL_PAYLOAD_MAX,
+		CQ_CTL_WILL_PAYLOAD_MAX);
+}
+
+/* One client of a DESCRIBE into the reply: what the connection and the
+ * session keep anyway (nothing is noted for the admin's sake). */
 static void
 describe_one(cq_worker_t *w, const char *id, size_t len, unsigned flags,
 	cq_ctlbuf_t *out)
@@ -95,10 +115,9 @@ describe_one(cq_worker_t *w, const char *id, size_t len, unsigned flags,
 		return;
 	const cq_conn_t *c = ls->conn;
 	bool on = c != NULL && c->state == CQ_CONN_ACTIVE;
-	const cq_cnote_t *n = cq_cnote_find(id, len);
 	cq_ctlbuf_u8(out, on);
 	cq_ctlbuf_u8(out, on ? c->version : ls->protocol);
-	cq_ctlbuf_u8(out, n != NULL && n->clean);
+	cq_ctlbuf_u8(out, on && c->clean);
 	cq_ctlbuf_u16(out, on ? c->keepalive : 0);
 	cq_ctlbuf_u16(out, on ? (uint16_t)c->listener : 0);
 	cq_ctlbuf_u64(out, on ? w->now_s - (w->now_ms - c->open_ms) / 1000 : 0);
@@ -106,21 +125,14 @@ describe_one(cq_worker_t *w, const char *id, size_t len, unsigned flags,
 	cq_ctlbuf_u32(out, ls->nsubs);
 	cq_ctlbuf_str(out, on ? c->addr : "", on ? strlen(c->addr) : 0,
 		CQ_CONN_ADDR_MAX);
-	cq_ctlbuf_u8(out, n != NULL && n->user != NULL);
-	cq_ctlbuf_str(out, n && n->user ? n->user : "",
-		n && n->user ? n->user_len : 0, CQ_CTL_USER_MAX);
-	bool will = n != NULL && n->will_topic != NULL &&
-		(flags & CQ_CTL_DESCRIBE_WILL);
-	cq_ctlbuf_u8(out, will);
-	if (!will)
-		return;
-	cq_ctlbuf_u8(out, n->will_qos);
-	cq_ctlbuf_u8(out, n->will_retain);
-	cq_ctlbuf_u32(out, n->will_payload_full);
-	cq_ctlbuf_str(
-		out, n->will_topic, n->will_topic_len, CQ_CTL_WILL_TOPIC_MAX);
-	cq_ctlbuf_str(out, n->will_payload, n->will_payload_len,
-		CQ_CTL_WILL_PAYLOAD_MAX);
+	bool user = on && c->username != NULL;
+	cq_ctlbuf_u8(out, user);
+	cq_ctlbuf_str(out, user ? c->username : "", user ? c->username_len : 0,
+		CQ_CTL_USER_MAX);
+	if (flags & CQ_CTL_DESCRIBE_WILL)
+		describe_will(ls, out);
+	else
+		cq_ctlbuf_u8(out, 0);
 }
 
 static void
@@ -311,8 +323,6 @@ on_lag(evutil_socket_t fd, short what, void *arg)
 	uint64_t now = mono_us();
 	cq_counter_set(CQ_CTR_LOOP_LAG_US,
 		now > ctl.lag_due_us ? now - ctl.lag_due_us : 0);
-	if (++ctl.lag_ticks % SWEEP_EVERY == 0)
-		cq_cnote_sweep(ctl.w);
 	arm_lag();
 }
 
@@ -352,7 +362,6 @@ control_stopped(void *ctx, cq_worker_t *w)
 		if (evs[i] != NULL)
 			event_free(evs[i]);
 	ctl.ev = ctl.retry = ctl.lag = NULL;
-	cq_cnote_free_all();
 }
 
 static uint8_t
@@ -365,24 +374,7 @@ control_connect(
 		cq_counter_add(CQ_CTR_CONN_BANNED, 1);
 		return CQ_MQTT_RC_BANNED;
 	}
-	cq_cnote_connect(ctl.w != NULL ? ctl.w->now_ms : 0, pk);
 	return 0;
-}
-
-static void
-control_established(void *ctx, const cq_hook_client_t *cl, bool present)
-{
-	(void)ctx;
-	(void)present;
-	cq_cnote_established(cl->id, cl->id_len);
-}
-
-static void
-control_disconnect(void *ctx, const cq_hook_client_t *cl, int why)
-{
-	(void)ctx;
-	(void)why;
-	cq_cnote_forget(cl->id, cl->id_len);
 }
 
 const cq_hook_t cq_hook_control = {
@@ -391,6 +383,4 @@ const cq_hook_t cq_hook_control = {
 	.on_started = control_started,
 	.on_stopped = control_stopped,
 	.on_connect = control_connect,
-	.on_session_established = control_established,
-	.on_disconnect = control_disconnect,
 };

@@ -474,6 +474,7 @@ cq_handle_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk)
 	}
 	o->protocol = pk->version;
 	o->clean = pk->clean;
+	c->clean = pk->clean;
 	if (grant(w, c, pk, o) < 0) {
 		opening_free(o);
 		cq_handle_connect_refuse(

@@ -44,33 +44,54 @@
 
 /* ---- addresses ----------------------------------------------------- */
 
+/* c->names = "addr\0id\0" (one small allocation instead of two
+ * fixed-size buffers in every connection).  Out of memory keeps the old
+ * text. */
+static void
+set_names(cq_conn_t *c, const char *addr, size_t alen, const char *id,
+	size_t ilen)
+{
+	char *n = malloc(alen + ilen + 2);
+	if (n == NULL)
+		return;
+	memcpy(n, addr, alen);
+	n[alen] = '\0';
+	memcpy(n + alen + 1, id, ilen);
+	n[alen + 1 + ilen] = '\0';
+	free(c->names);
+	c->names = n;
+	c->addr_len = (uint8_t)alen;
+}
+
 static void
 peer_text(cq_conn_t *c, const struct sockaddr *sa, socklen_t len)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
+	char addr[CQ_CONN_ADDR_MAX];
 	c->loopback = false;
 	if (sa == NULL || len == 0) {
-		snprintf(c->addr, sizeof(c->addr), "unix");
+		snprintf(addr, sizeof(addr), "unix");
 		c->loopback = true;
 	} else if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)sa;
 		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
-		snprintf(c->addr, sizeof(c->addr), "%s:%u", ip,
-			ntohs(in->sin_port));
+		snprintf(addr, sizeof(addr), "%s:%u", ip, ntohs(in->sin_port));
 		c->loopback = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const void *)sa;
 		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
-		snprintf(c->addr, sizeof(c->addr), "[%s]:%u", ip,
+		snprintf(addr, sizeof(addr), "[%s]:%u", ip,
 			ntohs(in6->sin6_port));
 		c->loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr) ||
 			(IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) &&
 				in6->sin6_addr.s6_addr[12] == 127);
 	} else {
 		/* A Unix socket: local by definition. */
-		snprintf(c->addr, sizeof(c->addr), "unix");
+		snprintf(addr, sizeof(addr), "unix");
 		c->loopback = true;
 	}
+	const char *id = cq_conn_id_log(c);
+	set_names(c, addr, strlen(addr), id, strlen(id));
 }
 
 void
@@ -82,13 +103,15 @@ cq_conn_set_peer(cq_conn_t *c, const struct sockaddr *sa, socklen_t len)
 void
 cq_conn_set_log_id(cq_conn_t *c, const void *id, size_t len)
 {
-	size_t n = len < sizeof(c->id_log) - 1 ? len : sizeof(c->id_log) - 1;
+	char text[CQ_CONN_ID_LOG_MAX];
+	size_t n = len < sizeof(text) - 1 ? len : sizeof(text) - 1;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = ((const unsigned char *)id)[i];
 		/* Keep log lines one line of printable text. */
-		c->id_log[i] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+		text[i] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
 	}
-	c->id_log[n] = '\0';
+	const char *addr = cq_conn_addr(c);
+	set_names(c, addr, strlen(addr), text, n);
 }
 
 /* ---- output -------------------------------------------------------- */
@@ -108,8 +131,9 @@ cq_conn_reserve(cq_conn_t *c, size_t n)
 {
 	if (cq_buf_reserve(&c->out, n) < 0) {
 		cq_log(CQ_LOG_ERR, ENOMEM,
-			"client %s (%s): output buffer of %zu bytes", c->id_log,
-			c->addr, cq_buf_used(&c->out) + n);
+			"client %s (%s): output buffer of %zu bytes",
+			cq_conn_id_log(c), cq_conn_addr(c),
+			cq_buf_used(&c->out) + n);
 		cq_conn_close(c, CQ_CLOSE_ABNORMAL);
 		return NULL;
 	}
@@ -158,7 +182,7 @@ cq_conn_send_packet(cq_conn_t *c, const cq_mqtt_packet_t *pkt)
 		cq_log(CQ_LOG_INFO, 0,
 			"client %s (%s): a packet of type %u does not fit its "
 			"maximum packet size (%u); closing",
-			c->id_log[0] ? c->id_log : "-", c->addr, pkt->type,
+			cq_conn_who(c), cq_conn_addr(c), pkt->type,
 			c->max_packet);
 		cq_conn_close(c,
 			c->state == CQ_CONN_ACTIVE ? CQ_CLOSE_ABNORMAL
@@ -170,7 +194,7 @@ cq_conn_send_packet(cq_conn_t *c, const cq_mqtt_packet_t *pkt)
 	if (n == 0) {
 		cq_log(CQ_LOG_ERR, 0,
 			"client %s (%s): cannot encode a packet of type %u",
-			c->id_log, c->addr, pkt->type);
+			cq_conn_id_log(c), cq_conn_addr(c), pkt->type);
 		rc = -1;
 	} else {
 		cq_hooks_packet_encode(c->w, c, &fit);
@@ -218,7 +242,7 @@ arm_write(cq_conn_t *c, bool on)
 		(c->wev = event_new(c->w->base, c->fd, EV_WRITE, on_writable,
 			 c)) == NULL) {
 		cq_log(CQ_LOG_ERR, ENOMEM, "client %s (%s): write event",
-			c->id_log, c->addr);
+			cq_conn_id_log(c), cq_conn_addr(c));
 		cq_conn_close(c, CQ_CLOSE_ABNORMAL);
 		return;
 	}
@@ -235,7 +259,7 @@ after_write(cq_conn_t *c, int rc)
 {
 	if (rc < 0) {
 		cq_log(CQ_LOG_DEBUG, errno, "client %s (%s): write failed",
-			c->id_log, c->addr);
+			cq_conn_id_log(c), cq_conn_addr(c));
 		cq_conn_close(c, CQ_CLOSE_ABNORMAL);
 		return;
 	}
@@ -331,7 +355,7 @@ cq_conn_violation(
 		return;
 	bool connected = c->state == CQ_CONN_ACTIVE;
 	cq_log(CQ_LOG_NOTICE, 0, "client %s (%s): %s%s%s; closing",
-		c->id_log[0] ? c->id_log : "-", c->addr, what,
+		cq_conn_who(c), cq_conn_addr(c), what,
 		err != CQ_MQTT_OK ? ": " : "",
 		err != CQ_MQTT_OK ? cq_mqtt_err_name(err) : "");
 	if (err == CQ_MQTT_OK) {
@@ -535,8 +559,8 @@ return_rbuf(cq_conn_t *c)
 static void
 input_oom(cq_conn_t *c)
 {
-	cq_log(CQ_LOG_ERR, ENOMEM, "client %s (%s): input buffer", c->id_log,
-		c->addr);
+	cq_log(CQ_LOG_ERR, ENOMEM, "client %s (%s): input buffer",
+		cq_conn_id_log(c), cq_conn_addr(c));
 	cq_conn_close(c, CQ_CLOSE_ABNORMAL);
 }
 
@@ -574,7 +598,7 @@ on_readable(evutil_socket_t fd, short what, void *arg)
 	if (n <= 0) {
 		if (n < 0)
 			cq_log(CQ_LOG_DEBUG, err, "client %s (%s): read failed",
-				c->id_log, c->addr);
+				cq_conn_id_log(c), cq_conn_addr(c));
 		cq_conn_close(c, CQ_CLOSE_ABNORMAL);
 		return;
 	}
@@ -647,10 +671,11 @@ cq_conn_new(cq_worker_t *w, int fd, unsigned li, const struct sockaddr *peer,
 	c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_readable, c);
 	if (c->rev == NULL || c->tr->open(c) < 0) {
 		cq_log(CQ_LOG_ERR, errno, "connection from %s dropped",
-			c->addr);
+			cq_conn_addr(c));
 		if (c->rev)
 			event_free(c->rev);
 		close(fd);
+		free(c->names);
 		free(c);
 		return NULL;
 	}
@@ -661,7 +686,7 @@ cq_conn_new(cq_worker_t *w, int fd, unsigned li, const struct sockaddr *peer,
 	w->conns = c;
 	w->nconns++;
 	cq_counter_add(CQ_CTR_CONN_ACCEPTED, 1);
-	cq_log(CQ_LOG_DEBUG, 0, "new connection from %s", c->addr);
+	cq_log(CQ_LOG_DEBUG, 0, "new connection from %s", cq_conn_addr(c));
 	cq_handshake_begin(c, peer, peer_len);
 	return c;
 }
@@ -761,8 +786,8 @@ cq_conn_close(cq_conn_t *c, cq_close_why_t why)
 		c->next->prev = c->prev;
 	w->nconns--;
 	cq_counter_add(CQ_CTR_CONN_CLOSED, 1);
-	cq_log(CQ_LOG_DEBUG, 0, "client %s (%s) closed",
-		c->id_log[0] ? c->id_log : "-", c->addr);
+	cq_log(CQ_LOG_DEBUG, 0, "client %s (%s) closed", cq_conn_who(c),
+		cq_conn_addr(c));
 	c->dead_next = w->dead;
 	w->dead = c;
 }
@@ -782,6 +807,7 @@ free_conn(cq_conn_t *c)
 	}
 	cq_eauth_free(c);
 	free(c->username);
+	free(c->names);
 	free(c);
 }
 
@@ -811,7 +837,7 @@ cq_conn_check_timeouts(cq_worker_t *w)
 				cq_log(CQ_LOG_INFO, 0,
 					"connection from %s: no CONNECT "
 					"within %u s; closing",
-					c->addr,
+					cq_conn_addr(c),
 					CQ_CONN_CONNECT_TIMEOUT_MS / 1000);
 				cq_conn_close(c, CQ_CLOSE_REFUSED);
 			}
@@ -828,7 +854,8 @@ cq_conn_check_timeouts(cq_worker_t *w)
 			cq_log(CQ_LOG_INFO, 0,
 				"client %s (%s): keep alive of %u s expired; "
 				"closing",
-				c->id_log, c->addr, c->keepalive);
+				cq_conn_id_log(c), cq_conn_addr(c),
+				c->keepalive);
 			cq_conn_disconnect(c, CQ_MQTT_RC_KEEP_ALIVE_TIMEOUT,
 				CQ_CLOSE_ABNORMAL);
 		}

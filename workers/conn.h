@@ -144,9 +144,34 @@ struct cq_conn {
 	bool retrying; /* handling a held-back packet again */
 	bool replaying; /* handling a packet again after an authd answer */
 
-	char addr[CQ_CONN_ADDR_MAX];
-	char id_log[CQ_CONN_ID_LOG_MAX]; /* client id, for log lines */
+	uint8_t addr_len; /* of the address in names */
+	/* "addr\0id\0": the remote address and the client id as text for
+	 * log lines (cq_conn_addr, cq_conn_id_log), or NULL. */
+	char *names;
 };
+
+/* The remote address as text: "127.0.0.1:5000", "[::1]:5000", "unix". */
+static inline const char *
+cq_conn_addr(const cq_conn_t *c)
+{
+	return c->names != NULL ? c->names : "?";
+}
+
+/* The client id for log lines (control characters shown as '?', cut to
+ * CQ_CONN_ID_LOG_MAX - 1 bytes), "" before CONNECT. */
+static inline const char *
+cq_conn_id_log(const cq_conn_t *c)
+{
+	return c->names != NULL ? c->names + c->addr_len + 1 : "";
+}
+
+/* The same, "-" before CONNECT. */
+static inline const char *
+cq_conn_who(const cq_conn_t *c)
+{
+	const char *id = cq_conn_id_log(c);
+	return id[0] != '\0' ? id : "-";
+}
 
 /*
  * Take an accepted socket (non-blocking) from listener 'li'.  Allocates;

@@ -76,7 +76,7 @@ do_kick(cq_worker_t *w, cq_ctlrd_t *in)
 	if (ls == NULL || ls->conn == NULL || ls->conn->state != CQ_CONN_ACTIVE)
 		return CQ_CTL_NOT_FOUND;
 	cq_log(CQ_LOG_NOTICE, 0, "client %s (%s) disconnected by the admin",
-		ls->id, ls->conn->addr);
+		ls->id, cq_conn_addr(ls->conn));
 	cq_conn_disconnect(
 		ls->conn, CQ_MQTT_RC_ADMINISTRATIVE_ACTION, CQ_CLOSE_ABNORMAL);
 	return CQ_CTL_OK;
@@ -123,8 +123,8 @@ describe_one(cq_worker_t *w, const char *id, size_t len, unsigned flags,
 	cq_ctlbuf_u64(out, on ? w->now_s - (w->now_ms - c->open_ms) / 1000 : 0);
 	cq_ctlbuf_u32(out, ls->inflight_n);
 	cq_ctlbuf_u32(out, ls->nsubs);
-	cq_ctlbuf_str(out, on ? c->addr : "", on ? strlen(c->addr) : 0,
-		CQ_CONN_ADDR_MAX);
+	cq_ctlbuf_str(out, on ? cq_conn_addr(c) : "",
+		on ? strlen(cq_conn_addr(c)) : 0, CQ_CONN_ADDR_MAX);
 	bool user = on && c->username != NULL;
 	cq_ctlbuf_u8(out, user);
 	cq_ctlbuf_str(out, user ? c->username : "", user ? c->username_len : 0,

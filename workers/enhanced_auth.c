@@ -288,7 +288,7 @@ auth_connected(cq_conn_t *c, cq_eauth_t *e, const cq_mqtt_auth_t *pk)
 		return 0;
 	}
 	cq_log(CQ_LOG_NOTICE, 0, "client %s (%s): re-authentication failed",
-		c->id_log, c->addr);
+		cq_conn_id_log(c), cq_conn_addr(c));
 	cq_conn_disconnect_text(c, not_authorized(c), CQ_CLOSE_ABNORMAL,
 		c->w->cfg->mqtt.obscure_not_authorized ? NULL : why);
 	return 0;

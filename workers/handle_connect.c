@@ -70,8 +70,8 @@ cq_handle_v3_code(uint8_t code)
 void
 cq_handle_connect_refuse(cq_conn_t *c, uint8_t code, const char *why)
 {
-	cq_log(CQ_LOG_NOTICE, 0, "client %s (%s) refused: %s",
-		c->id_log[0] ? c->id_log : "-", c->addr, why);
+	cq_log(CQ_LOG_NOTICE, 0, "client %s (%s) refused: %s", cq_conn_who(c),
+		cq_conn_addr(c), why);
 	int v = c->version == CQ_MQTT_V5 ? code : cq_handle_v3_code(code);
 	const cq_config_t *cfg = c->w->cfg;
 	bool ref = code == cq_reply_redirect_code(cfg) && code != 0;
@@ -619,7 +619,8 @@ local_session(cq_worker_t *w, const cq_conn_t *c, const cq_opening_t *o,
 		ls->conn = NULL;
 		old->ls = NULL;
 		cq_log(CQ_LOG_INFO, 0, "client %s (%s) taken over by %s",
-			ls->id, old->addr, c != NULL ? c->addr : "-");
+			ls->id, cq_conn_addr(old),
+			c != NULL ? cq_conn_addr(c) : "-");
 		cq_conn_disconnect(old, CQ_MQTT_RC_SESSION_TAKEN_OVER,
 			CQ_CLOSE_TAKEN_OVER);
 	}
@@ -737,8 +738,9 @@ finish(cq_worker_t *w, cq_opening_t *o)
 	cq_log(CQ_LOG_DEBUG, 0,
 		"client %s connected from %s (protocol %u, %s, keep alive "
 		"%u, session %s)",
-		ls->id, c->addr, c->version, o->clean ? "clean" : "persistent",
-		c->keepalive, o->r.present ? "resumed" : "new");
+		ls->id, cq_conn_addr(c), c->version,
+		o->clean ? "clean" : "persistent", c->keepalive,
+		o->r.present ? "resumed" : "new");
 	cq_hooks_session_established(w, c, o->r.present);
 	bool holding = ls->x != NULL && ls->x->hold_from != CQ_SLOT_NONE;
 	opening_free(o);

@@ -53,8 +53,9 @@ static void
 drop(cq_conn_t *c, const cq_mqtt_publish_t *pk, uint8_t reason, const char *why)
 {
 	cq_log(CQ_LOG_DEBUG, 0,
-		"client %s (%s): PUBLISH to \"%.*s\" dropped: %s", c->id_log,
-		c->addr, (int)pk->topic.len, (const char *)pk->topic.ptr, why);
+		"client %s (%s): PUBLISH to \"%.*s\" dropped: %s",
+		cq_conn_id_log(c), cq_conn_addr(c), (int)pk->topic.len,
+		(const char *)pk->topic.ptr, why);
 	if (reason == CQ_MQTT_RC_NOT_AUTHORIZED &&
 		c->w->cfg->mqtt.obscure_not_authorized) {
 		/* Nothing that tells which topics exist: no Reason String

@@ -7,7 +7,7 @@
  *     returned 0;
  *   - hs->peer is the address the client speaks from as far as we know:
  *     the socket's, then the PROXY header's, then X-Forwarded-For's;
- *     c->addr and c->loopback always describe it.
+ *     cq_conn_addr(c) and c->loopback always describe it.
  */
 #include "config.h"
 #include "workers/handshake.h"
@@ -72,7 +72,7 @@ rate_ok(cq_conn_t *c, const struct sockaddr *sa)
 		cq_log(CQ_LOG_NOTICE, 0,
 			"connection from %s on \"%s\": over rate_limit (%u/s); "
 			"closing (%llu more since the last line)",
-			c->addr, l->name, l->rate_limit,
+			cq_conn_addr(c), l->name, l->rate_limit,
 			(unsigned long long)rl->suppressed);
 		rl->next_ms = c->w->now_ms + RATE_LOG_MS;
 		rl->suppressed = 0;
@@ -106,13 +106,14 @@ void
 cq_handshake_set_peer(cq_conn_t *c, const struct sockaddr *sa, socklen_t len)
 {
 	char was[CQ_CONN_ADDR_MAX];
-	snprintf(was, sizeof(was), "%s", c->addr);
+	snprintf(was, sizeof(was), "%s", cq_conn_addr(c));
 	cq_conn_set_peer(c, sa, len);
 	if (c->hs != NULL && len <= sizeof(c->hs->peer)) {
 		memcpy(&c->hs->peer, sa, len);
 		c->hs->peer_len = len;
 	}
-	cq_log(CQ_LOG_DEBUG, 0, "connection from %s is %s's", was, c->addr);
+	cq_log(CQ_LOG_DEBUG, 0, "connection from %s is %s's", was,
+		cq_conn_addr(c));
 }
 
 /* Does the address wait for X-Forwarded-For before its rate check? */
@@ -137,7 +138,7 @@ cq_handshake_begin(
 	struct cq_handshake *hs = calloc(1, sizeof(*hs));
 	if (hs == NULL) {
 		cq_log(CQ_LOG_ERR, ENOMEM, "connection from %s dropped",
-			c->addr);
+			cq_conn_addr(c));
 		refuse(c);
 		return;
 	}
@@ -154,7 +155,7 @@ cq_handshake_begin(
 		cq_log(CQ_LOG_NOTICE, 0,
 			"connection from %s on \"%s\": not a trusted proxy; "
 			"closing",
-			c->addr, l->name);
+			cq_conn_addr(c), l->name);
 		refuse(c);
 		return;
 	}
@@ -174,13 +175,13 @@ proxy_step(cq_conn_t *c, struct cq_handshake *hs)
 	if (rc < 0) {
 		if (why != NULL)
 			cq_log(CQ_LOG_NOTICE, 0,
-				"connection from %s: %s; closing", c->addr,
-				why);
+				"connection from %s: %s; closing",
+				cq_conn_addr(c), why);
 		else
 			cq_log(CQ_LOG_DEBUG, errno,
 				"connection from %s closed before its PROXY "
 				"header",
-				c->addr);
+				cq_conn_addr(c));
 		refuse(c);
 		return -1;
 	}
@@ -232,7 +233,7 @@ cq_handshake_expired(cq_conn_t *c, uint64_t now_ms)
 		what = "WebSocket upgrade";
 	cq_log(CQ_LOG_INFO, 0,
 		"connection from %s: %s not complete within %u s; closing",
-		c->addr, what, l ? l->handshake_timeout : 0);
+		cq_conn_addr(c), what, l ? l->handshake_timeout : 0);
 	refuse(c);
 	return true;
 }

@@ -136,7 +136,7 @@ authd_authenticate(
 		.user_len = cl->username.ptr ? cl->username.len : 0,
 		.pass = pk->has_password ? pk->password.ptr : NULL,
 		.pass_len = pk->has_password ? pk->password.len : 0,
-		.addr = c->addr,
+		.addr = cq_conn_addr(c),
 		.listener = listener_name(c),
 		.cert = c->tr->identity ? c->tr->identity(c) : NULL,
 	};
@@ -159,7 +159,7 @@ authd_acl(void *ctx, const cq_hook_client_t *cl, const char *topic, size_t len,
 		.topic = topic,
 		.topic_len = len,
 		.access = kind,
-		.addr = c->addr,
+		.addr = cq_conn_addr(c),
 		.listener = listener_name(c),
 	};
 	if (kind != CQ_AUTHP_ACCESS_WRITE)

@@ -54,9 +54,9 @@ cq_hooks_add(cq_hooks_t *h, const cq_hook_t *hook)
 static void
 client_of(const cq_conn_t *c, cq_hook_client_t *cl)
 {
-	*cl = (cq_hook_client_t){.id = c->ls ? c->ls->id : c->id_log,
-		.id_len = c->ls ? c->ls->id_len : strlen(c->id_log),
-		.addr = c->addr,
+	*cl = (cq_hook_client_t){.id = c->ls ? c->ls->id : cq_conn_id_log(c),
+		.id_len = c->ls ? c->ls->id_len : strlen(cq_conn_id_log(c)),
+		.addr = cq_conn_addr(c),
 		.loopback = c->loopback,
 		.listener = c->listener,
 		.version = c->version,

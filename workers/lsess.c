@@ -501,8 +501,8 @@ cq_lsess_stale(cq_worker_t *w, cq_lsess_t *ls)
 			"client %s (%s): its session ended elsewhere "
 			"(state %u, owner %u, generation %llu, ours %llu); "
 			"closing",
-			ls->id, c->addr, cq_session_word_state(st), owner,
-			(unsigned long long)cq_session_word_gen(st),
+			ls->id, cq_conn_addr(c), cq_session_word_state(st),
+			owner, (unsigned long long)cq_session_word_gen(st),
 			(unsigned long long)ls->gen);
 		ls->conn = NULL;
 		c->ls = NULL;

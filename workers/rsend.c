@@ -55,7 +55,7 @@ step(cq_conn_t *c)
 	if (rc < 0)
 		cq_log(CQ_LOG_ERR, errno,
 			"client %s: sending retained messages stopped",
-			c->id_log);
+			cq_conn_id_log(c));
 	c->rsend = r->next;
 	cq_rsend_free(r);
 	return c->rsend == NULL;
@@ -82,7 +82,8 @@ cq_rsend_start(cq_conn_t *c, const char *filter, size_t len, uint8_t qos,
 	if (r == NULL || r->cur == NULL) {
 		free(r);
 		cq_log(CQ_LOG_ERR, ENOMEM,
-			"client %s: cannot send retained messages", c->id_log);
+			"client %s: cannot send retained messages",
+			cq_conn_id_log(c));
 		return -1;
 	}
 	r->qos = qos;

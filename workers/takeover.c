@@ -283,7 +283,7 @@ drop_conn(cq_lsess_t *ls)
 	cq_conn_t *c = ls->conn;
 	cq_log(CQ_LOG_INFO, 0,
 		"client %s (%s): session taken over elsewhere; closing", ls->id,
-		c->addr);
+		cq_conn_addr(c));
 	cq_conn_disconnect(
 		c, CQ_MQTT_RC_SESSION_TAKEN_OVER, CQ_CLOSE_TAKEN_OVER);
 }

@@ -95,7 +95,7 @@ take_identity(cq_conn_t *c, cq_tls_conn_t *t)
 		t->ssl, how, t->identity, sizeof(t->identity));
 	if (t->has_identity)
 		cq_log(CQ_LOG_DEBUG, 0, "TLS client %s: certificate \"%s\"",
-			c->addr, t->identity);
+			cq_conn_addr(c), t->identity);
 }
 
 int
@@ -105,8 +105,9 @@ cq_tls_conn_handshake(cq_conn_t *c, cq_tls_conn_t *t)
 	int rc = SSL_do_handshake(t->ssl);
 	if (rc == 1) {
 		take_identity(c, t);
-		cq_log(CQ_LOG_DEBUG, 0, "TLS from %s: %s, %s%s", c->addr,
-			SSL_get_version(t->ssl), SSL_get_cipher_name(t->ssl),
+		cq_log(CQ_LOG_DEBUG, 0, "TLS from %s: %s, %s%s",
+			cq_conn_addr(c), SSL_get_version(t->ssl),
+			SSL_get_cipher_name(t->ssl),
 			SSL_session_reused(t->ssl) ? ", resumed" : "");
 		return 0;
 	}
@@ -121,11 +122,12 @@ cq_tls_conn_handshake(cq_conn_t *c, cq_tls_conn_t *t)
 	if (peer_left(t->ssl, err)) {
 		cq_log(CQ_LOG_DEBUG, 0,
 			"connection from %s closed during the TLS handshake",
-			c->addr);
+			cq_conn_addr(c));
 		ERR_clear_error();
 	} else {
 		cq_log(CQ_LOG_NOTICE, 0,
-			"TLS handshake with %s failed: %s; closing", c->addr,
+			"TLS handshake with %s failed: %s; closing",
+			cq_conn_addr(c),
 			cq_tls_failure(
 				t->ssl, "handshake failure", why, sizeof(why)));
 	}

@@ -238,7 +238,7 @@ closing(ws_t *ws)
 	cq_conn_t *c = ws->c;
 	if (wslay_event_get_close_received(ws->ev) && !ws->text) {
 		cq_log(CQ_LOG_DEBUG, 0, "client %s (%s): WebSocket close %u",
-			c->id_log[0] ? c->id_log : "-", c->addr,
+			cq_conn_who(c), cq_conn_addr(c),
 			wslay_event_get_status_code_received(ws->ev));
 		return 0;
 	}
@@ -249,7 +249,7 @@ closing(ws_t *ws)
 	if (!ws->logged)
 		cq_log(CQ_LOG_NOTICE, 0,
 			"client %s (%s): WebSocket %s; closing with %u",
-			c->id_log[0] ? c->id_log : "-", c->addr,
+			cq_conn_who(c), cq_conn_addr(c),
 			close_text(ws->text ? WSLAY_CODE_UNSUPPORTED_DATA
 					    : status),
 			ws->text ? WSLAY_CODE_UNSUPPORTED_DATA : status);
@@ -357,7 +357,7 @@ forwarded(ws_t *ws, const cq_http_req_t *req)
 		cq_log(CQ_LOG_INFO, 0,
 			"WebSocket from %s: X-Forwarded-For is not a list of "
 			"addresses; ignored",
-			c->addr);
+			cq_conn_addr(c));
 	if (rc > 0)
 		cq_handshake_set_peer(c, (struct sockaddr *)&ss, len);
 	return cq_handshake_admit(c);
@@ -381,7 +381,8 @@ answer(ws_t *ws, const cq_http_req_t *req, int status, const char *why)
 		cq_log(CQ_LOG_NOTICE, 0,
 			"WebSocket upgrade from %s refused (%d %s): %s; "
 			"closing",
-			c->addr, u.status, cq_http_reason(u.status), u.why);
+			cq_conn_addr(c), u.status, cq_http_reason(u.status),
+			u.why);
 	}
 	ws->resp_len = cq_ws_upgrade_response(&u, ws->resp, sizeof(ws->resp));
 	ws->resp_off = 0;
@@ -409,7 +410,7 @@ read_request(ws_t *ws)
 			cq_log(CQ_LOG_DEBUG, n < 0 ? errno : 0,
 				"connection from %s closed before its "
 				"WebSocket upgrade",
-				c->addr);
+				cq_conn_addr(c));
 			return -1;
 		}
 		cq_buf_commit(&ws->pre, (size_t)n);

@@ -114,6 +114,14 @@ cq_conn_set_log_id(cq_conn_t *c, const void *id, size_t len)
 	set_names(c, addr, strlen(addr), text, n);
 }
 
+cq_mqtt_dec_t
+cq_conn_decoder(const cq_conn_t *c)
+{
+	return (cq_mqtt_dec_t){.version = c->version,
+		.flags = CQ_MQTT_DEC_FROM_CLIENT,
+		.max_packet = c->w->cfg->limits.max_packet_size};
+}
+
 /* ---- output -------------------------------------------------------- */
 
 static void
@@ -219,7 +227,7 @@ write_out(cq_conn_t *c)
 	size_t n = cq_buf_used(&c->out);
 	if (n == 0 && !c->tr_pending)
 		return 0;
-	ssize_t got = c->tr->write(c, cq_buf_head(&c->out), n);
+	ssize_t got = cq_transport_of(c)->write(c, cq_buf_head(&c->out), n);
 	if (got == CQ_AGAIN)
 		got = 0;
 	if (got < 0)
@@ -323,7 +331,8 @@ static void
 read_again_if_pending(cq_conn_t *c)
 {
 	if (c->state != CQ_CONN_CLOSED && !c->paused &&
-		c->tr->pending != NULL && c->tr->pending(c))
+		cq_transport_of(c)->pending != NULL &&
+		cq_transport_of(c)->pending(c))
 		event_active(c->rev, EV_READ, 0);
 }
 
@@ -454,15 +463,16 @@ process_input(cq_conn_t *c)
 		}
 		cq_mqtt_frame_t fr;
 		cq_mqtt_packet_t pkt;
+		cq_mqtt_dec_t dec = cq_conn_decoder(c);
 		int rc = cq_mqtt_read(cq_buf_head(&c->in), cq_buf_used(&c->in),
-			&c->dec, &fr, &pkt);
+			&dec, &fr, &pkt);
 		if (rc == CQ_AGAIN)
 			break;
 		if (rc < 0) {
 			decode_failed(c, &fr, &pkt);
 			return;
 		}
-		c->rx_ms = c->w->now_ms;
+		c->rx_ms = (uint32_t)c->w->now_ms;
 		if (!c->replaying && cq_hooks_packet_read(c->w, c, &pkt) < 0) {
 			cq_conn_close(c, CQ_CLOSE_ABNORMAL);
 			return;
@@ -579,7 +589,8 @@ on_readable(evutil_socket_t fd, short what, void *arg)
 		input_oom(c);
 		return;
 	}
-	ssize_t n = c->tr->read(c, cq_buf_tail(&c->in), CQ_CONN_READ_SIZE);
+	ssize_t n = cq_transport_of(c)->read(
+		c, cq_buf_tail(&c->in), CQ_CONN_READ_SIZE);
 	int err = errno;
 	if (n > 0) {
 		cq_counter_add(CQ_CTR_BYTES_IN, (uint64_t)n);
@@ -636,7 +647,7 @@ cq_conn_resume_input(cq_conn_t *c)
 	unhold(c);
 	/* The keep-alive clock restarts: the client was not heard because
 	 * we were not listening. */
-	c->rx_ms = c->w->now_ms;
+	c->rx_ms = (uint32_t)c->w->now_ms;
 	process_input(c);
 	read_again_if_pending(c);
 }
@@ -655,11 +666,9 @@ cq_conn_new(cq_worker_t *w, int fd, unsigned li, const struct sockaddr *peer,
 	}
 	c->w = w;
 	c->fd = fd;
-	c->tr = cq_transport_for(w, li);
 	c->listener = li;
-	c->open_ms = c->rx_ms = w->now_ms;
-	c->dec.flags = CQ_MQTT_DEC_FROM_CLIENT;
-	c->dec.max_packet = w->cfg->limits.max_packet_size;
+	c->open_ms = w->now_ms;
+	c->rx_ms = (uint32_t)w->now_ms;
 	peer_text(c, peer, peer_len);
 	if (peer != NULL &&
 		(peer->sa_family == AF_INET || peer->sa_family == AF_INET6)) {
@@ -669,7 +678,7 @@ cq_conn_new(cq_worker_t *w, int fd, unsigned li, const struct sockaddr *peer,
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
 	c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_readable, c);
-	if (c->rev == NULL || c->tr->open(c) < 0) {
+	if (c->rev == NULL || cq_transport_of(c)->open(c) < 0) {
 		cq_log(CQ_LOG_ERR, errno, "connection from %s dropped",
 			cq_conn_addr(c));
 		if (c->rev)
@@ -770,7 +779,7 @@ cq_conn_close(cq_conn_t *c, cq_close_why_t why)
 	event_del(c->rev);
 	if (c->wev != NULL)
 		event_del(c->wev);
-	c->tr->close(c);
+	cq_transport_of(c)->close(c);
 	cq_handshake_free(c);
 	close(c->fd);
 	c->fd = -1;
@@ -850,7 +859,7 @@ cq_conn_check_timeouts(cq_worker_t *w)
 		if (c->keepalive == 0 || c->paused)
 			continue;
 		/* [MQTT-3.1.2-24]: one and a half keep-alive periods. */
-		if (w->now_ms - c->rx_ms > (uint64_t)c->keepalive * 1500) {
+		if (cq_conn_idle_ms(c) > (uint32_t)c->keepalive * 1500) {
 			cq_log(CQ_LOG_INFO, 0,
 				"client %s (%s): keep alive of %u s expired; "
 				"closing",

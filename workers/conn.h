@@ -95,7 +95,6 @@ typedef struct cq_conn_aliases {
  * this struct, its read event and its session, and a broker holds many. */
 struct cq_conn {
 	cq_worker_t *w;
-	const cq_transport_ops_t *tr;
 	void *tr_state;
 	struct cq_handshake *hs; /* pre-MQTT phase (handshake.h), or NULL */
 	struct event *rev;
@@ -104,12 +103,13 @@ struct cq_conn {
 	cq_buf_t out;
 	cq_lsess_t *ls; /* the session, once CONNECT succeeded */
 	struct cq_authwait *authwait; /* questions of the current packet */
-	char *username; /* of the CONNECT, for ACL questions (or NULL) */
-	size_t username_len;
+	/* of the CONNECT, for ACL questions (or NULL); MQTT strings hold no
+	 * U+0000 [MQTT-1.5.4-2], so it is a C string */
+	char *username;
 	struct cq_conn_aliases *aliases; /* MQTT 5 topic aliases, or NULL */
 	struct cq_eauth *eauth; /* enhanced authentication (v5) */
 	cq_rsend_t *rsend; /* retained messages to send */
-	struct cq_pack *pack, *pack_last; /* acks waiting (pack.h) */
+	struct cq_pack *pack; /* acks waiting: the newest (pack.c) */
 	struct cq_opening *opening; /* CONNECT being finished (OPENING) */
 	cq_conn_t *next, *prev; /* w->conns */
 	cq_conn_t *dirty_next; /* w->dirty */
@@ -118,37 +118,45 @@ struct cq_conn {
 	cq_conn_t *pack_next; /* w->packing, while pack != NULL */
 
 	uint64_t open_ms;
-	uint64_t rx_ms; /* last time bytes arrived */
-
-	cq_mqtt_dec_t dec;
+	/* now_ms at the last input, its low 32 bits: compared wrapping
+	 * (cq_conn_idle_ms), which is exact for keep alive (at most 65,535
+	 * s x 1.5). */
+	uint32_t rx_ms;
 	int fd;
-	unsigned listener;
 	/* MQTT 5, as the client asked. */
 	uint32_t max_packet; /* client's Maximum Packet Size, 0: none */
+	uint16_t listener;
 	uint16_t recv_max; /* client's Receive Maximum */
 	uint16_t keepalive; /* seconds, 0: none */
 
 	uint8_t state; /* cq_conn_state_t */
 	uint8_t version; /* protocol level, 0 before CONNECT */
 	uint8_t auth_refusal; /* CONNACK (v5) code of the last refusal */
-	bool tr_pending; /* the transport holds output of its own */
-	bool dirty; /* on w->dirty */
-	bool writing; /* EV_WRITE armed (partial write) */
-	bool paused; /* input held (opening, takeover, blocked) */
-	bool blocked; /* a PUBLISH waits for room in a ring */
-	bool close_after_flush;
-	bool loopback; /* peer on 127.0.0.0/8 or ::1 */
-	bool problem_info; /* Request Problem Information */
-	bool expiry_zero; /* CONNECT asked for session expiry 0 */
-	bool clean; /* CONNECT's Clean Session / Clean Start */
-	bool retrying; /* handling a held-back packet again */
-	bool replaying; /* handling a packet again after an authd answer */
-
 	uint8_t addr_len; /* of the address in names */
+	bool tr_pending : 1; /* the transport holds output of its own */
+	bool dirty : 1; /* on w->dirty */
+	bool writing : 1; /* EV_WRITE armed (partial write) */
+	bool paused : 1; /* input held (opening, takeover, blocked) */
+	bool blocked : 1; /* a PUBLISH waits for room in a ring */
+	bool close_after_flush : 1;
+	bool loopback : 1; /* peer on 127.0.0.0/8 or ::1 */
+	bool problem_info : 1; /* Request Problem Information */
+	bool expiry_zero : 1; /* CONNECT asked for session expiry 0 */
+	bool clean : 1; /* CONNECT's Clean Session / Clean Start */
+	bool retrying : 1; /* handling a held-back packet again */
+	bool replaying : 1; /* handling a packet again after an authd answer */
+
 	/* "addr\0id\0": the remote address and the client id as text for
 	 * log lines (cq_conn_addr, cq_conn_id_log), or NULL. */
 	char *names;
 };
+
+/* Milliseconds since c's last input. */
+static inline uint32_t
+cq_conn_idle_ms(const cq_conn_t *c)
+{
+	return (uint32_t)c->w->now_ms - c->rx_ms;
+}
 
 /* The remote address as text: "127.0.0.1:5000", "[::1]:5000", "unix". */
 static inline const char *
@@ -197,6 +205,9 @@ unsigned char *cq_conn_reserve(cq_conn_t *c, size_t n);
 void cq_conn_commit(cq_conn_t *c, size_t n);
 /* Append bytes.  0, or -1 (out of memory: the connection is closed). */
 int cq_conn_send(cq_conn_t *c, const void *p, size_t n);
+/* How c's input is decoded: its protocol level, limits.max_packet_size
+ * as configured now. */
+cq_mqtt_dec_t cq_conn_decoder(const cq_conn_t *c);
 /* Encode a packet for the connection's protocol level and append it. */
 int cq_conn_send_packet(cq_conn_t *c, const cq_mqtt_packet_t *pkt);
 

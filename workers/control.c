@@ -127,8 +127,8 @@ describe_one(cq_worker_t *w, const char *id, size_t len, unsigned flags,
 		on ? strlen(cq_conn_addr(c)) : 0, CQ_CONN_ADDR_MAX);
 	bool user = on && c->username != NULL;
 	cq_ctlbuf_u8(out, user);
-	cq_ctlbuf_str(out, user ? c->username : "", user ? c->username_len : 0,
-		CQ_CTL_USER_MAX);
+	cq_ctlbuf_str(out, user ? c->username : "",
+		user ? strlen(c->username) : 0, CQ_CTL_USER_MAX);
 	if (flags & CQ_CTL_DESCRIBE_WILL)
 		describe_will(ls, out);
 	else

@@ -220,7 +220,7 @@ cq_eauth_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk, uint8_t *code_r,
 static int
 resume_connect(cq_conn_t *c, cq_eauth_t *e)
 {
-	cq_mqtt_dec_t dec = c->dec;
+	cq_mqtt_dec_t dec = cq_conn_decoder(c);
 	dec.version = 0;
 	cq_mqtt_frame_t fr;
 	cq_mqtt_packet_t pkt;

@@ -412,7 +412,6 @@ keep_username(cq_conn_t *c, const cq_mqtt_connect_t *pk)
 		return -1;
 	memcpy(c->username, name, len);
 	c->username[len] = '\0';
-	c->username_len = len;
 	return 0;
 }
 
@@ -426,7 +425,6 @@ cq_handle_connect(cq_conn_t *c, const cq_mqtt_connect_t *pk)
 		return 0;
 	}
 	c->version = pk->version;
-	c->dec.version = pk->version;
 	cq_conn_set_log_id(c, pk->client_id.ptr, pk->client_id.len);
 	if (pk->version == CQ_MQTT_V5) {
 		/* What the client accepts applies to the CONNACK already. */

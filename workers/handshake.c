@@ -131,7 +131,7 @@ cq_handshake_begin(
 {
 	const cq_config_listener_t *l = listener_of(c);
 	bool proxy = l != NULL && l->proxy_protocol;
-	if (!proxy && c->tr == &cq_transport_tcp) {
+	if (!proxy && cq_transport_of(c) == &cq_transport_tcp) {
 		rate_ok(c, peer);
 		return;
 	}
@@ -202,7 +202,7 @@ cq_handshake_step(cq_conn_t *c)
 	int rc;
 	if (hs->phase == HS_PROXY && (rc = proxy_step(c, hs)) != 0)
 		return rc;
-	rc = c->tr->handshake(c);
+	rc = cq_transport_of(c)->handshake(c);
 	if (c->state == CQ_CONN_CLOSED)
 		return -1;
 	if (rc == CQ_AGAIN)
@@ -214,7 +214,8 @@ cq_handshake_step(cq_conn_t *c)
 	}
 	cq_handshake_free(c);
 	/* The CONNECT timeout starts now. */
-	c->open_ms = c->rx_ms = c->w->now_ms;
+	c->open_ms = c->w->now_ms;
+	c->rx_ms = (uint32_t)c->w->now_ms;
 	return 0;
 }
 
@@ -226,10 +227,10 @@ cq_handshake_expired(cq_conn_t *c, uint64_t now_ms)
 		return false;
 	const cq_config_listener_t *l = listener_of(c);
 	const char *what = hs->phase == HS_PROXY ? "PROXY header"
-		: c->tr == &cq_transport_tls
+		: cq_transport_of(c) == &cq_transport_tls
 		? "TLS handshake"
 		: "TLS handshake or WebSocket upgrade";
-	if (c->tr == &cq_transport_ws)
+	if (cq_transport_of(c) == &cq_transport_ws)
 		what = "WebSocket upgrade";
 	cq_log(CQ_LOG_INFO, 0,
 		"connection from %s: %s not complete within %u s; closing",

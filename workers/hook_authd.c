@@ -138,7 +138,9 @@ authd_authenticate(
 		.pass_len = pk->has_password ? pk->password.len : 0,
 		.addr = cq_conn_addr(c),
 		.listener = listener_name(c),
-		.cert = c->tr->identity ? c->tr->identity(c) : NULL,
+		.cert = cq_transport_of(c)->identity
+			? cq_transport_of(c)->identity(c)
+			: NULL,
 	};
 	return ask(c, CQ_AUTHWAIT_CONNECT, "", 0, &r, NULL);
 }
@@ -155,7 +157,7 @@ authd_acl(void *ctx, const cq_hook_client_t *cl, const char *topic, size_t len,
 		.client = cl->id,
 		.client_len = cl->id_len,
 		.user = c->username,
-		.user_len = c->username_len,
+		.user_len = c->username ? strlen(c->username) : 0,
 		.topic = topic,
 		.topic_len = len,
 		.access = kind,

@@ -62,7 +62,7 @@ client_of(const cq_conn_t *c, cq_hook_client_t *cl)
 		.version = c->version,
 		.conn = (cq_conn_t *)c};
 	if (c->username != NULL)
-		cl->username = cq_mqtt_view(c->username, c->username_len);
+		cl->username = cq_mqtt_view(c->username, strlen(c->username));
 	const cq_config_t *cfg = c->w->cfg;
 	cl->remote_allowed = c->listener < cfg->n_listeners &&
 		cfg->listeners[c->listener].allow_remote;

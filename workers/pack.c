@@ -3,6 +3,9 @@
  *
  * Invariants:
  *   - a connection is on w->packing iff c->pack != NULL;
+ *   - c->pack is the newest entry of a circular list (its next is the
+ *     oldest): appending and taking the oldest need no second pointer in
+ *     every connection;
  *   - an entry's destinations move one way: waiting for dst to consume
  *     the record (pos = its end in ring[here][dst]), then waiting for
  *     dst's storage ring to be committed (pos = that ring's tail when the
@@ -100,21 +103,30 @@ unlink_conn(cq_worker_t *w, cq_conn_t *c)
 		}
 }
 
+/* The oldest entry of c, out of the list. */
+static cq_pack_t *
+take_oldest(cq_conn_t *c)
+{
+	cq_pack_t *e = c->pack->next;
+	if (e == c->pack)
+		c->pack = NULL;
+	else
+		c->pack->next = e->next;
+	return e;
+}
+
 /* Send c's acks that are durable, in order. */
 static void
 flush_conn(cq_conn_t *c)
 {
-	while (c->pack != NULL && durable(c->w, c->pack)) {
-		cq_pack_t *e = c->pack;
-		c->pack = e->next;
+	while (c->pack != NULL && durable(c->w, c->pack->next)) {
+		cq_pack_t *e = take_oldest(c);
 		if (c->state == CQ_CONN_ACTIVE)
 			send_ack(c, e->qos, e->pid, e->reason, e->why);
 		entry_free(e);
 	}
-	if (c->pack == NULL) {
-		c->pack_last = NULL;
+	if (c->pack == NULL)
 		unlink_conn(c->w, c);
-	}
 }
 
 /* A new entry for what the last cq_publish() changed (routed), or for
@@ -156,13 +168,15 @@ cq_pack_ack(cq_conn_t *c, uint8_t qos, uint16_t pid, uint8_t reason,
 	e->qos = qos;
 	e->reason = reason;
 	if (c->pack == NULL) {
-		c->pack = e;
+		e->next = e;
 		c->pack_next = w->packing;
 		w->packing = c;
 		cq_persist_want(true);
-	} else
-		c->pack_last->next = e;
-	c->pack_last = e;
+	} else {
+		e->next = c->pack->next;
+		c->pack->next = e;
+	}
+	c->pack = e;
 	flush_conn(c);
 }
 
@@ -189,11 +203,7 @@ cq_pack_stop(cq_conn_t *c)
 {
 	if (c->pack == NULL)
 		return;
-	while (c->pack != NULL) {
-		cq_pack_t *e = c->pack;
-		c->pack = e->next;
-		entry_free(e);
-	}
-	c->pack_last = NULL;
+	while (c->pack != NULL)
+		entry_free(take_oldest(c));
 	unlink_conn(c->w, c);
 }

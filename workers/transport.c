@@ -24,6 +24,7 @@
 #include "workers/worker.h"
 
 static SSL_CTX *contexts[CQ_WORKER_MAX_LISTENERS];
+static const cq_transport_ops_t *transports[CQ_WORKER_MAX_LISTENERS];
 
 const cq_transport_ops_t *
 cq_transport_for(const cq_worker_t *w, unsigned li)
@@ -42,10 +43,23 @@ cq_transport_for(const cq_worker_t *w, unsigned li)
 	}
 }
 
+const cq_transport_ops_t *
+cq_transport_of(const cq_conn_t *c)
+{
+	unsigned li = c->listener;
+	if (li < CQ_WORKER_MAX_LISTENERS && transports[li] != NULL)
+		return transports[li];
+	return cq_transport_for(c->w, li);
+}
+
 int
 cq_transport_setup(cq_worker_t *w)
 {
 	const cq_worker_args_t *a = w->args;
+	/* Fixed for the worker's life: listeners change only by restart. */
+	for (unsigned i = 0;
+		i < w->cfg->n_listeners && i < CQ_WORKER_MAX_LISTENERS; i++)
+		transports[i] = cq_transport_for(w, i);
 	for (unsigned i = 0; i < a->nlisteners && i < CQ_WORKER_MAX_LISTENERS;
 		i++) {
 		SSL_CTX *ctx = a->listeners[i].tls_ctx;
@@ -86,7 +100,8 @@ cq_transport_identity_required(const cq_conn_t *c)
 const char *
 cq_transport_username(const cq_conn_t *c)
 {
-	if (!cq_transport_identity_required(c) || c->tr->identity == NULL)
+	if (!cq_transport_identity_required(c) ||
+		cq_transport_of(c)->identity == NULL)
 		return NULL;
-	return c->tr->identity((cq_conn_t *)c);
+	return cq_transport_of(c)->identity((cq_conn_t *)c);
 }

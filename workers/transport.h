@@ -69,6 +69,9 @@ typedef struct cq_transport_ops {
 } cq_transport_ops_t;
 
 /* Plain TCP (and Unix stream sockets). */
+/* The transport of c's listener (chosen at the worker's start). */
+const cq_transport_ops_t *cq_transport_of(const struct cq_conn *c);
+
 extern const cq_transport_ops_t cq_transport_tcp;
 extern const cq_transport_ops_t cq_transport_tls;
 extern const cq_transport_ops_t cq_transport_ws;

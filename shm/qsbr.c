@@ -433,7 +433,19 @@ cq_qsbr_progress(unsigned slot, uint32_t *pid_r)
 static uint64_t
 limbo_pending(const qsbr_limbo_t *l)
 {
-	return l->retired - l->freed - l->leaked;
+	/* Counted from the entries themselves: a process killed inside
+	 * reclamation (entries out, not yet freed: leaked, see 6.) leaves
+	 * 'freed' behind, and the orphan limbo is never reset. */
+	uint64_t n = __atomic_load_n(&l->tail, __ATOMIC_ACQUIRE) -
+		__atomic_load_n(&l->head, __ATOMIC_ACQUIRE);
+	cq_off_t o = cq_off_load(&l->ovf_head);
+	for (unsigned k = 0; o != CQ_OFF_NULL && k < (1u << 20); k++) {
+		const limbo_block_t *b = CQ_PTR(const limbo_block_t, o);
+		n += __atomic_load_n(&b->count, __ATOMIC_ACQUIRE) -
+			__atomic_load_n(&b->head, __ATOMIC_ACQUIRE);
+		o = cq_off_load(&b->next);
+	}
+	return n;
 }
 
 void

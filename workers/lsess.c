@@ -125,16 +125,11 @@ cq_lsess_new(cq_worker_t *w, const char *id, size_t len, cq_off_t sess,
 	cq_lsess_table_t *t = &w->sessions;
 	if ((t->n + t->tombs + 1) * 4 > t->cap * 3 && table_grow(t) < 0)
 		goto nomem;
-	cq_lsess_t *ls = calloc(1, sizeof(*ls));
-	char *copy = malloc(len + 1);
-	if (ls == NULL || copy == NULL) {
-		free(ls);
-		free(copy);
+	cq_lsess_t *ls = calloc(1, sizeof(*ls) + len + 1);
+	if (ls == NULL)
 		goto nomem;
-	}
-	memcpy(copy, id, len);
-	copy[len] = '\0';
-	ls->id = copy;
+	memcpy(ls->id, id, len);
+	ls->id[len] = '\0';
 	ls->id_len = (uint16_t)len;
 	ls->sess = sess;
 	ls->gen = gen;
@@ -206,7 +201,6 @@ cq_lsess_free(cq_worker_t *w, cq_lsess_t *ls)
 	}
 	if (!ls->tomb)
 		table_remove(&w->sessions, ls);
-	free(ls->id);
 	free(ls);
 }
 

@@ -48,12 +48,11 @@ struct cq_xfer;
 
 struct cq_lsess {
 	cq_off_t sess;
-	uint64_t gen;
-	char *id;
 	uint16_t id_len;
 	uint8_t protocol;
-	bool resumed; /* the connection may receive deliveries */
-	bool tomb; /* moved away: out of the table, still in the trie */
+	bool resumed : 1; /* the connection may receive deliveries */
+	bool tomb : 1; /* moved away: out of the table, still in the trie */
+	uint64_t gen;
 
 	cq_conn_t *conn; /* NULL while the client is offline */
 
@@ -69,6 +68,7 @@ struct cq_lsess {
 
 	struct cq_xfer *x; /* takeover in progress, or NULL */
 	cq_lsess_t *moving_next; /* w->moving while x != NULL */
+	char id[]; /* the client id, NUL-terminated (one allocation) */
 };
 
 /* ---- the table ----------------------------------------------------- */

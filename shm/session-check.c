@@ -174,17 +174,14 @@ static void
 check_session(struct ck *c, cq_off_t off, bool parked)
 {
 	const sess_obj_t *s = cq_off_ptr(c->shm->base, off);
-	if (!cq_off_valid(c->shm->size, off, sizeof(*s)) ||
-		!cq_off_valid(c->shm->size, off, sizeof(*s) + s->id_len) ||
+	if (!cq_off_valid(c->shm->size, off, SESS_OBJ_SIZE(0)) ||
+		!cq_off_valid(c->shm->size, off, SESS_OBJ_SIZE(s->id_len)) ||
 		s->magic != SESS_MAGIC) {
 		cq_shm_check_error(
 			c->rep, "session", "session %#x is not a session", off);
 		return;
 	}
 	cq_arena_mark(c->shm, c->rep, off);
-	if (s->hash != cq_session_hash(s->id, s->id_len, c->a->seed))
-		cq_shm_check_error(c->rep, "session",
-			"session %#x: hash does not match its id", off);
 	uint64_t w = s->state;
 	unsigned st = cq_session_word_state(w);
 	unsigned owner = cq_session_word_owner(w);
@@ -216,13 +213,17 @@ check_slot(struct ck *c, const uint64_t *slots, uint32_t i)
 	uint64_t w = slots[i];
 	cq_off_t off = (cq_off_t)w;
 	const sess_obj_t *s = cq_off_ptr(c->shm->base, off);
-	if (!cq_off_valid(c->shm->size, off, sizeof(*s))) {
+	if (!cq_off_valid(c->shm->size, off, SESS_OBJ_SIZE(0)) ||
+		!cq_off_valid(c->shm->size, off, SESS_OBJ_SIZE(s->id_len))) {
 		cq_shm_check_error(c->rep, "session",
 			"slot %u: offset %#x out of bounds", i, off);
 		return;
 	}
-	uint32_t home = sess_home(c->a, s->hash);
-	bool gap = home > i || (w >> 32) != (s->hash >> 32);
+	/* The tag must be the high half of the id's hash (a corrupt id
+	 * shows here too), and the slot reachable from the home. */
+	uint64_t hash = cq_session_hash(s->id, s->id_len, c->a->seed);
+	uint32_t home = sess_home(c->a, hash);
+	bool gap = home > i || (w >> 32) != (hash >> 32);
 	for (uint32_t j = home; !gap && j < i; j++)
 		gap = slots[j] == 0;
 	if (gap)
@@ -266,7 +267,7 @@ cq_session_check(cq_shm_t *shm, void *area, cq_shm_report_t *rep)
 			    ->zombie_next) {
 		check_session(&c, z, true);
 		nz++;
-		if (!cq_off_valid(shm->size, z, sizeof(sess_obj_t)))
+		if (!cq_off_valid(shm->size, z, SESS_OBJ_SIZE(0)))
 			break;
 	}
 	if (nz != a->nzombies && cq_shm_check_quiescent(rep)) {

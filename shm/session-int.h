@@ -7,6 +7,7 @@
 #define CQ_SHM_SESSION_INT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/defs.h"
@@ -23,10 +24,12 @@
  * write section of the owner's generation (or before publication). */
 typedef struct sess_obj {
 	uint32_t magic;
-	uint32_t id_len;
+	uint16_t id_len;
+	uint8_t protocol;
+	uint8_t pslot; /* (W) 1 + the slot that last emitted a persistence
+			  event for it; 0 none */
 	uint64_t state; /* {state:4, owner:8, gen:52}: CAS only (I2) */
 	uint64_t writer; /* open write section {slot+1:8, gen:52}, or 0 */
-	uint64_t hash; /* of the client id (seeded) */
 	uint64_t pinc; /* (W) persistence incarnation; 0: not stored
 			  (session-persist.c) */
 	uint64_t deadline; /* (W) expiry, Unix s, while disconnected; 0 */
@@ -44,11 +47,14 @@ typedef struct sess_obj {
 	uint16_t inflight_max;
 	uint16_t qos2_max;
 	uint16_t next_pid; /* (W) */
-	uint8_t protocol;
-	uint8_t pslot; /* (W) 1 + the slot that last emitted a persistence
-			  event for it; 0 none */
-	char id[]; /* the client id */
+	/* The client id, not terminated; its hash is recomputed where needed
+	 * (the table's slots carry its high half).  No padding before it:
+	 * an object is SESS_OBJ_SIZE(id_len) bytes (94 + the id: a 17-byte
+	 * id fits the 112-byte arena class). */
+	char id[];
 } sess_obj_t;
+
+#define SESS_OBJ_SIZE(id_len) (offsetof(sess_obj_t, id) + (size_t)(id_len))
 
 /* Subscription record: header, filter text, padded to 8 bytes. */
 typedef struct sess_sub_rec {

@@ -143,11 +143,11 @@ slot_store(uint32_t i, uint64_t w)
 	__atomic_store_n(&sess_slots(cq_session_area)[i], w, __ATOMIC_RELEASE);
 }
 
+/* The slot's tag matched the high half of the hash already. */
 static bool
-id_eq(const sess_obj_t *s, uint64_t hash, const char *id, size_t len)
+id_eq(const sess_obj_t *s, const char *id, size_t len)
 {
-	return s->hash == hash && s->id_len == len &&
-		memcmp(s->id, id, len) == 0;
+	return s->id_len == len && memcmp(s->id, id, len) == 0;
 }
 
 /*
@@ -174,7 +174,7 @@ probe_locked(struct held *h, uint64_t hash, const char *id, size_t len,
 			continue;
 		}
 		if ((w >> 32) == (hash >> 32) &&
-			id_eq(sess_obj((cq_off_t)w), hash, id, len)) {
+			id_eq(sess_obj((cq_off_t)w), id, len)) {
 			*found_r = true;
 			return i;
 		}
@@ -215,15 +215,18 @@ lock_probe(struct held *h, const cq_session_open_t *o, uint64_t *hash_r,
 /* ---- objects ------------------------------------------------------- */
 
 static cq_off_t
-obj_new(const cq_session_open_t *o, uint64_t hash, uint64_t state)
+obj_new(const cq_session_open_t *o, uint64_t state)
 {
-	cq_off_t off = cq_arena_zalloc(sizeof(sess_obj_t) + o->id_len);
+	if (o->id_len > UINT16_MAX) {
+		errno = EINVAL; /* an MQTT string is shorter */
+		return CQ_OFF_NULL;
+	}
+	cq_off_t off = cq_arena_zalloc(SESS_OBJ_SIZE(o->id_len));
 	if (off == CQ_OFF_NULL)
 		return CQ_OFF_NULL;
 	sess_obj_t *s = sess_obj(off);
 	s->magic = SESS_MAGIC;
-	s->id_len = (uint32_t)o->id_len;
-	s->hash = hash;
+	s->id_len = (uint16_t)o->id_len;
 	s->state = state;
 	s->expiry_interval = o->expiry_interval;
 	s->protocol = o->protocol;
@@ -340,7 +343,7 @@ create_at(const cq_session_open_t *o, uint64_t hash, uint32_t i,
 	}
 	uint64_t state = cq_session_word(
 		CQ_SESSION_CONNECTED, cq_shm_slot, first_gen);
-	cq_off_t off = obj_new(o, hash, state);
+	cq_off_t off = obj_new(o, state);
 	if (off == CQ_OFF_NULL) {
 		errno = ENOMEM;
 		return -1;
@@ -437,7 +440,7 @@ cq_session_restore(const cq_session_restore_t *rs, cq_off_t *sess_r)
 	else if (i == UINT32_MAX ||
 		__atomic_load_n(&a->count, __ATOMIC_RELAXED) >= a->max_sessions)
 		errno = ENOSPC;
-	else if ((off = obj_new(o, hash,
+	else if ((off = obj_new(o,
 			  cq_session_word(CQ_SESSION_DISCONNECTED, rs->owner,
 				  1))) == CQ_OFF_NULL)
 		errno = ENOMEM;
@@ -469,7 +472,7 @@ cq_session_lookup(const char *id, size_t len, uint64_t *state_r)
 		if (!sess_slot_live(w) || (w >> 32) != (hash >> 32))
 			continue;
 		const sess_obj_t *s = sess_obj((cq_off_t)w);
-		if (!id_eq(s, hash, id, len))
+		if (!id_eq(s, id, len))
 			continue;
 		uint64_t st = sess_load_state(s);
 		if (cq_session_word_state(st) == CQ_SESSION_EXPIRED)
@@ -550,7 +553,7 @@ unlink_session(cq_off_t off)
 	sess_area_t *a = cq_session_area;
 	const sess_obj_t *s = sess_obj(off);
 	struct held h;
-	uint32_t i = sess_home(a, s->hash);
+	uint32_t i = sess_home(a, cq_session_hash(s->id, s->id_len, a->seed));
 	hold_from(&h, i);
 	for (; i < a->nslots; i++) {
 		hold_upto(&h, i);

@@ -450,6 +450,9 @@ static void
 iteration(cq_worker_t *w)
 {
 	cq_qsbr_quiescent();
+	/* Records the event callbacks just put in rings: wake their workers
+	 * now, so that they run while this one drains and writes. */
+	cq_ring_notify_pending();
 	clock_update(w);
 	cq_counter_add(CQ_CTR_LOOP_ITERATIONS, 1);
 	w->persist_full = cq_persist_congested();

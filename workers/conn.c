@@ -32,6 +32,7 @@
 #include "core/log.h"
 #include "mqtt/reason.h"
 #include "shm/counters.h"
+#include "shm/ring.h"
 #include "workers/enhanced_auth.h"
 #include "workers/handle.h"
 #include "workers/handshake.h"
@@ -598,6 +599,10 @@ on_readable(evutil_socket_t fd, short what, void *arg)
 		if (c->state != CQ_CONN_DRAINING) {
 			cq_buf_commit(&c->in, (size_t)n);
 			process_input(c);
+			/* Other workers start on what this read routed
+			 * while the loop goes on with other sockets (one
+			 * eventfd write per sleep of theirs at most). */
+			cq_ring_notify_pending();
 		}
 	}
 	if (lent && return_rbuf(c) < 0) {

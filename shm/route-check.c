@@ -3,15 +3,21 @@
  * died abnormally, and in tests).
  *
  * Walks every shard under its lock (R3: nothing else changes a shard's
- * nodes then, so the walk needs no QSBR registration) with the trie core's
- * walker (offsets, level hashes, children T1/T2, arena marks), and checks what is the route trie's own: slot bitmaps
- * within the configured workers, group tables.  It recounts the shard
- * statistics (R6, repaired when quiescent) and counts empty nodes left by
- * a writer killed while pruning (R5).
+ * nodes and index then, so the walk needs no QSBR registration) with the
+ * trie core's walker (offsets, level hashes, children T1/T2, arena marks),
+ * and checks what is the route trie's own: slot bitmaps within the
+ * configured workers, group tables, and the filter index (X1..X5): the
+ * table (bounds, order, homes), each entry's text, whole-filter hash,
+ * kind and shard, and the shapes its '+' entries need (a missing bit or a
+ * count below the entries is an error: readers would miss filters; a
+ * count or bit too high is repaired when quiescent).  It recounts the
+ * shard statistics (R6, repaired when quiescent) and counts empty nodes
+ * and entries left by a writer killed while removing (R5, X3).
  */
 #include "config.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "core/log.h"
 #include "shm/arena.h"
@@ -24,19 +30,23 @@ struct rc {
 	const route_area_t *a;
 	uint64_t mask; /* valid worker bits */
 	uint64_t filters;
+	uint64_t entries, empty_entries;
+	unsigned si; /* the shard being checked */
+	/* '+' entries found per shape [levels - 1][j] */
+	uint32_t shapes[CQ_TOPIC_INDEX_DEPTH][CQ_TOPIC_INDEX_DEPTH];
 };
 
-/* One position's bitmap and groups: counts filters, true if empty. */
+/* One position's bitmap and groups (of the node or entry at offset
+ * 'node'): counts filters, true if empty. */
 static bool
-check_position(struct rc *c, cq_off_t node, const route_node_t *n, int pos)
+check_position(struct rc *c, cq_off_t node, uint64_t workers, cq_off_t gt)
 {
-	bool empty = n->workers[pos] == 0;
+	bool empty = workers == 0;
 	c->filters += !empty;
-	if (n->workers[pos] & ~c->mask)
+	if (workers & ~c->mask)
 		cq_shm_check_error(c->rep, "route",
 			"node %#x: worker bits %#llx beyond %u workers", node,
-			(unsigned long long)n->workers[pos], c->a->nworkers);
-	cq_off_t gt = n->groups[pos];
+			(unsigned long long)workers, c->a->nworkers);
 	if (gt == CQ_OFF_NULL)
 		return empty;
 	const route_groups_t *gs = cq_off_ptr(c->shm->base, gt);
@@ -64,9 +74,98 @@ static bool
 check_node(void *arg, cq_off_t off, const cq_trie_node_t *h)
 {
 	const route_node_t *n = (const route_node_t *)h;
-	bool e1 = check_position(arg, off, n, ROUTE_EXACT);
-	bool e2 = check_position(arg, off, n, ROUTE_MULTI);
+	bool e1 = check_position(
+		arg, off, n->workers[ROUTE_EXACT], n->groups[ROUTE_EXACT]);
+	bool e2 = check_position(
+		arg, off, n->workers[ROUTE_MULTI], n->groups[ROUTE_MULTI]);
 	return e1 && e2;
+}
+
+/* The key of index entry e against its text (X1); 0 or a reason. */
+static const char *
+entry_key_error(struct rc *c, const route_entry_t *e)
+{
+	const route_area_t *a = c->a;
+	cq_topic_levels_t lv;
+	if (cq_topic_levels_split(&lv, cq_trie_text(&e->h, ROUTE_ENTRY_TEXT),
+		    e->h.len, a->seed) < 0)
+		return "too deep for the checker's memory";
+	uint32_t kind = cq_topic_index_kind(&lv);
+	unsigned shard = cq_topic_level_is_plus(&lv.lv[0])
+		? a->nshards + ROUTE_SHARD_PLUS
+		: lv.lv[0].hash & (a->nshards - 1);
+	const char *why = NULL;
+	if (lv.hash != e->h.hash)
+		why = "wrong whole-filter hash";
+	else if (kind == CQ_TOPIC_NOT_INDEXED)
+		why = "a filter only the trie may hold";
+	else if (shard != c->si)
+		why = "in another shard's index";
+	else if (kind != CQ_TOPIC_EXACT)
+		c->shapes[lv.n - 1][kind]++;
+	cq_topic_levels_free(&lv);
+	return why;
+}
+
+/* One live entry of the index being checked (bounds already checked). */
+static void
+check_entry(void *arg, cq_off_t off)
+{
+	struct rc *c = arg;
+	const route_entry_t *e = cq_off_ptr(c->shm->base, off);
+	cq_arena_mark(c->shm, c->rep, off);
+	c->entries++;
+	if (check_position(c, off, e->h.value, e->groups))
+		c->empty_entries++;
+	const char *why = entry_key_error(c, e);
+	if (why != NULL)
+		cq_shm_check_error(
+			c->rep, "route", "index entry %#x: %s", off, why);
+}
+
+/* Shape bits and counts of shard s against the entries found (X4). */
+static void
+check_shapes(struct rc *c, route_shard_t *s)
+{
+	bool quiescent = cq_shm_check_quiescent(c->rep);
+	for (uint32_t d = 0; d < CQ_TOPIC_INDEX_DEPTH; d++)
+		for (uint32_t j = 0; j < CQ_TOPIC_INDEX_DEPTH; j++) {
+			uint32_t have = c->shapes[d][j];
+			uint32_t count = s->shape_count[d][j];
+			bool bit = (s->shapes[d] >> j) & 1;
+			if ((have > 0 && !bit) || count < have)
+				cq_shm_check_error(c->rep, "route",
+					"shard %u: %u '+' entries of %u levels "
+					"at level %u, counted %u, bit %d",
+					c->si, have, d + 1, j, count, bit);
+			else if ((count != have || bit != (have > 0)) &&
+				quiescent) {
+				s->shape_count[d][j] = have;
+				s->shapes[d] = (uint16_t)((s->shapes[d] &
+								  ~(1u << j)) |
+					(have > 0 ? 1u << j : 0));
+				c->rep->repaired++;
+			}
+		}
+}
+
+/* The shard's filter index: the table, every entry, the shapes. */
+static void
+check_index(struct rc *c, route_shard_t *s)
+{
+	const char *why = NULL;
+	memset(c->shapes, 0, sizeof(c->shapes));
+	if (s->index != 0 && c->si == c->a->nshards + ROUTE_SHARD_HASH)
+		cq_shm_check_error(
+			c->rep, "route", "the '#' shard has an index");
+	else if (cq_trie_kids_check(c->shm->base, c->shm->size, s->index,
+			 ROUTE_ENTRY_TEXT, check_entry, c, &why) > 0)
+		cq_shm_check_error(
+			c->rep, "route", "shard %u index: %s", c->si, why);
+	else if (s->index != 0 &&
+		cq_trie_kids_shape(s->index) != CQ_TRIE_SINGLE)
+		cq_arena_mark(c->shm, c->rep, cq_trie_kids_off(s->index));
+	check_shapes(c, s);
 }
 
 /* Walk one shard (locked by the caller) and reconcile its counters. */
@@ -76,21 +175,27 @@ check_shard(struct rc *c, cq_trie_check_t *w, route_shard_t *s, unsigned si)
 	const route_area_t *a = c->a;
 	cq_off_t root = cq_ptr_off(c->shm->base, &a->root);
 	w->nodes = w->empty = 0;
-	c->filters = 0;
+	c->filters = c->entries = c->empty_entries = 0;
+	c->si = si;
 	if (si < a->nshards)
 		cq_trie_check_kids(w, s->kids, a->nshards - 1, si);
 	else if (si == a->nshards + ROUTE_SHARD_PLUS && a->root.plus)
 		cq_trie_check_node(w, a->root.plus);
 	else if (si == a->nshards + ROUTE_SHARD_HASH)
-		(void)check_position(c, root, &a->root, ROUTE_MULTI);
-	if (w->empty > 0)
+		(void)check_position(c, root, a->root.workers[ROUTE_MULTI],
+			a->root.groups[ROUTE_MULTI]);
+	check_index(c, s);
+	if (w->empty > 0 || c->empty_entries > 0)
 		cq_log(CQ_LOG_NOTICE, 0,
-			"route shard %u: %llu empty nodes left by a dead "
-			"writer",
-			si, (unsigned long long)w->empty);
-	if ((s->nodes != w->nodes || s->filters != c->filters) &&
+			"route shard %u: %llu empty nodes and %llu empty "
+			"index entries left by a dead writer",
+			si, (unsigned long long)w->empty,
+			(unsigned long long)c->empty_entries);
+	if ((s->nodes != w->nodes || s->filters != c->filters ||
+		    s->entries != c->entries) &&
 		cq_shm_check_quiescent(c->rep)) {
 		s->nodes = w->nodes;
+		s->entries = c->entries;
 		s->filters = c->filters;
 		c->rep->repaired++;
 	}
@@ -102,7 +207,8 @@ cq_route_check(cq_shm_t *shm, void *area, cq_shm_report_t *rep)
 	route_area_t *a = area;
 	if (a->magic != ROUTE_MAGIC || a->nshards == 0 ||
 		(a->nshards & (a->nshards - 1)) != 0 ||
-		a->nworkers > CQ_MAX_WORKERS) {
+		a->nworkers > CQ_MAX_WORKERS ||
+		a->h_plus != cq_topic_hash("+", 1, a->seed)) {
 		cq_shm_check_error(rep, "route", "area header corrupt");
 		return;
 	}

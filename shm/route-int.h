@@ -5,6 +5,7 @@
 #ifndef CQ_SHM_ROUTE_INT_H
 #define CQ_SHM_ROUTE_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,20 +50,50 @@ typedef struct route_node {
 CQ_STATIC_ASSERT(offsetof(route_node_t, groups) + 8 == ROUTE_TEXT,
 	"route level text follows the fields");
 
+/*
+ * An entry of a shard's filter index (X1..X5 in route.c): an exact filter
+ * or a single-'+' one (cq_topic_index_kind).  h.hash is the whole-filter
+ * hash of the split (cq_topic_levels_t.hash), h.len the filter's length,
+ * h.value the slot bitmap of its plain subscribers (R2); the filter text
+ * follows.
+ */
+typedef struct route_entry {
+	cq_trie_node_t h;
+	cq_relptr(route_groups_t) groups;
+} route_entry_t;
+
+#define ROUTE_ENTRY_TEXT ((size_t)20)
+CQ_STATIC_ASSERT(offsetof(route_entry_t, groups) + 4 == ROUTE_ENTRY_TEXT,
+	"route filter text follows the fields");
+
+/* Readers use kids, index and shapes: the first two lines. */
 typedef struct route_shard {
 	cq_mutex_t lock;
 	uint64_t kids; /* root-level children of this shard (trie.h) */
+	uint64_t index; /* filter index: entries as children (trie.h) */
+	/* X4: bit j of shapes[n - 1]: an indexed filter of n levels has its
+	 * '+' at level j (readers probe those) */
+	uint16_t shapes[CQ_TOPIC_INDEX_DEPTH];
 	uint64_t nodes; /* R6: statistics */
+	uint64_t entries;
 	uint64_t filters;
 	uint64_t recoveries;
+	/* X4: indexed '+' filters per shape [n - 1][j] (err high, never low) */
+	uint32_t shape_count[CQ_TOPIC_INDEX_DEPTH][CQ_TOPIC_INDEX_DEPTH];
 } __attribute__((aligned(CQ_CACHELINE))) route_shard_t;
+
+CQ_STATIC_ASSERT(offsetof(route_shard_t, index) + 8 <= CQ_CACHELINE,
+	"a reader's words of a shard share one line");
+CQ_STATIC_ASSERT(offsetof(route_shard_t, shapes) == CQ_CACHELINE,
+	"the shapes fill the shard's second line");
 
 typedef struct route_area {
 	uint64_t magic;
 	uint64_t seed; /* level hashes */
 	uint32_t nshards; /* literal shards, a power of two */
 	uint32_t nworkers;
-	uint64_t pad;
+	uint32_t h_plus; /* hash of the level "+" (probes of '+' filters) */
+	uint32_t pad;
 	/* root.plus: root '+' (its shard); root MULTI: "#" (its shard) */
 	route_node_t root; /* its h.kids is unused: see the shards */
 	char root_text[16];
@@ -71,6 +102,53 @@ typedef struct route_area {
 
 /* This process's view of the area (set by the module's use()). */
 extern route_area_t *cq_route_area;
+
+static inline route_node_t *
+route_node_at(cq_off_t off)
+{
+	return CQ_PTR(route_node_t, off);
+}
+
+static inline route_entry_t *
+route_entry_at(cq_off_t off)
+{
+	return CQ_PTR(route_entry_t, off);
+}
+
+/*
+ * What one filter position holds: the plain subscribers' slot bitmap and
+ * the shared groups' table.  A node has two (EXACT, MULTI), an index
+ * entry one.
+ */
+typedef struct route_pay {
+	uint64_t *workers;
+	cq_off_t *groups;
+} route_pay_t;
+
+static inline route_pay_t
+route_entry_pay(route_entry_t *e)
+{
+	return (route_pay_t){&e->h.value, &e->groups};
+}
+
+/* route.c, for the other route files.  Writers hold the shard lock. */
+route_shard_t *cq_route_shard_lock(unsigned shard);
+/* Set 'bit' (key 0) or group 'key''s bit: 1 if the filter or group had
+ * no worker before, 0 if it had, -1 ENOMEM (nothing changed). */
+int cq_route_pay_add(route_pay_t p, uint64_t key, uint64_t bit);
+/* Clear it: 1 if the filter or group lost its last worker, else 0. */
+int cq_route_pay_remove(route_pay_t p, uint64_t key, uint64_t bit);
+bool cq_route_pay_empty(route_pay_t p);
+void cq_route_remove_locked(route_shard_t *s, const cq_topic_levels_t *lv,
+	uint64_t key, uint64_t bit);
+
+/* route-index.c: the filter index (X1..X5).  'kind' is
+ * cq_topic_index_kind(lv), not CQ_TOPIC_NOT_INDEXED. */
+route_entry_t *cq_route_index_find(const cq_topic_levels_t *lv);
+int cq_route_index_add_locked(route_shard_t *s, const cq_topic_levels_t *lv,
+	uint32_t kind, uint64_t key, uint64_t bit);
+void cq_route_index_remove_locked(route_shard_t *s, const cq_topic_levels_t *lv,
+	uint32_t kind, uint64_t key, uint64_t bit);
 
 void cq_route_check(cq_shm_t *shm, void *area, cq_shm_report_t *rep);
 

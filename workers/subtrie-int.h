@@ -78,12 +78,57 @@ struct st_path {
 	uint32_t depth;
 };
 
+/* An indexed filter (cq_topic_index_kind): its record and its text.
+ * Never moves (its subscriber list may point into it). */
+struct st_entry {
+	uint32_t hash; /* whole-filter hash of the split (t->seed) */
+	uint32_t len;
+	struct st_filter f;
+	char text[];
+};
+
+struct st_islot {
+	uint32_t hash;
+	struct st_entry *e; /* NULL: empty */
+};
+
+/*
+ * The filter index (subtrie-index.c): exact and single-'+' filters, an
+ * open-addressed table (linear probing from hash & (cap - 1), load at
+ * most 3/4, backward-shift deletion), and the '+' shapes it holds:
+ * bit j of shapes[n - 1] while shape_count[n - 1][j] > 0 ('+' entries
+ * of n levels with '+' at level j).
+ */
+struct st_index {
+	struct st_islot *slot;
+	uint32_t cap, n; /* cap: power of two, or 0 with slot NULL */
+	uint16_t shapes[CQ_TOPIC_INDEX_DEPTH];
+	uint32_t shape_count[CQ_TOPIC_INDEX_DEPTH][CQ_TOPIC_INDEX_DEPTH];
+};
+
 struct cq_subtrie {
 	struct st_node *root;
 	uint64_t seed;
+	uint32_t h_plus; /* hash of the level "+" with seed */
 	cq_subtrie_online_fn online; /* shared groups prefer these, or NULL */
 	uint64_t nodes, subscriptions, filters;
+	struct st_index idx;
 };
+
+/* subtrie-index.c.  'kind' is cq_topic_index_kind(lv), not
+ * CQ_TOPIC_NOT_INDEXED. */
+struct st_entry *cq_subtrie_index_find(
+	const cq_subtrie_t *t, const cq_topic_levels_t *lv);
+/* A new empty entry for lv; NULL with errno ENOMEM. */
+struct st_entry *cq_subtrie_index_add(
+	cq_subtrie_t *t, const cq_topic_levels_t *lv, uint32_t kind);
+/* Remove and free e (lv's entry) if its record holds nobody. */
+void cq_subtrie_index_drop_if_empty(cq_subtrie_t *t,
+	const cq_topic_levels_t *lv, uint32_t kind, struct st_entry *e);
+/* Free every entry (releasing its record) and the table. */
+void cq_subtrie_index_free(cq_subtrie_t *t);
+/* Release what a filter record holds (subtrie.c). */
+void cq_subtrie_filter_release(struct st_filter *f);
 
 static inline uint32_t
 ptr_hash(const void *p)

@@ -377,101 +377,34 @@ END_TEST
 
 #define X_FILT 200
 
-/* A filter for the index model: mostly exact and single-'+' (the index),
- * some '#' and two-'+' (the trie), some shared; '$SYS' first levels,
- * empty levels ("a//b", "/"). */
-static void
-x_filter(uint64_t *rs, char *buf, size_t cap)
-{
-	static const char *const lv[] = {"a", "b", "", "x", "yy", "$SYS"};
-	unsigned n = 1 + (unsigned)(test_rand(rs) % 5), plus = 0;
-	char plain[48] = "";
-	for (unsigned i = 0; i < n; i++) {
-		unsigned r = (unsigned)(test_rand(rs) % 20);
-		const char *l = lv[test_rand(rs) % (i == 0 ? 6 : 5)];
-		if (r < 3 && plus++ < 2)
-			l = "+";
-		else if (r == 3 && i == n - 1)
-			l = "#";
-		snprintf(plain + strlen(plain), sizeof(plain) - strlen(plain),
-			"%s%s", i ? "/" : "", l);
-	}
-	if (plain[0] == '\0') /* a filter is never empty */
-		snprintf(plain, sizeof(plain), "/");
-	if (test_rand(rs) % 6 == 0)
-		snprintf(buf, cap, "$share/g/%s", plain);
-	else
-		snprintf(buf, cap, "%s", plain);
-}
-
-/* A topic: often one of the filters with its wildcards made levels (so
- * that '+' filters match), else random levels. */
-static void
-x_topic(uint64_t *rs, char filters[][64], unsigned nf, char *buf, size_t cap)
-{
-	static const char *const lv[] = {"a", "b", "", "x", "q", "$SYS"};
-	cq_match_share_t sh;
-	const char *f = filters[test_rand(rs) % nf];
-	cq_match_share_split(f, strlen(f), &sh);
-	if (test_rand(rs) % 3 != 0) {
-		size_t o = 0;
-		for (uint32_t i = 0; i < sh.filter_len && o + 2 < cap; i++)
-			buf[o++] = sh.filter[i] == '+' || sh.filter[i] == '#'
-				? 'q'
-				: sh.filter[i];
-		buf[o] = '\0';
-		return;
-	}
-	unsigned n = 1 + (unsigned)(test_rand(rs) % 5);
-	buf[0] = '\0';
-	for (unsigned i = 0; i < n; i++)
-		snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s",
-			i ? "/" : "", lv[test_rand(rs) % (i == 0 ? 6 : 5)]);
-	if (buf[0] == '\0') /* a topic is never empty */
-		snprintf(buf, cap, "/");
-}
-
-static void
-x_distinct_filters(uint64_t *rs, char filters[][64], unsigned nf)
-{
-	for (unsigned f = 0; f < nf; f++) {
-		bool dup;
-		do {
-			x_filter(rs, filters[f], 64);
-			dup = false;
-			for (unsigned g = 0; g < f; g++)
-				dup |= !strcmp(filters[g], filters[f]);
-		} while (dup);
-	}
-}
-
 /* Churn on the first 'size' filters; a few hot ones are subscribed and
  * unsubscribed again and again.  Matches checked against the model. */
 static void
-x_churn(unsigned size, uint64_t *rs, char filters[][64], bool on[][M_SLOTS],
+index_churn(unsigned size, uint64_t *rs, char filters[][64], bool on[][M_SLOTS],
 	cq_route_result_t *r)
 {
-	static const char *const special[] = {"/", "a//b", "//", "$SYS",
-		"$SYS/a", "$SYS/a/b", "a/", "/a", "a//"};
 	for (unsigned i = 0; i < 800; i++) {
 		unsigned op = (unsigned)(test_rand(rs) % 10);
-		unsigned f = (unsigned)(test_rand(rs) % (op < 2 ? 3 : size));
+		bool hot = test_rand(rs) % 3 == 0;
+		unsigned f = (unsigned)(test_rand(rs) % (hot ? 3 : size)) %
+			size;
 		unsigned sl = (unsigned)(test_rand(rs) % M_SLOTS);
 		char topic[64];
 		if (op < 5) {
-			add(filters[f % size], sl);
-			on[f % size][sl] = true;
+			add(filters[f], sl);
+			on[f][sl] = true;
 		} else if (op < 8) {
-			del(filters[f % size], sl);
-			on[f % size][sl] = false;
+			del(filters[f], sl);
+			on[f][sl] = false;
 		} else {
 			if (op == 8)
-				x_topic(rs, filters, size, topic,
+				test_index_topic(rs, filters, size, topic,
 					sizeof(topic));
 			else
 				snprintf(topic, sizeof(topic), "%s",
-					special[test_rand(rs) %
-						CQ_ARRAY_SIZE(special)]);
+					test_special_topics[test_rand(rs) %
+						CQ_ARRAY_SIZE(
+							test_special_topics)]);
 			match(topic, r);
 			model_check_n(size, on, filters, topic, r);
 		}
@@ -490,14 +423,14 @@ START_TEST(model_index_sizes)
 	static char filters[X_FILT][64];
 	static bool on[X_FILT][M_SLOTS];
 	uint64_t rs = 4242;
-	x_distinct_filters(&rs, filters, X_FILT);
+	test_index_filters(&rs, filters, X_FILT, true);
 	for (unsigned size = 1; size <= X_FILT; size = size * 3 / 2 + 1) {
 		memset(on, 0, sizeof(on));
 		for (unsigned f = 0; f < size; f++) {
 			add(filters[f], f % M_SLOTS);
 			on[f][f % M_SLOTS] = true;
 		}
-		x_churn(size, &rs, filters, on, &r);
+		index_churn(size, &rs, filters, on, &r);
 		check_clean(&shm);
 		for (unsigned f = 0; f < size; f++)
 			for (unsigned sl = 0; sl < M_SLOTS; sl++) {

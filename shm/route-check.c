@@ -8,9 +8,10 @@
  * and checks what is the route trie's own: slot bitmaps within the
  * configured workers, group tables, and the filter index (X1..X5): the
  * table (bounds, order, homes), each entry's text, whole-filter hash,
- * kind and shard, and the shapes its '+' entries need (a missing bit or a
- * count below the entries is an error: readers would miss filters; a
- * count or bit too high is repaired when quiescent).  It recounts the
+ * kind and shard, and the shapes and Bloom filter bits its '+' entries
+ * need (a missing bit or a count below the entries is an error: readers
+ * would miss filters; a count or bit too high is repaired when
+ * quiescent).  It recounts the
  * shard statistics (R6, repaired when quiescent) and counts empty nodes
  * and entries left by a writer killed while removing (R5, X3).
  */
@@ -32,6 +33,7 @@ struct rc {
 	uint64_t filters;
 	uint64_t entries, empty_entries;
 	unsigned si; /* the shard being checked */
+	const route_bloom_t *bloom; /* its Bloom filter (X6), if sound */
 	/* '+' entries found per shape [levels - 1][j] */
 	uint32_t shapes[CQ_TOPIC_INDEX_DEPTH][CQ_TOPIC_INDEX_DEPTH];
 };
@@ -103,6 +105,9 @@ entry_key_error(struct rc *c, const route_entry_t *e)
 		why = "in another shard's index";
 	else if (kind != CQ_TOPIC_EXACT)
 		c->shapes[lv.n - 1][kind]++;
+	if (why == NULL && kind != CQ_TOPIC_EXACT && c->bloom != NULL &&
+		!route_bloom_has(c->bloom, e->h.hash))
+		why = "not in its shard's Bloom filter: readers skip it";
 	cq_topic_levels_free(&lv);
 	return why;
 }
@@ -149,12 +154,34 @@ check_shapes(struct rc *c, route_shard_t *s)
 		}
 }
 
+/* The shard's Bloom filter (X6): its bounds; c->bloom if sound. */
+static void
+check_bloom(struct rc *c, const route_shard_t *s)
+{
+	const route_bloom_t *b = cq_off_ptr(c->shm->base, s->bloom);
+	c->bloom = NULL;
+	if (s->bloom == CQ_OFF_NULL)
+		return;
+	if (!cq_off_valid(c->shm->size, s->bloom, sizeof(*b)) ||
+		b->log2 < ROUTE_BLOOM_MIN_LOG2 ||
+		b->log2 > ROUTE_BLOOM_MAX_LOG2 ||
+		!cq_off_valid(c->shm->size, s->bloom,
+			sizeof(*b) + (UINT64_C(1) << b->log2) / 8)) {
+		cq_shm_check_error(c->rep, "route",
+			"shard %u: Bloom filter %#x corrupt", c->si, s->bloom);
+		return;
+	}
+	cq_arena_mark(c->shm, c->rep, s->bloom);
+	c->bloom = b;
+}
+
 /* The shard's filter index: the table, every entry, the shapes. */
 static void
 check_index(struct rc *c, route_shard_t *s)
 {
 	const char *why = NULL;
 	memset(c->shapes, 0, sizeof(c->shapes));
+	check_bloom(c, s);
 	if (s->index != 0 && c->si == c->a->nshards + ROUTE_SHARD_HASH)
 		cq_shm_check_error(
 			c->rep, "route", "the '#' shard has an index");

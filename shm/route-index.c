@@ -11,11 +11,14 @@
  * bitmap and groups words; it leaves by the table remove and is retired
  * to QSBR.  Beside the index, the shard counts its '+' entries per shape
  * (levels, '+' position) and keeps one bit per shape with entries, which
- * tells readers which probes to make.
+ * tells readers which probes to make, and a Bloom filter over the '+'
+ * entries' hashes (X6), which tells them which of those probes can find
+ * nothing: most of them, in a big index, and each would cost a cache miss.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "shm/arena.h"
 #include "shm/crashpoint.h"
@@ -43,6 +46,103 @@ cq_route_index_find(const cq_topic_levels_t *lv)
 	return (route_entry_t *)cq_trie_child(cq_trie_kids_load(index_word(lv)),
 		lv->hash, s, len, ROUTE_ENTRY_TEXT);
 }
+
+/* ---- X6: the Bloom filter over '+' entries ----------------------------- */
+
+static void
+bloom_set(route_bloom_t *b, uint32_t hash)
+{
+	uint32_t bit = hash & (uint32_t)((UINT64_C(1) << b->log2) - 1);
+	uint64_t *w = &b->w[bit / 64];
+	__atomic_store_n(w, *w | UINT64_C(1) << (bit % 64), __ATOMIC_RELEASE);
+}
+
+/* '+' entries indexed in shard s (X4 counts: they err high only). */
+static uint32_t
+plus_entries(const route_shard_t *s)
+{
+	uint64_t n = 0;
+	for (uint32_t d = 0; d < CQ_TOPIC_INDEX_DEPTH; d++)
+		for (uint32_t j = 0; j < CQ_TOPIC_INDEX_DEPTH; j++)
+			n += s->shape_count[d][j];
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+/*
+ * Replace shard s's filter by one sized for its '+' entries (16 to 32
+ * bits each), holding all of them and 'extra' (a key about to be
+ * published) if not NULL; no filter when there is no key.  Shard lock
+ * held.  0, or -1 ENOMEM (the old filter stays).
+ */
+static int
+bloom_rebuild(route_shard_t *s, const uint32_t *extra)
+{
+	uint64_t keys = plus_entries(s);
+	cq_off_t off = CQ_OFF_NULL, old = s->bloom;
+	uint32_t log2 = ROUTE_BLOOM_MIN_LOG2, n = 0;
+	while (log2 < ROUTE_BLOOM_MAX_LOG2 && (UINT64_C(1) << log2) < keys * 16)
+		log2++;
+	if (keys > 0 &&
+		(off = cq_arena_zalloc(sizeof(route_bloom_t) +
+			 (UINT64_C(1) << log2) / 8)) == CQ_OFF_NULL)
+		return -1;
+	if (off != CQ_OFF_NULL) {
+		route_bloom_t *b = CQ_PTR(route_bloom_t, off);
+		b->log2 = log2;
+		cq_trie_iter_t it;
+		cq_trie_iter_init(&it, s->index);
+		for (cq_off_t c; (c = cq_trie_iter_next(&it)) != CQ_OFF_NULL;) {
+			const route_entry_t *e = route_entry_at(c);
+			if (memchr(cq_trie_text(&e->h, ROUTE_ENTRY_TEXT), '+',
+				    e->h.len) == NULL)
+				continue; /* only '+' levels have a '+' */
+			bloom_set(b, e->h.hash);
+			n++;
+		}
+		if (extra != NULL) {
+			bloom_set(b, *extra);
+			n++;
+		}
+		CQ_CRASHPOINT("route.bloom_built");
+	}
+	cq_off_publish(&s->bloom, off);
+	if (old != CQ_OFF_NULL)
+		cq_qsbr_retire(old);
+	s->bloom_keys = n;
+	s->bloom_stale = 0;
+	return 0;
+}
+
+/* A '+' entry with 'hash' is about to be published: its bit is set first
+ * (X6), in a filter rebuilt when under 8 bits per key are left.  Without
+ * memory for that, the old filter takes it (more false positives); with
+ * no filter at all, readers probe every shape. */
+static void
+bloom_add(route_shard_t *s, uint32_t hash)
+{
+	route_bloom_t *b = CQ_PTR(route_bloom_t, s->bloom);
+	if ((b == NULL ||
+		    (uint64_t)(s->bloom_keys + 1) * 8 > UINT64_C(1)
+				    << b->log2) &&
+		bloom_rebuild(s, &hash) == 0)
+		return;
+	if (b != NULL) {
+		bloom_set(b, hash);
+		s->bloom_keys++;
+	}
+}
+
+/* A '+' entry was unlinked: its bit stays (it may be another's too), the
+ * filter is rebuilt once half its keys are gone. */
+static void
+bloom_remove(route_shard_t *s)
+{
+	s->bloom_stale++;
+	if (s->bloom_stale * 2 > s->bloom_keys)
+		(void)bloom_rebuild(s, NULL);
+}
+
+/* ---- X4: shapes ------------------------------------------------------- */
 
 /* X4: one more '+' entry of lv's shape; its bit is set before the entry
  * is published. */
@@ -96,11 +196,15 @@ cq_route_index_add_locked(route_shard_t *s, const cq_topic_levels_t *lv,
 	if (cq_route_pay_add(route_entry_pay(e), key, bit) < 0)
 		goto fail;
 	CQ_CRASHPOINT("route.entry_built");
-	if (kind != CQ_TOPIC_EXACT)
+	if (kind != CQ_TOPIC_EXACT) {
 		shape_add(s, lv, kind);
+		bloom_add(s, lv->hash);
+	}
 	if (cq_trie_insert(&s->index, off, ROUTE_ENTRY_TEXT) < 0) {
-		if (kind != CQ_TOPIC_EXACT)
+		if (kind != CQ_TOPIC_EXACT) {
 			shape_remove(s, lv, kind);
+			bloom_remove(s);
+		}
 		goto fail;
 	}
 	s->entries++;
@@ -134,8 +238,10 @@ cq_route_index_remove_locked(route_shard_t *s, const cq_topic_levels_t *lv,
 	cq_off_t off = CQ_OFF(e);
 	cq_trie_remove(&s->index, off, ROUTE_ENTRY_TEXT);
 	CQ_CRASHPOINT("route.unlinked");
-	if (kind != CQ_TOPIC_EXACT)
+	if (kind != CQ_TOPIC_EXACT) {
 		shape_remove(s, lv, kind);
+		bloom_remove(s);
+	}
 	if (e->groups != CQ_OFF_NULL)
 		cq_qsbr_retire(e->groups);
 	cq_qsbr_retire(off);

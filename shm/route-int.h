@@ -66,7 +66,32 @@ typedef struct route_entry {
 CQ_STATIC_ASSERT(offsetof(route_entry_t, groups) + 4 == ROUTE_ENTRY_TEXT,
 	"route filter text follows the fields");
 
-/* Readers use kids, index and shapes: the first two lines. */
+/*
+ * X6: a Bloom filter (one bit per key) over the whole-filter hashes of a
+ * shard's '+' entries: a probe whose bit is clear finds nothing and is
+ * skipped.  Immutable size; bits only ever set in place; replaced (built
+ * from the index, published, the old one retired) when it fills up or
+ * half its keys are gone.
+ */
+typedef struct route_bloom {
+	uint32_t log2; /* 1 << log2 bits */
+	uint32_t pad[3];
+	uint64_t w[];
+} route_bloom_t;
+
+#define ROUTE_BLOOM_MIN_LOG2 9u
+#define ROUTE_BLOOM_MAX_LOG2 28u
+
+static inline bool
+route_bloom_has(const route_bloom_t *b, uint32_t hash)
+{
+	uint32_t bit = hash & (uint32_t)((UINT64_C(1) << b->log2) - 1);
+	return (__atomic_load_n(&b->w[bit / 64], __ATOMIC_ACQUIRE) >>
+		       (bit % 64)) &
+		1;
+}
+
+/* Readers use kids, index, shapes and bloom: the first two lines. */
 typedef struct route_shard {
 	cq_mutex_t lock;
 	uint64_t kids; /* root-level children of this shard (trie.h) */
@@ -74,6 +99,9 @@ typedef struct route_shard {
 	/* X4: bit j of shapes[n - 1]: an indexed filter of n levels has its
 	 * '+' at level j (readers probe those) */
 	uint16_t shapes[CQ_TOPIC_INDEX_DEPTH];
+	cq_relptr(route_bloom_t) bloom; /* X6, or none */
+	uint32_t bloom_keys; /* '+' entries added since it was built, and */
+	uint32_t bloom_stale; /* removed: when to rebuild it (writers) */
 	uint64_t nodes; /* R6: statistics */
 	uint64_t entries;
 	uint64_t filters;
@@ -84,8 +112,9 @@ typedef struct route_shard {
 
 CQ_STATIC_ASSERT(offsetof(route_shard_t, index) + 8 <= CQ_CACHELINE,
 	"a reader's words of a shard share one line");
-CQ_STATIC_ASSERT(offsetof(route_shard_t, shapes) == CQ_CACHELINE,
-	"the shapes fill the shard's second line");
+CQ_STATIC_ASSERT(offsetof(route_shard_t, shapes) == CQ_CACHELINE &&
+		offsetof(route_shard_t, bloom) + 4 <= 2 * CQ_CACHELINE,
+	"the shapes and the bloom word are on the shard's second line");
 
 typedef struct route_area {
 	uint64_t magic;

@@ -694,7 +694,24 @@ probe_add(struct route_walk *m, uint64_t index, uint32_t hash, uint32_t j)
 	cq_trie_prefetch(index, hash);
 }
 
-/* The probes of topic t (X4, X5), their home slots being loaded. */
+/* The probe of the topic with level j made '+' in 'index', unless the
+ * index's Bloom filter b says it finds nothing (X6). */
+static inline void
+plus_probe(struct route_walk *m, const route_bloom_t *b, uint64_t index,
+	uint32_t j)
+{
+	uint32_t hash = cq_topic_plus_hash(m->t, j, cq_route_area->h_plus);
+	if (b == NULL || route_bloom_has(b, hash))
+		probe_add(m, index, hash, j);
+}
+
+static inline const route_bloom_t *
+bloom_of(const route_shard_t *s)
+{
+	return CQ_PTR(const route_bloom_t, cq_off_load(&s->bloom));
+}
+
+/* The probes of topic t (X4..X6), their home slots being loaded. */
 static inline void
 probes_start(struct route_walk *m)
 {
@@ -714,12 +731,10 @@ probes_start(struct route_walk *m)
 	uint64_t index = cq_trie_kids_load(&ls->index);
 	probe_add(m, index, t->hash, CQ_TOPIC_EXACT);
 	if (plus0)
-		probe_add(m, cq_trie_kids_load(&ps->index),
-			cq_topic_plus_hash(t, 0, a->h_plus), 0);
-	for (shapes &= ~1u; shapes != 0; shapes &= shapes - 1) {
-		uint32_t j = (uint32_t)__builtin_ctz(shapes);
-		probe_add(m, index, cq_topic_plus_hash(t, j, a->h_plus), j);
-	}
+		plus_probe(m, bloom_of(ps), cq_trie_kids_load(&ps->index), 0);
+	const route_bloom_t *b = (shapes & ~1u) != 0 ? bloom_of(ls) : NULL;
+	for (shapes &= ~1u; shapes != 0; shapes &= shapes - 1)
+		plus_probe(m, b, index, (uint32_t)__builtin_ctz(shapes));
 }
 
 /* The probes' candidate entries (their slots arrived meanwhile), whose

@@ -65,6 +65,7 @@ static const struct {
 	{"route.locked", 400},
 	{"route.chain_built", 200},
 	{"route.entry_built", 200},
+	{"route.bloom_built", 20},
 	{"route.unlinked", 200},
 	{"route.cleared", 300},
 	{"trie.table_built", 200},

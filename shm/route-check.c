@@ -8,7 +8,7 @@
  * and checks what is the route trie's own: slot bitmaps within the
  * configured workers, group tables, and the filter index (X1..X5): the
  * table (bounds, order, homes), each entry's text, whole-filter hash,
- * kind and shard, and the shapes and Bloom filter bits its '+' entries
+ * kind and shard, and the shapes and Bloom filter bits its wildcard entries
  * need (a missing bit or a count below the entries is an error: readers
  * would miss filters; a count or bit too high is repaired when
  * quiescent).  It recounts the
@@ -36,6 +36,8 @@ struct rc {
 	const route_bloom_t *bloom; /* its Bloom filter (X6), if sound */
 	/* '+' entries found per shape [levels - 1][j] */
 	uint32_t shapes[CQ_TOPIC_INDEX_DEPTH][CQ_TOPIC_INDEX_DEPTH];
+	uint32_t
+		mshapes[CQ_TOPIC_INDEX_DEPTH]; /* '#' ones per literal levels */
 };
 
 /* One position's bitmap and groups (of the node or entry at offset
@@ -92,7 +94,7 @@ entry_key_error(struct rc *c, const route_entry_t *e)
 	if (cq_topic_levels_split(&lv, cq_trie_text(&e->h, ROUTE_ENTRY_TEXT),
 		    e->h.len, a->seed) < 0)
 		return "too deep for the checker's memory";
-	uint32_t kind = cq_topic_index_kind(&lv);
+	uint32_t kind = cq_topic_index_kind(&lv, true);
 	unsigned shard = cq_topic_level_is_plus(&lv.lv[0])
 		? a->nshards + ROUTE_SHARD_PLUS
 		: lv.lv[0].hash & (a->nshards - 1);
@@ -103,6 +105,8 @@ entry_key_error(struct rc *c, const route_entry_t *e)
 		why = "a filter only the trie may hold";
 	else if (shard != c->si)
 		why = "in another shard's index";
+	else if (kind & CQ_TOPIC_MULTI)
+		c->mshapes[kind & ~CQ_TOPIC_MULTI]++;
 	else if (kind != CQ_TOPIC_EXACT)
 		c->shapes[lv.n - 1][kind]++;
 	if (why == NULL && kind != CQ_TOPIC_EXACT && c->bloom != NULL &&
@@ -128,30 +132,36 @@ check_entry(void *arg, cq_off_t off)
 			c->rep, "route", "index entry %#x: %s", off, why);
 }
 
+/* One shape: 'have' entries found, *count counted, 'bit' of *word. */
+static void
+check_shape(struct rc *c, uint32_t have, uint32_t *count, uint16_t *word,
+	uint16_t bit, const char *what, uint32_t a, uint32_t b)
+{
+	bool set = (*word & bit) != 0;
+	if ((have > 0 && !set) || *count < have)
+		cq_shm_check_error(c->rep, "route",
+			"shard %u: %u %s entries (%u, %u), counted %u, bit %d",
+			c->si, have, what, a, b, *count, set);
+	else if ((*count != have || set != (have > 0)) &&
+		cq_shm_check_quiescent(c->rep)) {
+		*count = have;
+		*word = (uint16_t)(have > 0 ? *word | bit : *word & ~bit);
+		c->rep->repaired++;
+	}
+}
+
 /* Shape bits and counts of shard s against the entries found (X4). */
 static void
 check_shapes(struct rc *c, route_shard_t *s)
 {
-	bool quiescent = cq_shm_check_quiescent(c->rep);
-	for (uint32_t d = 0; d < CQ_TOPIC_INDEX_DEPTH; d++)
-		for (uint32_t j = 0; j < CQ_TOPIC_INDEX_DEPTH; j++) {
-			uint32_t have = c->shapes[d][j];
-			uint32_t count = s->shape_count[d][j];
-			bool bit = (s->shapes[d] >> j) & 1;
-			if ((have > 0 && !bit) || count < have)
-				cq_shm_check_error(c->rep, "route",
-					"shard %u: %u '+' entries of %u levels "
-					"at level %u, counted %u, bit %d",
-					c->si, have, d + 1, j, count, bit);
-			else if ((count != have || bit != (have > 0)) &&
-				quiescent) {
-				s->shape_count[d][j] = have;
-				s->shapes[d] = (uint16_t)((s->shapes[d] &
-								  ~(1u << j)) |
-					(have > 0 ? 1u << j : 0));
-				c->rep->repaired++;
-			}
-		}
+	for (uint32_t d = 0; d < CQ_TOPIC_INDEX_DEPTH; d++) {
+		for (uint32_t j = 0; j < CQ_TOPIC_INDEX_DEPTH; j++)
+			check_shape(c, c->shapes[d][j], &s->shape_count[d][j],
+				&s->shapes[d], (uint16_t)(1u << j),
+				"'+' (levels, '+' level)", d + 1, j);
+		check_shape(c, c->mshapes[d], &s->mshape_count[d], &s->mshapes,
+			(uint16_t)(1u << d), "'#' (literal levels, -)", d, 0);
+	}
 }
 
 /* The shard's Bloom filter (X6): its bounds; c->bloom if sound. */
@@ -181,6 +191,7 @@ check_index(struct rc *c, route_shard_t *s)
 {
 	const char *why = NULL;
 	memset(c->shapes, 0, sizeof(c->shapes));
+	memset(c->mshapes, 0, sizeof(c->mshapes));
 	check_bloom(c, s);
 	if (s->index != 0 && c->si == c->a->nshards + ROUTE_SHARD_HASH)
 		cq_shm_check_error(
@@ -235,7 +246,8 @@ cq_route_check(cq_shm_t *shm, void *area, cq_shm_report_t *rep)
 	if (a->magic != ROUTE_MAGIC || a->nshards == 0 ||
 		(a->nshards & (a->nshards - 1)) != 0 ||
 		a->nworkers > CQ_MAX_WORKERS ||
-		a->h_plus != cq_topic_hash("+", 1, a->seed)) {
+		a->h_plus != cq_topic_hash("+", 1, a->seed) ||
+		a->h_hash != cq_topic_hash("#", 1, a->seed)) {
 		cq_shm_check_error(rep, "route", "area header corrupt");
 		return;
 	}

@@ -5,15 +5,16 @@
  *
  * Every shard has one index, a children table of the trie core (trie.h)
  * whose children are entries {whole-filter hash, length, slot bitmap,
- * groups, text}: the shard's exact filters and single-'+' filters
- * (cq_topic_index_kind).  An entry is built privately and published by
+ * groups, text}: the shard's exact filters, single-'+' filters and
+ * literal filters ending in '#' (cq_topic_index_kind).  An entry is built privately and published by
  * the table insert; it changes afterwards only by single stores of its
  * bitmap and groups words; it leaves by the table remove and is retired
- * to QSBR.  Beside the index, the shard counts its '+' entries per shape
- * (levels, '+' position) and keeps one bit per shape with entries, which
- * tells readers which probes to make, and a Bloom filter over the '+'
- * entries' hashes (X6), which tells them which of those probes can find
- * nothing: most of them, in a big index, and each would cost a cache miss.
+ * to QSBR.  Beside the index, the shard counts its wildcard entries per
+ * shape ('+': levels and '+' position; '#': literal levels) and keeps one
+ * bit per shape with entries, which tells readers which probes to make,
+ * and a Bloom filter over the wildcard entries' hashes (X6), which tells
+ * them which of those probes can find nothing: most of them, in a big
+ * index, and each would cost a cache miss.
  */
 #include "config.h"
 
@@ -52,32 +53,43 @@ cq_route_index_find(const cq_topic_levels_t *lv)
 static void
 bloom_set(route_bloom_t *b, uint32_t hash)
 {
-	uint32_t bit = hash & (uint32_t)((UINT64_C(1) << b->log2) - 1);
+	uint32_t bit = route_bloom_bit(b, hash);
 	uint64_t *w = &b->w[bit / 64];
 	__atomic_store_n(w, *w | UINT64_C(1) << (bit % 64), __ATOMIC_RELEASE);
 }
 
-/* '+' entries indexed in shard s (X4 counts: they err high only). */
+/* Wildcard entries indexed in shard s (X4 counts: they err high only). */
 static uint32_t
-plus_entries(const route_shard_t *s)
+wild_entries(const route_shard_t *s)
 {
 	uint64_t n = 0;
-	for (uint32_t d = 0; d < CQ_TOPIC_INDEX_DEPTH; d++)
+	for (uint32_t d = 0; d < CQ_TOPIC_INDEX_DEPTH; d++) {
+		n += s->mshape_count[d];
 		for (uint32_t j = 0; j < CQ_TOPIC_INDEX_DEPTH; j++)
 			n += s->shape_count[d][j];
+	}
 	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
+/* Is e a wildcard entry?  Literal levels have no '+' nor '#'. */
+static bool
+wild_entry(const route_entry_t *e)
+{
+	const char *t = cq_trie_text(&e->h, ROUTE_ENTRY_TEXT);
+	return memchr(t, '+', e->h.len) != NULL ||
+		(e->h.len > 0 && t[e->h.len - 1] == '#');
+}
+
 /*
- * Replace shard s's filter by one sized for its '+' entries (16 to 32
- * bits each), holding all of them and 'extra' (a key about to be
+ * Replace shard s's filter by one sized for its wildcard entries (16 to
+ * 32 bits each), holding all of them and 'extra' (a key about to be
  * published) if not NULL; no filter when there is no key.  Shard lock
  * held.  0, or -1 ENOMEM (the old filter stays).
  */
 static int
 bloom_rebuild(route_shard_t *s, const uint32_t *extra)
 {
-	uint64_t keys = plus_entries(s);
+	uint64_t keys = wild_entries(s);
 	cq_off_t off = CQ_OFF_NULL, old = s->bloom;
 	uint32_t log2 = ROUTE_BLOOM_MIN_LOG2, n = 0;
 	while (log2 < ROUTE_BLOOM_MAX_LOG2 && (UINT64_C(1) << log2) < keys * 16)
@@ -93,9 +105,8 @@ bloom_rebuild(route_shard_t *s, const uint32_t *extra)
 		cq_trie_iter_init(&it, s->index);
 		for (cq_off_t c; (c = cq_trie_iter_next(&it)) != CQ_OFF_NULL;) {
 			const route_entry_t *e = route_entry_at(c);
-			if (memchr(cq_trie_text(&e->h, ROUTE_ENTRY_TEXT), '+',
-				    e->h.len) == NULL)
-				continue; /* only '+' levels have a '+' */
+			if (!wild_entry(e))
+				continue;
 			bloom_set(b, e->h.hash);
 			n++;
 		}
@@ -113,7 +124,7 @@ bloom_rebuild(route_shard_t *s, const uint32_t *extra)
 	return 0;
 }
 
-/* A '+' entry with 'hash' is about to be published: its bit is set first
+/* A wildcard entry with 'hash' is about to be published: its bit is set first
  * (X6), in a filter rebuilt when under 8 bits per key are left.  Without
  * memory for that, the old filter takes it (more false positives); with
  * no filter at all, readers probe every shape. */
@@ -132,7 +143,7 @@ bloom_add(route_shard_t *s, uint32_t hash)
 	}
 }
 
-/* A '+' entry was unlinked: its bit stays (it may be another's too), the
+/* A wildcard entry was unlinked: its bit stays (it may be another's too), the
  * filter is rebuilt once half its keys are gone. */
 static void
 bloom_remove(route_shard_t *s)
@@ -144,26 +155,45 @@ bloom_remove(route_shard_t *s)
 
 /* ---- X4: shapes ------------------------------------------------------- */
 
-/* X4: one more '+' entry of lv's shape; its bit is set before the entry
- * is published. */
-static void
-shape_add(route_shard_t *s, const cq_topic_levels_t *lv, uint32_t j)
+/* The count and bit word of a wildcard entry's shape (X4), and its bit. */
+static uint32_t *
+shape_of(route_shard_t *s, const cq_topic_levels_t *lv, uint32_t kind,
+	uint16_t **word_r, uint16_t *bit_r)
 {
-	uint16_t *w = &s->shapes[lv->n - 1];
-	s->shape_count[lv->n - 1][j]++;
-	__atomic_store_n(w, (uint16_t)(*w | 1u << j), __ATOMIC_RELEASE);
+	if (kind & CQ_TOPIC_MULTI) {
+		uint32_t k = kind & ~CQ_TOPIC_MULTI;
+		*word_r = &s->mshapes;
+		*bit_r = (uint16_t)(1u << k);
+		return &s->mshape_count[k];
+	}
+	*word_r = &s->shapes[lv->n - 1];
+	*bit_r = (uint16_t)(1u << kind);
+	return &s->shape_count[lv->n - 1][kind];
 }
 
-/* X4: one '+' entry fewer, after it was unlinked; the bit goes with the
- * last one.  A count at 0 already is wrong low: keep the bit. */
+/* X4, X6: one more wildcard entry of lv's shape: its shape bit and its
+ * Bloom bit are set before the entry is published. */
 static void
-shape_remove(route_shard_t *s, const cq_topic_levels_t *lv, uint32_t j)
+wild_add(route_shard_t *s, const cq_topic_levels_t *lv, uint32_t kind)
 {
-	uint32_t *c = &s->shape_count[lv->n - 1][j];
-	uint16_t *w = &s->shapes[lv->n - 1];
+	uint16_t *w, bit;
+	uint32_t *c = shape_of(s, lv, kind, &w, &bit);
+	(*c)++;
+	__atomic_store_n(w, (uint16_t)(*w | bit), __ATOMIC_RELEASE);
+	bloom_add(s, lv->hash);
+}
+
+/* X4, X6: one wildcard entry fewer, after it was unlinked; the shape bit
+ * goes with the last one.  A count at 0 already is wrong low: keep the
+ * bit. */
+static void
+wild_remove(route_shard_t *s, const cq_topic_levels_t *lv, uint32_t kind)
+{
+	uint16_t *w, bit;
+	uint32_t *c = shape_of(s, lv, kind, &w, &bit);
 	if (*c > 0 && --*c == 0)
-		__atomic_store_n(
-			w, (uint16_t)(*w & ~(1u << j)), __ATOMIC_RELEASE);
+		__atomic_store_n(w, (uint16_t)(*w & ~bit), __ATOMIC_RELEASE);
+	bloom_remove(s);
 }
 
 /*
@@ -196,15 +226,11 @@ cq_route_index_add_locked(route_shard_t *s, const cq_topic_levels_t *lv,
 	if (cq_route_pay_add(route_entry_pay(e), key, bit) < 0)
 		goto fail;
 	CQ_CRASHPOINT("route.entry_built");
-	if (kind != CQ_TOPIC_EXACT) {
-		shape_add(s, lv, kind);
-		bloom_add(s, lv->hash);
-	}
+	if (kind != CQ_TOPIC_EXACT)
+		wild_add(s, lv, kind);
 	if (cq_trie_insert(&s->index, off, ROUTE_ENTRY_TEXT) < 0) {
-		if (kind != CQ_TOPIC_EXACT) {
-			shape_remove(s, lv, kind);
-			bloom_remove(s);
-		}
+		if (kind != CQ_TOPIC_EXACT)
+			wild_remove(s, lv, kind);
 		goto fail;
 	}
 	s->entries++;
@@ -238,10 +264,8 @@ cq_route_index_remove_locked(route_shard_t *s, const cq_topic_levels_t *lv,
 	cq_off_t off = CQ_OFF(e);
 	cq_trie_remove(&s->index, off, ROUTE_ENTRY_TEXT);
 	CQ_CRASHPOINT("route.unlinked");
-	if (kind != CQ_TOPIC_EXACT) {
-		shape_remove(s, lv, kind);
-		bloom_remove(s);
-	}
+	if (kind != CQ_TOPIC_EXACT)
+		wild_remove(s, lv, kind);
 	if (e->groups != CQ_OFF_NULL)
 		cq_qsbr_retire(e->groups);
 	cq_qsbr_retire(off);

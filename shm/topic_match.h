@@ -277,33 +277,42 @@ cq_topic_level_is_hash(const cq_topic_level_t *lv)
 }
 
 /*
- * Filter indexes.  Both filter tries keep two kinds of filters out of the
- * trie, in a hash index keyed by (whole-text hash, text): exact filters
- * (no wildcard) and filters with a single '+' and no '#' of at most
- * CQ_TOPIC_INDEX_DEPTH levels.  A topic of n levels can only match such a
- * filter if it has n levels too: the exact one is the topic itself, a '+'
- * one the topic with one level j replaced by '+'.  A match probes the
- * index once for the topic and once per '+' position j that some indexed
- * filter of n levels has (the index keeps that set, a bitmap per depth),
- * so its work is bounded by the topic's depth, and the probes are
- * independent: their cache misses overlap.
+ * Filter indexes.  Both filter tries keep filters out of the trie, in a
+ * hash index keyed by (whole-text hash, text), when a topic can find them
+ * by a few independent probes: exact filters (no wildcard), filters with
+ * a single '+' and no '#', and (the route trie's) filters of literal
+ * levels and a trailing '#', of at most CQ_TOPIC_INDEX_DEPTH levels.  A
+ * topic of n levels matches an exact filter equal to it, a '+' filter of
+ * n levels equal to it but for level j, and a '#' filter of k + 1 levels
+ * whose k literal levels are its first k (k <= n).  A match probes the
+ * index once for the topic, once per '+' position j that some indexed
+ * filter of n levels has and once per prefix length k that some indexed
+ * '#' filter has (the index keeps those sets as bitmaps), so its work is
+ * bounded by the topic's depth, and the probes are independent: their
+ * cache misses overlap.
  */
 #define CQ_TOPIC_INDEX_DEPTH 16u
-#define CQ_TOPIC_EXACT       UINT32_MAX /* "no '+'" */
-#define CQ_TOPIC_NOT_INDEXED (UINT32_MAX - 1)
+#define CQ_TOPIC_MULTI       0x100u /* | k: "<k literal levels>/#" */
+#define CQ_TOPIC_EXACT       0x200u /* no wildcard */
+#define CQ_TOPIC_NOT_INDEXED 0x400u
 
 /*
  * Writers (cold): where the split filter 't' goes.  CQ_TOPIC_EXACT (no
- * wildcard), the level of its single '+' (single '+', no '#', at most
- * CQ_TOPIC_INDEX_DEPTH levels), or CQ_TOPIC_NOT_INDEXED (the trie).
+ * wildcard), the level j of its single '+' (single '+', no '#', at most
+ * CQ_TOPIC_INDEX_DEPTH levels), CQ_TOPIC_MULTI | k when 'multi' for k >= 1
+ * literal levels and '#' (at most CQ_TOPIC_INDEX_DEPTH levels), or
+ * CQ_TOPIC_NOT_INDEXED (the trie).
  */
 static inline uint32_t
-cq_topic_index_kind(const cq_topic_levels_t *t)
+cq_topic_index_kind(const cq_topic_levels_t *t, bool multi)
 {
 	uint32_t plus = CQ_TOPIC_EXACT;
 	for (uint32_t i = 0; i < t->n; i++) {
 		if (cq_topic_level_is_hash(&t->lv[i]))
-			return CQ_TOPIC_NOT_INDEXED;
+			return multi && plus == CQ_TOPIC_EXACT && i > 0 &&
+					t->n <= CQ_TOPIC_INDEX_DEPTH
+				? CQ_TOPIC_MULTI | i
+				: CQ_TOPIC_NOT_INDEXED;
 		if (!cq_topic_level_is_plus(&t->lv[i]))
 			continue;
 		if (plus != CQ_TOPIC_EXACT || t->n > CQ_TOPIC_INDEX_DEPTH)
@@ -311,6 +320,25 @@ cq_topic_index_kind(const cq_topic_levels_t *t)
 		plus = i;
 	}
 	return plus;
+}
+
+/* The index key hash of "<the first k levels of t>/#": psum is the sum
+ * of their cq_topic_term(), h_hash the hash of the level "#". */
+static inline uint32_t
+cq_topic_multi_hash(uint64_t psum, uint32_t k, uint32_t h_hash)
+{
+	return cq_topic_sum_hash(psum + cq_topic_term(h_hash, k), k + 1);
+}
+
+/* Is 'f' (len bytes) the first k levels of topic 't', then "/#"? */
+static inline bool
+cq_topic_multi_eq(
+	const cq_topic_levels_t *t, uint32_t k, const char *f, uint32_t len)
+{
+	const cq_topic_level_t *l = &t->lv[k - 1];
+	size_t plen = (size_t)(l->s + l->len - t->lv[0].s);
+	return len == plen + 2 && f[plen] == '/' && f[plen + 1] == '#' &&
+		memcmp(f, t->lv[0].s, plen) == 0;
 }
 
 /* The index key hash of the filter that is topic 't' with level j

@@ -564,7 +564,7 @@ cq_subtrie_subscribe(cq_subtrie_t *t, const char *filter, size_t len,
 		errno = ENOMEM;
 		return -1;
 	}
-	uint32_t kind = cq_topic_index_kind(&lv);
+	uint32_t kind = cq_topic_index_kind(&lv, false);
 	int rc = kind != CQ_TOPIC_NOT_INDEXED
 		? subscribe_index(t, &lv, kind, &sh, session, opts, flags_r)
 		: subscribe_trie(t, &lv, &sh, session, opts, flags_r);
@@ -588,7 +588,7 @@ struct st_found {
 static int
 find_record(const cq_subtrie_t *t, struct st_found *r)
 {
-	r->kind = cq_topic_index_kind(&r->lv);
+	r->kind = cq_topic_index_kind(&r->lv, false);
 	if (r->kind != CQ_TOPIC_NOT_INDEXED) {
 		r->e = cq_subtrie_index_find(t, &r->lv);
 		r->f = r->e != NULL ? &r->e->f : NULL;

@@ -533,6 +533,7 @@ START_TEST(checker_sees_index_damage)
 	add("a/b", 1);
 	add("a/+/c", 2);
 	add("a/d", 3);
+	add("a/e/#", 0);
 	check_clean(&shm);
 	route_shard_t *s = shard_of_topic("a");
 	/* A missing shape bit: readers would miss "a/+/c". */
@@ -542,15 +543,22 @@ START_TEST(checker_sees_index_damage)
 	/* A count below its entries: the bit would go too early. */
 	s->shape_count[2][1] = 0;
 	ck_assert_uint_gt(check_errors(&shm, 0, NULL), 0);
+	/* A '#' entry's prefix length missing: readers would miss it. */
+	s->mshapes = 0;
+	ck_assert_uint_gt(check_errors(&shm, 0, NULL), 0);
+	s->mshapes = 1u << 2;
 	/* Too high (a writer died): repaired when quiescent. */
 	s->shape_count[2][1] = 7;
 	s->shapes[4] |= 1u << 3;
+	s->mshape_count[5] = 1;
+	s->mshapes |= 1u << 5;
 	s->entries += 2;
 	ck_assert_uint_eq(check_errors(&shm, CQ_SHM_CHECK_QUIESCENT, &rep), 0);
-	ck_assert_uint_ge(rep, 3);
+	ck_assert_uint_ge(rep, 4);
 	ck_assert_uint_eq(s->shape_count[2][1], 1);
 	ck_assert_uint_eq(s->shapes[4], 0);
-	ck_assert_uint_eq(s->entries, 3);
+	ck_assert_uint_eq(s->mshapes, 1u << 2);
+	ck_assert_uint_eq(s->entries, 4);
 	/* A '+' entry missing from the Bloom filter: readers skip it. */
 	route_bloom_t *b = CQ_PTR(route_bloom_t, s->bloom);
 	ck_assert_ptr_nonnull(b);
@@ -656,22 +664,22 @@ START_TEST(purge_slot)
 	cq_shm_t shm;
 	shm_test_create(&shm, 4, 8u << 20);
 	const char *fs[] = {"p/0", "p/1", "/x/2", "+/3", "#", "$share/g/q/5",
-		"p/+/#", "$share/g/#"};
+		"p/+/#", "$share/g/#", "q/#"};
 	for (size_t i = 0; i < CQ_ARRAY_SIZE(fs); i++) {
 		add(fs[i], 1);
 		add(fs[i], 2);
 	}
 	/* keep_even looks at the filter text: "#" and "p/+/#" end in '#'
 	 * (odd), "/x/2" keeps the empty first level in its text. */
-	ck_assert_int_eq(cq_route_purge_slot(1, keep_even, NULL), 6);
+	ck_assert_int_eq(cq_route_purge_slot(1, keep_even, NULL), 7);
 	const bool kept[] = {
-		true, false, true, false, false, false, false, false};
+		true, false, true, false, false, false, false, false, false};
 	for (size_t i = 0; i < CQ_ARRAY_SIZE(fs); i++) {
 		ck_assert_int_eq(
 			cq_route_has(fs[i], strlen(fs[i]), 1), kept[i]);
 		ck_assert_int_eq(cq_route_has(fs[i], strlen(fs[i]), 2), 1);
 	}
-	ck_assert_int_eq(cq_route_purge_slot(2, NULL, NULL), 8);
+	ck_assert_int_eq(cq_route_purge_slot(2, NULL, NULL), 9);
 	ck_assert_int_eq(cq_route_purge_slot(1, NULL, NULL), 2);
 	cq_route_stats_t st;
 	cq_route_stats(&st);

@@ -97,16 +97,19 @@ ms_now(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Filter i: exact or single-'+' (the route's filter index, '+' first
- * in the '+' shard's), other wildcards (the trie), or shared; all slots
- * use the same set.  Kinds 0 and 4 are the ones op_match checks. */
+/* Filter i: exact, single-'+' or literal with '#' (the route's filter
+ * index, '+' first in the '+' shard's), other wildcards (the trie), or
+ * shared; all slots use the same set.  Kinds 0, 1 and 4 are the ones
+ * op_match checks. */
 static void
 filter_of(unsigned i, char *buf, size_t cap)
 {
 	switch (i % 6) {
 	case 0:
-	case 1:
 		snprintf(buf, cap, "f/%u/%u", i % 7, i);
+		break;
+	case 1:
+		snprintf(buf, cap, "f/%u/%u/#", i % 7, i);
 		break;
 	case 2:
 		snprintf(buf, cap, "f/+/%u/#", i);
@@ -164,17 +167,18 @@ op_route(slot_log_t *lg, unsigned me)
 		lg->route_on[i] = 1;
 }
 
-/* My own committed plain filters of kinds 0 and 4 always match their
- * topic (the filter, its '+' made a level). */
+/* My own committed plain filters of kinds 0, 1 and 4 always match their
+ * topic (the filter, its wildcard made a level). */
 static void
 op_match(slot_log_t *lg, unsigned me, cq_route_result_t *r)
 {
-	unsigned i = rnd(NF / 6) * 6 + (rnd(2) ? 4 : 0);
+	static const unsigned kinds[] = {0, 1, 4};
+	unsigned i = rnd(NF / 6) * 6 + kinds[rnd(3)];
 	char t[64];
 	filter_of(i, t, sizeof(t));
-	char *plus = strchr(t, '+');
-	if (plus != NULL)
-		*plus = 'z';
+	char *wild = strpbrk(t, "+#");
+	if (wild != NULL)
+		*wild = 'z';
 	cq_topic_levels_t lv;
 	if (cq_topic_levels_split(&lv, t, strlen(t), cq_route_seed()) < 0)
 		return;

@@ -34,10 +34,7 @@ struct rc {
 	uint64_t entries, empty_entries;
 	unsigned si; /* the shard being checked */
 	const route_bloom_t *bloom; /* its Bloom filter (X6), if sound */
-	/* '+' entries found per shape [levels - 1][j] */
-	uint32_t shapes[CQ_TOPIC_INDEX_DEPTH][CQ_TOPIC_INDEX_DEPTH];
-	uint32_t
-		mshapes[CQ_TOPIC_INDEX_DEPTH]; /* '#' ones per literal levels */
+	cq_topic_shape_counts_t found; /* wildcard entries per shape */
 };
 
 /* One position's bitmap and groups (of the node or entry at offset
@@ -94,7 +91,7 @@ entry_key_error(struct rc *c, const route_entry_t *e)
 	if (cq_topic_levels_split(&lv, cq_trie_text(&e->h, ROUTE_ENTRY_TEXT),
 		    e->h.len, a->seed) < 0)
 		return "too deep for the checker's memory";
-	uint32_t kind = cq_topic_index_kind(&lv, true);
+	uint32_t kind = cq_topic_index_kind(&lv);
 	unsigned shard = cq_topic_level_is_plus(&lv.lv[0])
 		? a->nshards + ROUTE_SHARD_PLUS
 		: lv.lv[0].hash & (a->nshards - 1);
@@ -106,11 +103,11 @@ entry_key_error(struct rc *c, const route_entry_t *e)
 	else if (shard != c->si)
 		why = "in another shard's index";
 	else if (kind & CQ_TOPIC_MULTI)
-		c->mshapes[kind & ~CQ_TOPIC_MULTI]++;
+		c->found.multi[kind & ~CQ_TOPIC_MULTI]++;
 	else if (kind != CQ_TOPIC_EXACT)
-		c->shapes[lv.n - 1][kind]++;
+		c->found.plus[lv.n - 1][kind]++;
 	if (why == NULL && kind != CQ_TOPIC_EXACT && c->bloom != NULL &&
-		!route_bloom_has(c->bloom, e->h.hash))
+		!cq_topic_bloom_test(c->bloom->w, c->bloom->log2, e->h.hash))
 		why = "not in its shard's Bloom filter: readers skip it";
 	cq_topic_levels_free(&lv);
 	return why;
@@ -156,11 +153,13 @@ check_shapes(struct rc *c, route_shard_t *s)
 {
 	for (uint32_t d = 0; d < CQ_TOPIC_INDEX_DEPTH; d++) {
 		for (uint32_t j = 0; j < CQ_TOPIC_INDEX_DEPTH; j++)
-			check_shape(c, c->shapes[d][j], &s->shape_count[d][j],
-				&s->shapes[d], (uint16_t)(1u << j),
-				"'+' (levels, '+' level)", d + 1, j);
-		check_shape(c, c->mshapes[d], &s->mshape_count[d], &s->mshapes,
-			(uint16_t)(1u << d), "'#' (literal levels, -)", d, 0);
+			check_shape(c, c->found.plus[d][j],
+				&s->counts.plus[d][j], &s->shapes.plus[d],
+				(uint16_t)(1u << j), "'+' (levels, '+' level)",
+				d + 1, j);
+		check_shape(c, c->found.multi[d], &s->counts.multi[d],
+			&s->shapes.multi, (uint16_t)(1u << d),
+			"'#' (literal levels, -)", d, 0);
 	}
 }
 
@@ -173,8 +172,8 @@ check_bloom(struct rc *c, const route_shard_t *s)
 	if (s->bloom == CQ_OFF_NULL)
 		return;
 	if (!cq_off_valid(c->shm->size, s->bloom, sizeof(*b)) ||
-		b->log2 < ROUTE_BLOOM_MIN_LOG2 ||
-		b->log2 > ROUTE_BLOOM_MAX_LOG2 ||
+		b->log2 < CQ_TOPIC_BLOOM_MIN_LOG2 ||
+		b->log2 > CQ_TOPIC_BLOOM_MAX_LOG2 ||
 		!cq_off_valid(c->shm->size, s->bloom,
 			sizeof(*b) + (UINT64_C(1) << b->log2) / 8)) {
 		cq_shm_check_error(c->rep, "route",
@@ -190,8 +189,7 @@ static void
 check_index(struct rc *c, route_shard_t *s)
 {
 	const char *why = NULL;
-	memset(c->shapes, 0, sizeof(c->shapes));
-	memset(c->mshapes, 0, sizeof(c->mshapes));
+	memset(&c->found, 0, sizeof(c->found));
 	check_bloom(c, s);
 	if (s->index != 0 && c->si == c->a->nshards + ROUTE_SHARD_HASH)
 		cq_shm_check_error(

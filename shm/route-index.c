@@ -19,7 +19,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <string.h>
 
 #include "shm/arena.h"
 #include "shm/crashpoint.h"
@@ -48,52 +47,20 @@ cq_route_index_find(const cq_topic_levels_t *lv)
 		lv->hash, s, len, ROUTE_ENTRY_TEXT);
 }
 
-/* ---- X6: the Bloom filter over '+' entries ----------------------------- */
-
-static void
-bloom_set(route_bloom_t *b, uint32_t hash)
-{
-	uint32_t bit = route_bloom_bit(b, hash);
-	uint64_t *w = &b->w[bit / 64];
-	__atomic_store_n(w, *w | UINT64_C(1) << (bit % 64), __ATOMIC_RELEASE);
-}
-
-/* Wildcard entries indexed in shard s (X4 counts: they err high only). */
-static uint32_t
-wild_entries(const route_shard_t *s)
-{
-	uint64_t n = 0;
-	for (uint32_t d = 0; d < CQ_TOPIC_INDEX_DEPTH; d++) {
-		n += s->mshape_count[d];
-		for (uint32_t j = 0; j < CQ_TOPIC_INDEX_DEPTH; j++)
-			n += s->shape_count[d][j];
-	}
-	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
-}
-
-/* Is e a wildcard entry?  Literal levels have no '+' nor '#'. */
-static bool
-wild_entry(const route_entry_t *e)
-{
-	const char *t = cq_trie_text(&e->h, ROUTE_ENTRY_TEXT);
-	return memchr(t, '+', e->h.len) != NULL ||
-		(e->h.len > 0 && t[e->h.len - 1] == '#');
-}
+/* ---- X6: the Bloom filter over wildcard entries ----------------------- */
 
 /*
- * Replace shard s's filter by one sized for its wildcard entries (16 to
- * 32 bits each), holding all of them and 'extra' (a key about to be
- * published) if not NULL; no filter when there is no key.  Shard lock
- * held.  0, or -1 ENOMEM (the old filter stays).
+ * Replace shard s's filter by one sized for its wildcard entries,
+ * holding all of them and 'extra' (a key about to be published) if not
+ * NULL; no filter when there is no key.  Shard lock held.  0, or -1
+ * ENOMEM (the old filter stays).
  */
 static int
 bloom_rebuild(route_shard_t *s, const uint32_t *extra)
 {
-	uint64_t keys = wild_entries(s);
+	uint64_t keys = cq_topic_shape_total(&s->counts);
+	uint32_t log2 = cq_topic_bloom_log2(keys), n = 0;
 	cq_off_t off = CQ_OFF_NULL, old = s->bloom;
-	uint32_t log2 = ROUTE_BLOOM_MIN_LOG2, n = 0;
-	while (log2 < ROUTE_BLOOM_MAX_LOG2 && (UINT64_C(1) << log2) < keys * 16)
-		log2++;
 	if (keys > 0 &&
 		(off = cq_arena_zalloc(sizeof(route_bloom_t) +
 			 (UINT64_C(1) << log2) / 8)) == CQ_OFF_NULL)
@@ -105,13 +72,15 @@ bloom_rebuild(route_shard_t *s, const uint32_t *extra)
 		cq_trie_iter_init(&it, s->index);
 		for (cq_off_t c; (c = cq_trie_iter_next(&it)) != CQ_OFF_NULL;) {
 			const route_entry_t *e = route_entry_at(c);
-			if (!wild_entry(e))
+			if (!cq_topic_index_wild_text(
+				    cq_trie_text(&e->h, ROUTE_ENTRY_TEXT),
+				    e->h.len))
 				continue;
-			bloom_set(b, e->h.hash);
+			cq_topic_bloom_set(b->w, log2, e->h.hash);
 			n++;
 		}
 		if (extra != NULL) {
-			bloom_set(b, *extra);
+			cq_topic_bloom_set(b->w, log2, *extra);
 			n++;
 		}
 		CQ_CRASHPOINT("route.bloom_built");
@@ -124,75 +93,47 @@ bloom_rebuild(route_shard_t *s, const uint32_t *extra)
 	return 0;
 }
 
-/* A wildcard entry with 'hash' is about to be published: its bit is set first
- * (X6), in a filter rebuilt when under 8 bits per key are left.  Without
- * memory for that, the old filter takes it (more false positives); with
- * no filter at all, readers probe every shape. */
+/* A wildcard entry with 'hash' is about to be published: its bit is set
+ * first (X6), in a filter rebuilt when it is full.  Without memory for
+ * that, the old filter takes it (more false positives); with no filter at
+ * all, readers probe every shape. */
 static void
 bloom_add(route_shard_t *s, uint32_t hash)
 {
 	route_bloom_t *b = CQ_PTR(route_bloom_t, s->bloom);
-	if ((b == NULL ||
-		    (uint64_t)(s->bloom_keys + 1) * 8 > UINT64_C(1)
-				    << b->log2) &&
+	if ((b == NULL || cq_topic_bloom_full(s->bloom_keys, b->log2)) &&
 		bloom_rebuild(s, &hash) == 0)
 		return;
 	if (b != NULL) {
-		bloom_set(b, hash);
+		cq_topic_bloom_set(b->w, b->log2, hash);
 		s->bloom_keys++;
 	}
 }
 
-/* A wildcard entry was unlinked: its bit stays (it may be another's too), the
- * filter is rebuilt once half its keys are gone. */
+/* A wildcard entry was unlinked: its bit stays (it may be another's
+ * too), the filter is rebuilt once half its keys are gone. */
 static void
 bloom_remove(route_shard_t *s)
 {
 	s->bloom_stale++;
-	if (s->bloom_stale * 2 > s->bloom_keys)
+	if (cq_topic_bloom_stale(s->bloom_keys, s->bloom_stale))
 		(void)bloom_rebuild(s, NULL);
 }
 
-/* ---- X4: shapes ------------------------------------------------------- */
-
-/* The count and bit word of a wildcard entry's shape (X4), and its bit. */
-static uint32_t *
-shape_of(route_shard_t *s, const cq_topic_levels_t *lv, uint32_t kind,
-	uint16_t **word_r, uint16_t *bit_r)
-{
-	if (kind & CQ_TOPIC_MULTI) {
-		uint32_t k = kind & ~CQ_TOPIC_MULTI;
-		*word_r = &s->mshapes;
-		*bit_r = (uint16_t)(1u << k);
-		return &s->mshape_count[k];
-	}
-	*word_r = &s->shapes[lv->n - 1];
-	*bit_r = (uint16_t)(1u << kind);
-	return &s->shape_count[lv->n - 1][kind];
-}
-
-/* X4, X6: one more wildcard entry of lv's shape: its shape bit and its
+/* X4, X6: one more wildcard entry of kind 'kind': its shape bit and its
  * Bloom bit are set before the entry is published. */
 static void
 wild_add(route_shard_t *s, const cq_topic_levels_t *lv, uint32_t kind)
 {
-	uint16_t *w, bit;
-	uint32_t *c = shape_of(s, lv, kind, &w, &bit);
-	(*c)++;
-	__atomic_store_n(w, (uint16_t)(*w | bit), __ATOMIC_RELEASE);
+	cq_topic_shape_add(&s->shapes, &s->counts, lv->n, kind);
 	bloom_add(s, lv->hash);
 }
 
-/* X4, X6: one wildcard entry fewer, after it was unlinked; the shape bit
- * goes with the last one.  A count at 0 already is wrong low: keep the
- * bit. */
+/* X4, X6: one wildcard entry fewer, after it was unlinked. */
 static void
 wild_remove(route_shard_t *s, const cq_topic_levels_t *lv, uint32_t kind)
 {
-	uint16_t *w, bit;
-	uint32_t *c = shape_of(s, lv, kind, &w, &bit);
-	if (*c > 0 && --*c == 0)
-		__atomic_store_n(w, (uint16_t)(*w & ~bit), __ATOMIC_RELEASE);
+	cq_topic_shape_remove(&s->shapes, &s->counts, lv->n, kind);
 	bloom_remove(s);
 }
 

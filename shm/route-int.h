@@ -12,6 +12,7 @@
 #include "core/defs.h"
 #include "shm/lock.h"
 #include "shm/region.h"
+#include "shm/topic_index.h"
 #include "shm/trie.h"
 
 #define ROUTE_MAGIC UINT64_C(0x4554554f5251434d) /* "MCQROUTE" */
@@ -53,10 +54,9 @@ CQ_STATIC_ASSERT(offsetof(route_node_t, groups) + 8 == ROUTE_TEXT,
 /*
  * An entry of a shard's filter index (X1..X6 in route.c): an exact
  * filter, a single-'+' one or a literal one ending in '#'
- * (cq_topic_index_kind).  h.hash is the whole-filter
- * hash of the split (cq_topic_levels_t.hash), h.len the filter's length,
- * h.value the slot bitmap of its plain subscribers (R2); the filter text
- * follows.
+ * (cq_topic_index_kind).  h.hash is the whole-filter hash of the split
+ * (cq_topic_levels_t.hash), h.len the filter's length, h.value the slot
+ * bitmap of its plain subscribers (R2); the filter text follows.
  */
 typedef struct route_entry {
 	cq_trie_node_t h;
@@ -68,11 +68,11 @@ CQ_STATIC_ASSERT(offsetof(route_entry_t, groups) + 4 == ROUTE_ENTRY_TEXT,
 	"route filter text follows the fields");
 
 /*
- * X6: a Bloom filter (one bit per key) over the whole-filter hashes of a
+ * X6: a Bloom filter (one bit per key, topic_index.h) over the keys of a
  * shard's wildcard entries ('+' and '#'): a probe whose bit is clear
- * finds nothing and is skipped.  Immutable size; bits only ever set in place; replaced (built
- * from the index, published, the old one retired) when it fills up or
- * half its keys are gone.
+ * finds nothing and is skipped.  Its size never changes and bits are only
+ * ever set in place; it is replaced (built from the index, published, the
+ * old one retired) when it fills up or half its keys are gone.
  */
 typedef struct route_bloom {
 	uint32_t log2; /* 1 << log2 bits */
@@ -80,52 +80,26 @@ typedef struct route_bloom {
 	uint64_t w[];
 } route_bloom_t;
 
-#define ROUTE_BLOOM_MIN_LOG2 9u
-#define ROUTE_BLOOM_MAX_LOG2 28u
-
-static inline uint32_t
-route_bloom_bit(const route_bloom_t *b, uint32_t hash)
-{
-	return hash & (uint32_t)((UINT64_C(1) << b->log2) - 1);
-}
-
-static inline bool
-route_bloom_has(const route_bloom_t *b, uint32_t hash)
-{
-	uint32_t bit = route_bloom_bit(b, hash);
-	return (__atomic_load_n(&b->w[bit / 64], __ATOMIC_ACQUIRE) >>
-		       (bit % 64)) &
-		1;
-}
-
 /* Readers use kids, index, shapes and bloom: the first two lines. */
 typedef struct route_shard {
 	cq_mutex_t lock;
 	uint64_t kids; /* root-level children of this shard (trie.h) */
 	uint64_t index; /* filter index: entries as children (trie.h) */
-	/* X4: bit j of shapes[n - 1]: an indexed filter of n levels has its
-	 * '+' at level j (readers probe those) */
-	uint16_t shapes[CQ_TOPIC_INDEX_DEPTH];
+	cq_topic_shapes_t shapes; /* X4: the probes to make */
 	cq_relptr(route_bloom_t) bloom; /* X6, or none */
-	/* X4: bit k: an indexed '#' filter has k literal levels */
-	uint16_t mshapes;
-	uint16_t pad;
 	uint32_t bloom_keys; /* keys it holds: set at its build, +1 per add */
 	uint32_t bloom_stale; /* removed since its build (writers) */
 	uint64_t nodes; /* R6: statistics */
 	uint64_t entries;
 	uint64_t filters;
 	uint64_t recoveries;
-	/* X4: indexed '+' filters per shape [n - 1][j], '#' filters per k
-	 * (err high, never low) */
-	uint32_t shape_count[CQ_TOPIC_INDEX_DEPTH][CQ_TOPIC_INDEX_DEPTH];
-	uint32_t mshape_count[CQ_TOPIC_INDEX_DEPTH];
+	cq_topic_shape_counts_t counts; /* X4 (writers) */
 } __attribute__((aligned(CQ_CACHELINE))) route_shard_t;
 
 CQ_STATIC_ASSERT(offsetof(route_shard_t, index) + 8 <= CQ_CACHELINE,
 	"a reader's words of a shard share one line");
 CQ_STATIC_ASSERT(offsetof(route_shard_t, shapes) == CQ_CACHELINE &&
-		offsetof(route_shard_t, mshapes) + 2 <= 2 * CQ_CACHELINE,
+		offsetof(route_shard_t, bloom) + 4 <= 2 * CQ_CACHELINE,
 	"the shapes and the bloom word are on the shard's second line");
 
 typedef struct route_area {
@@ -184,7 +158,7 @@ void cq_route_remove_locked(route_shard_t *s, const cq_topic_levels_t *lv,
 	uint64_t key, uint64_t bit);
 
 /* route-index.c: the filter index (X1..X6).  'kind' is
- * cq_topic_index_kind(lv, true), not CQ_TOPIC_NOT_INDEXED. */
+ * cq_topic_index_kind(lv), not CQ_TOPIC_NOT_INDEXED. */
 route_entry_t *cq_route_index_find(const cq_topic_levels_t *lv);
 int cq_route_index_add_locked(route_shard_t *s, const cq_topic_levels_t *lv,
 	uint32_t kind, uint64_t key, uint64_t bit);

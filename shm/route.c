@@ -358,7 +358,7 @@ static int
 add_locked(route_shard_t *s, const cq_topic_levels_t *lv, uint64_t key,
 	uint64_t bit)
 {
-	uint32_t kind = cq_topic_index_kind(lv, true);
+	uint32_t kind = cq_topic_index_kind(lv);
 	if (kind != CQ_TOPIC_NOT_INDEXED)
 		return cq_route_index_add_locked(s, lv, kind, key, bit);
 	route_node_t *n = &cq_route_area->root;
@@ -416,7 +416,7 @@ void
 cq_route_remove_locked(route_shard_t *s, const cq_topic_levels_t *lv,
 	uint64_t key, uint64_t bit)
 {
-	uint32_t kind = cq_topic_index_kind(lv, true);
+	uint32_t kind = cq_topic_index_kind(lv);
 	if (kind != CQ_TOPIC_NOT_INDEXED) {
 		cq_route_index_remove_locked(s, lv, kind, key, bit);
 		return;
@@ -493,7 +493,7 @@ cq_route_remove(const char *filter, size_t len, unsigned slot)
 static bool
 find_pay(const cq_topic_levels_t *lv, route_pay_t *p_r)
 {
-	if (cq_topic_index_kind(lv, true) != CQ_TOPIC_NOT_INDEXED) {
+	if (cq_topic_index_kind(lv) != CQ_TOPIC_NOT_INDEXED) {
 		route_entry_t *e = cq_route_index_find(lv);
 		if (e != NULL)
 			*p_r = route_entry_pay(e);
@@ -550,13 +550,13 @@ cq_route_seed(void)
 	return cq_route_area != NULL ? cq_route_area->seed : 0;
 }
 
-/* One lookup of the filter index: the topic itself (j CQ_TOPIC_EXACT),
- * the topic with level j replaced by '+', or its first k levels and '#'
- * (j CQ_TOPIC_MULTI | k). */
+/* One lookup of the filter index for topic t: the filter of kind j
+ * (topic_index.h) that would match it. */
 struct route_probe {
 	uint64_t index;
 	uint32_t hash;
 	uint32_t j;
+	const cq_topic_levels_t *t;
 	const cq_trie_node_t *cand; /* the entry it most likely finds */
 };
 
@@ -691,29 +691,9 @@ probe_add(struct route_walk *m, uint64_t index, uint32_t hash, uint32_t j)
 {
 	if (index == 0)
 		return;
-	m->probe[m->nprobes++] = (struct route_probe){index, hash, j, NULL};
+	m->probe[m->nprobes++] = (struct route_probe){
+		index, hash, j, m->t, NULL};
 	cq_trie_prefetch(index, hash);
-}
-
-/* A wildcard probe (j: the '+' level, or CQ_TOPIC_MULTI | k) in 'index'
- * to make unless the index's Bloom filter b says it finds nothing (X6).
- * The wildcard probes are noted first, their Bloom words loading, and
- * tested together, so that those loads overlap too. */
-struct route_wild {
-	const route_bloom_t *b;
-	uint64_t index;
-	uint32_t hash, j;
-};
-
-static inline void
-wild_note(struct route_wild *w, uint32_t *n, const route_bloom_t *b,
-	uint64_t index, uint32_t hash, uint32_t j)
-{
-	if (index == 0)
-		return;
-	w[(*n)++] = (struct route_wild){b, index, hash, j};
-	if (b != NULL)
-		__builtin_prefetch(&b->w[route_bloom_bit(b, hash) / 64]);
 }
 
 static inline const route_bloom_t *
@@ -722,84 +702,49 @@ bloom_of(const route_shard_t *s)
 	return CQ_PTR(const route_bloom_t, cq_off_load(&s->bloom));
 }
 
-/* The '#' keys: "<first k levels>/#" for each k the shard has (X4). */
+/*
+ * The wildcard probes of shard s's index for topic t ('+' shapes 'plus'
+ * for t's depth): each key is made a probe unless the shard's Bloom
+ * filter says it finds nothing (X6).  The filter's words of all the keys
+ * are loaded first, then tested, so that those loads overlap too.
+ */
 static inline void
-multi_note(const cq_topic_levels_t *t, struct route_wild *w, uint32_t *n,
-	const route_bloom_t *b, uint64_t index, uint32_t mshapes)
-{
-	uint64_t psum = 0;
-	for (uint32_t k = 1; k <= t->n && mshapes >> k != 0; k++) {
-		psum += cq_topic_term(t->lv[k - 1].hash, k - 1);
-		if ((mshapes >> k) & 1)
-			wild_note(w, n, b, index,
-				cq_topic_multi_hash(
-					psum, k, cq_route_area->h_hash),
-				CQ_TOPIC_MULTI | k);
-	}
-}
-
-/* The wildcard keys of topic t in shard ls and the '+' shard ps (X4). */
-static inline uint32_t
-wild_keys(const cq_topic_levels_t *t, const route_shard_t *ls,
-	const route_shard_t *ps, struct route_wild *w)
+wild_probes(struct route_walk *m, const route_shard_t *s, uint32_t plus,
+	uint32_t multi)
 {
 	const route_area_t *a = cq_route_area;
-	uint32_t n = 0, shapes = 0, mshapes;
-	mshapes = __atomic_load_n(&ls->mshapes, __ATOMIC_ACQUIRE);
-	if (t->n <= CQ_TOPIC_INDEX_DEPTH) {
-		shapes = __atomic_load_n(
-			&ls->shapes[t->n - 1], __ATOMIC_ACQUIRE);
-		if (!t->dollar && /* [MQTT-4.7.2-1] */
-			(__atomic_load_n(
-				 &ps->shapes[t->n - 1], __ATOMIC_ACQUIRE) &
-				1))
-			wild_note(w, &n, bloom_of(ps),
-				cq_trie_kids_load(&ps->index),
-				cq_topic_plus_hash(t, 0, a->h_plus), 0);
-	}
-	shapes &= ~1u;
-	if (shapes == 0 && mshapes == 0)
-		return n;
-	const route_bloom_t *b = bloom_of(ls);
-	uint64_t index = cq_trie_kids_load(&ls->index);
-	for (; shapes != 0; shapes &= shapes - 1) {
-		uint32_t j = (uint32_t)__builtin_ctz(shapes);
-		wild_note(w, &n, b, index, cq_topic_plus_hash(t, j, a->h_plus),
-			j);
-	}
-	if (mshapes != 0)
-		multi_note(t, w, &n, b, index, mshapes);
-	return n;
+	cq_topic_key_t k[2 * CQ_TOPIC_INDEX_DEPTH];
+	uint32_t n = cq_topic_wild_keys(
+		m->t, plus, multi, a->h_plus, a->h_hash, k);
+	const route_bloom_t *b = n > 0 ? bloom_of(s) : NULL;
+	uint64_t index = n > 0 ? cq_trie_kids_load(&s->index) : 0;
+	for (uint32_t i = 0; b != NULL && i < n; i++)
+		__builtin_prefetch(
+			&b->w[cq_topic_bloom_bit(b->log2, k[i].hash) / 64]);
+	for (uint32_t i = 0; i < n; i++)
+		if (b == NULL || cq_topic_bloom_test(b->w, b->log2, k[i].hash))
+			probe_add(m, index, k[i].hash, k[i].kind);
 }
 
-/* The probes of topic t (X4..X6), their home slots being loaded. */
+/* The probes of topic t (X4..X6), their home slots being loaded: the
+ * index of t's first-level shard, and the '+' shard's for "+/..." ones
+ * (not for a '$' topic [MQTT-4.7.2-1]). */
 static inline void
 probes_start(struct route_walk *m)
 {
 	const cq_topic_levels_t *t = m->t;
 	const route_area_t *a = cq_route_area;
 	const route_shard_t *ls = &a->shard[t->lv[0].hash & (a->nshards - 1)];
+	const route_shard_t *ps = &a->shard[a->nshards + ROUTE_SHARD_PLUS];
+	uint32_t d = t->n <= CQ_TOPIC_INDEX_DEPTH ? t->n - 1 : 0;
 	probe_add(m, cq_trie_kids_load(&ls->index), t->hash, CQ_TOPIC_EXACT);
-	struct route_wild w[2 * CQ_TOPIC_INDEX_DEPTH];
-	uint32_t n = wild_keys(
-		t, ls, &a->shard[a->nshards + ROUTE_SHARD_PLUS], w);
-	for (uint32_t i = 0; i < n; i++)
-		if (w[i].b == NULL || route_bloom_has(w[i].b, w[i].hash))
-			probe_add(m, w[i].index, w[i].hash, w[i].j);
-}
-
-/* The length of the filter probe p looks for. */
-static inline uint32_t
-probe_len(const cq_topic_levels_t *t, uint32_t j)
-{
-	uint32_t tlen;
-	const char *s = cq_topic_levels_text(t, &tlen);
-	if (j == CQ_TOPIC_EXACT)
-		return tlen;
-	if (!(j & CQ_TOPIC_MULTI))
-		return tlen - t->lv[j].len + 1;
-	const cq_topic_level_t *l = &t->lv[(j & ~CQ_TOPIC_MULTI) - 1];
-	return (uint32_t)(l->s + l->len - s) + 2;
+	if (t->n <= CQ_TOPIC_INDEX_DEPTH && !t->dollar &&
+		(__atomic_load_n(&ps->shapes.plus[d], __ATOMIC_ACQUIRE) & 1))
+		wild_probes(m, ps, 1, 0);
+	uint32_t plus = __atomic_load_n(&ls->shapes.plus[d], __ATOMIC_ACQUIRE);
+	uint32_t multi = __atomic_load_n(&ls->shapes.multi, __ATOMIC_ACQUIRE);
+	if (plus != 0 || multi != 0)
+		wild_probes(m, ls, plus, multi);
 }
 
 /* The probes' candidate entries (their slots arrived meanwhile), whose
@@ -813,7 +758,7 @@ probes_look(struct route_walk *m)
 		p->cand = cq_trie_candidate(p->index, p->hash);
 		if (p->cand != NULL)
 			prefetch_tail(p->cand, ROUTE_ENTRY_TEXT,
-				probe_len(m->t, p->j));
+				cq_topic_probe_len(m->t, p->j));
 	}
 }
 
@@ -824,34 +769,12 @@ walk_level(void *ctx, uint32_t i)
 		probes_look(ctx);
 }
 
-struct wild_key {
-	const cq_topic_levels_t *t;
-	uint32_t j;
-};
-
 static inline bool
-wild_is(const void *arg, const cq_trie_node_t *e)
+probe_is(const void *arg, const cq_trie_node_t *e)
 {
-	const struct wild_key *k = arg;
-	const char *f = cq_trie_text(e, ROUTE_ENTRY_TEXT);
-	return k->j & CQ_TOPIC_MULTI
-		? cq_topic_multi_eq(k->t, k->j & ~CQ_TOPIC_MULTI, f, e->len)
-		: cq_topic_plus_eq(k->t, k->j, f, e->len);
-}
-
-/* The probe's entry, if the index holds its filter. */
-static inline const route_entry_t *
-probe_entry(const struct route_walk *m, const struct route_probe *p)
-{
-	if (p->j == CQ_TOPIC_EXACT) {
-		uint32_t len;
-		const char *s = cq_topic_levels_text(m->t, &len);
-		return (const route_entry_t *)cq_trie_confirm(
-			p->index, p->cand, p->hash, s, len, ROUTE_ENTRY_TEXT);
-	}
-	struct wild_key k = {m->t, p->j};
-	return (const route_entry_t *)cq_trie_confirm_is(
-		p->index, p->cand, p->hash, wild_is, &k);
+	const struct route_probe *p = arg;
+	return cq_topic_probe_eq(
+		p->t, p->j, cq_trie_text(e, ROUTE_ENTRY_TEXT), e->len);
 }
 
 /* After the walk: the indexed filters that match the topic. */
@@ -862,8 +785,10 @@ probes_visit(struct route_walk *m)
 		probes_look(m);
 	for (uint32_t i = 0; i < m->nprobes; i++) {
 		const struct route_probe *p = &m->probe[i];
-		const route_entry_t *e = p->cand != NULL ? probe_entry(m, p)
-							 : NULL;
+		const route_entry_t *e = p->cand == NULL
+			? NULL
+			: (const route_entry_t *)cq_trie_confirm_is(
+				  p->index, p->cand, p->hash, probe_is, p);
 		if (e != NULL)
 			visit(m, &e->h.value, &e->groups);
 	}

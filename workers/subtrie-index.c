@@ -1,18 +1,21 @@
 /*
  * subtrie-index.c — the private trie's filter index (see subtrie.h and
- * shm/topic_match.h): exact filters and single-'+' filters are not in
- * the trie but entries of one open-addressed table keyed by (whole-filter
- * hash, text), each holding the filter's record (subscribers, groups).
- * Matching (subtrie-match.c) probes it once for the topic and once per
- * '+' position the shapes name.
+ * shm/topic_index.h): exact filters, single-'+' filters and literal
+ * filters ending in '#' are not in the trie but entries of one
+ * open-addressed table keyed by (whole-filter hash, text), each holding
+ * the filter's record (subscribers, groups).  Matching (subtrie-match.c)
+ * probes it once for the topic and once per wildcard shape that can match
+ * it, skipping the probes its Bloom filter rules out.
  *
  * Invariants:
  *   - a filter is in the index iff cq_topic_index_kind() says so, and is
  *     then nowhere in the trie;
  *   - an entry whose record has no subscriber and no group is removed and
  *     freed at once (no dead entries);
- *   - shape_count[n - 1][j] is the number of '+' entries of n levels with
- *     '+' at level j, and bit j of shapes[n - 1] is set iff it is not 0;
+ *   - the shape counts are the numbers of wildcard entries of each shape,
+ *     and a shape's bit is set iff its count is not 0;
+ *   - every wildcard entry's key has its bit in the Bloom filter, if
+ *     there is one (a filter that cannot be made: every probe is made);
  *   - load at most 3/4; an EMPTY slot ends every probe sequence (deletion
  *     shifts the following run back instead of leaving tombstones).
  *
@@ -84,6 +87,66 @@ rehash(struct st_index *x, uint32_t cap)
 	return 0;
 }
 
+/* ---- the Bloom filter over wildcard entries ---------------------------- */
+
+/*
+ * Replace the filter by one sized for the wildcard entries, holding all
+ * of them and 'extra' if not NULL; none when there is no key.  0, or -1
+ * ENOMEM (the old one stays).
+ */
+static int
+bloom_rebuild(struct st_index *x, const uint32_t *extra)
+{
+	uint64_t keys = cq_topic_shape_total(&x->counts);
+	uint32_t log2 = cq_topic_bloom_log2(keys), n = 0;
+	uint64_t *w = NULL;
+	if (keys > 0 && (w = calloc((UINT64_C(1) << log2) / 64, 8)) == NULL)
+		return -1;
+	for (uint32_t i = 0; w != NULL && i < x->cap; i++) {
+		const struct st_entry *e = x->slot[i].e;
+		if (e != NULL && cq_topic_index_wild_text(e->text, e->len)) {
+			cq_topic_bloom_set(w, log2, e->hash);
+			n++;
+		}
+	}
+	if (w != NULL && extra != NULL) {
+		cq_topic_bloom_set(w, log2, *extra);
+		n++;
+	}
+	free(x->bloom);
+	x->bloom = w;
+	x->bloom_log2 = log2;
+	x->bloom_keys = n;
+	x->bloom_stale = 0;
+	return 0;
+}
+
+/* A wildcard entry with 'hash' is added: its bit in a filter rebuilt
+ * when full (without memory, the old one takes it). */
+static void
+bloom_add(struct st_index *x, uint32_t hash)
+{
+	if ((x->bloom == NULL ||
+		    cq_topic_bloom_full(x->bloom_keys, x->bloom_log2)) &&
+		bloom_rebuild(x, &hash) == 0)
+		return;
+	if (x->bloom != NULL) {
+		cq_topic_bloom_set(x->bloom, x->bloom_log2, hash);
+		x->bloom_keys++;
+	}
+}
+
+/* A wildcard entry is gone: rebuilt once half the keys are. */
+static void
+bloom_remove(struct st_index *x)
+{
+	x->bloom_stale++;
+	if (cq_topic_bloom_stale(x->bloom_keys, x->bloom_stale))
+		(void)bloom_rebuild(x, NULL);
+}
+
+/* ---- entries ------------------------------------------------------- */
+
 struct st_entry *
 cq_subtrie_index_add(
 	cq_subtrie_t *t, const cq_topic_levels_t *lv, uint32_t kind)
@@ -102,12 +165,12 @@ cq_subtrie_index_add(
 	e->hash = lv->hash;
 	e->len = len;
 	memcpy(e->text, s, len);
+	if (kind != CQ_TOPIC_EXACT) { /* before it is in the table */
+		cq_topic_shape_add(&x->shapes, &x->counts, lv->n, kind);
+		bloom_add(x, lv->hash);
+	}
 	slot_put(x->slot, x->cap, e);
 	x->n++;
-	if (kind != CQ_TOPIC_EXACT) {
-		x->shape_count[lv->n - 1][kind]++;
-		x->shapes[lv->n - 1] |= (uint16_t)(1u << kind);
-	}
 	return e;
 }
 
@@ -140,8 +203,10 @@ cq_subtrie_index_drop_if_empty(cq_subtrie_t *t, const cq_topic_levels_t *lv,
 		return;
 	slot_delete(x, slot_of(x, lv));
 	x->n--;
-	if (kind != CQ_TOPIC_EXACT && --x->shape_count[lv->n - 1][kind] == 0)
-		x->shapes[lv->n - 1] &= (uint16_t) ~(1u << kind);
+	if (kind != CQ_TOPIC_EXACT) {
+		cq_topic_shape_remove(&x->shapes, &x->counts, lv->n, kind);
+		bloom_remove(x);
+	}
 	cq_subtrie_filter_release(&e->f);
 	free(e);
 	/* Shrink a sparse table (without memory: stay, still correct). */
@@ -159,5 +224,6 @@ cq_subtrie_index_free(cq_subtrie_t *t)
 			free(x->slot[i].e);
 		}
 	free(x->slot);
+	free(x->bloom);
 	*x = (struct st_index){0};
 }

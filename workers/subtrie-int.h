@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "shm/topic_index.h"
 #include "workers/subtrie.h"
 
 /* Lists longer than this get a session -> position index. */
@@ -93,23 +94,27 @@ struct st_islot {
 };
 
 /*
- * The filter index (subtrie-index.c): exact and single-'+' filters, an
- * open-addressed table (linear probing from hash & (cap - 1), load at
- * most 3/4, backward-shift deletion), and the '+' shapes it holds:
- * bit j of shapes[n - 1] while shape_count[n - 1][j] > 0 ('+' entries
- * of n levels with '+' at level j).
+ * The filter index (subtrie-index.c; shm/topic_index.h): exact,
+ * single-'+' and literal '#' filters, an open-addressed table (linear
+ * probing from hash & (cap - 1), load at most 3/4, backward-shift
+ * deletion), the wildcard shapes it holds, and a Bloom filter over the
+ * wildcard entries' keys that lets a match skip most wildcard probes.
  */
 struct st_index {
 	struct st_islot *slot;
 	uint32_t cap, n; /* cap: power of two, or 0 with slot NULL */
-	uint16_t shapes[CQ_TOPIC_INDEX_DEPTH];
-	uint32_t shape_count[CQ_TOPIC_INDEX_DEPTH][CQ_TOPIC_INDEX_DEPTH];
+	uint64_t *bloom; /* 1 << bloom_log2 bits, or NULL: probe all */
+	uint32_t bloom_log2;
+	uint32_t bloom_keys; /* keys it holds: set at its build, +1 per add */
+	uint32_t bloom_stale; /* removed since its build */
+	cq_topic_shapes_t shapes;
+	cq_topic_shape_counts_t counts;
 };
 
 struct cq_subtrie {
 	struct st_node *root;
 	uint64_t seed;
-	uint32_t h_plus; /* hash of the level "+" with seed */
+	uint32_t h_plus, h_hash; /* hashes of the levels "+" and "#" */
 	cq_subtrie_online_fn online; /* shared groups prefer these, or NULL */
 	uint64_t nodes, subscriptions, filters;
 	struct st_index idx;

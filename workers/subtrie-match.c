@@ -1,7 +1,8 @@
 /*
  * subtrie-match.c — matching a topic in the private trie (see subtrie.h):
- * the probes of the filter index (the topic itself, and the topic with
- * level j made '+' for each '+' position the index's shapes name) and
+ * the probes of the filter index (the topic itself, and the wildcard
+ * filters the index's shapes say could match it, but those its Bloom
+ * filter rules out: shm/topic_index.h) and
  * the shared walk (shm/topic_match.h) over the trie's nodes, then the
  * expansion of the matched filters into one hit per session.  The probes'
  * slots are prefetched before the walk and their entries after its first
@@ -49,8 +50,8 @@ struct cq_subtrie_scratch {
  * the walk (the first levels' nodes are hot: the slots have arrived). */
 #define PROBE_STEP 2u
 
-/* One lookup of the filter index: the topic (j CQ_TOPIC_EXACT) or the
- * topic with level j replaced by '+'. */
+/* One lookup of the filter index: the filter of kind j that would match
+ * the topic (shm/topic_index.h). */
 struct st_probe {
 	uint32_t hash, j;
 	uint32_t at; /* the slot of cand */
@@ -62,7 +63,7 @@ struct st_match {
 	const struct st_index *idx;
 	bool looked; /* the probes' candidates were looked for */
 	uint32_t nprobes;
-	struct st_probe probe[1 + CQ_TOPIC_INDEX_DEPTH];
+	struct st_probe probe[1 + 2 * CQ_TOPIC_INDEX_DEPTH];
 	cq_subtrie_result_t *r;
 	struct cq_subtrie_scratch *sc;
 	const void *publisher;
@@ -163,23 +164,35 @@ probe_add(struct st_match *m, uint32_t hash, uint32_t j)
 	__builtin_prefetch(&x->slot[hash & (x->cap - 1)]);
 }
 
-/* The probes of the topic, their home slots being loaded. */
+/* The probes of the topic, their home slots being loaded: the topic
+ * itself, and the wildcard keys that can match it, but those the Bloom
+ * filter rules out (its words are loaded first, then tested, so that
+ * those loads overlap too). */
 static inline void
-probes_start(struct st_match *m, uint32_t h_plus)
+probes_start(struct st_match *m, const cq_subtrie_t *tr)
 {
 	const cq_topic_levels_t *t = m->topic;
-	if (m->idx->n == 0)
+	const struct st_index *x = m->idx;
+	if (x->n == 0)
 		return;
 	probe_add(m, t->hash, CQ_TOPIC_EXACT);
-	if (t->n > CQ_TOPIC_INDEX_DEPTH)
-		return;
-	uint32_t shapes = m->idx->shapes[t->n - 1];
+	uint32_t plus = t->n <= CQ_TOPIC_INDEX_DEPTH ? x->shapes.plus[t->n - 1]
+						     : 0;
 	if (t->dollar)
-		shapes &= ~1u; /* [MQTT-4.7.2-1] */
-	for (; shapes != 0; shapes &= shapes - 1) {
-		uint32_t j = (uint32_t)__builtin_ctz(shapes);
-		probe_add(m, cq_topic_plus_hash(t, j, h_plus), j);
-	}
+		plus &= ~1u; /* [MQTT-4.7.2-1] */
+	if (plus == 0 && x->shapes.multi == 0)
+		return;
+	cq_topic_key_t k[2 * CQ_TOPIC_INDEX_DEPTH];
+	uint32_t n = cq_topic_wild_keys(
+		t, plus, x->shapes.multi, tr->h_plus, tr->h_hash, k);
+	for (uint32_t i = 0; x->bloom != NULL && i < n; i++)
+		__builtin_prefetch(
+			&x->bloom[cq_topic_bloom_bit(x->bloom_log2, k[i].hash) /
+				64]);
+	for (uint32_t i = 0; i < n; i++)
+		if (x->bloom == NULL ||
+			cq_topic_bloom_test(x->bloom, x->bloom_log2, k[i].hash))
+			probe_add(m, k[i].hash, k[i].kind);
 }
 
 /* The next entry with the probe's hash from slot 'i' on, or NULL. */
@@ -200,19 +213,15 @@ probe_scan(const struct st_index *x, struct st_probe *p, uint32_t i)
 static inline void
 probes_look(struct st_match *m)
 {
-	uint32_t tlen;
-	(void)cq_topic_levels_text(m->topic, &tlen);
 	m->looked = true;
 	for (uint32_t i = 0; i < m->nprobes; i++) {
 		struct st_probe *p = &m->probe[i];
 		p->cand = probe_scan(m->idx, p, p->hash & (m->idx->cap - 1));
 		if (p->cand == NULL)
 			continue;
-		uint32_t len = p->j == CQ_TOPIC_EXACT
-			? tlen
-			: tlen - m->topic->lv[p->j].len + 1;
 		__builtin_prefetch(p->cand);
-		__builtin_prefetch(p->cand->text + len - 1);
+		__builtin_prefetch(
+			p->cand->text + cq_topic_probe_len(m->topic, p->j) - 1);
 	}
 }
 
@@ -227,11 +236,7 @@ static inline bool
 probe_is(const struct st_match *m, const struct st_probe *p,
 	const struct st_entry *e)
 {
-	if (p->j != CQ_TOPIC_EXACT)
-		return cq_topic_plus_eq(m->topic, p->j, e->text, e->len);
-	uint32_t len;
-	const char *s = cq_topic_levels_text(m->topic, &len);
-	return e->len == len && cq_topic_mem_eq(e->text, s, len);
+	return cq_topic_probe_eq(m->topic, p->j, e->text, e->len);
 }
 
 /* After the walk: the indexed filters that match, as sources. */
@@ -435,7 +440,7 @@ match(cq_subtrie_t *t, const cq_topic_levels_t *topic, struct st_match *m)
 	m->online = t->online;
 	m->topic = topic;
 	m->idx = &t->idx;
-	probes_start(m, t->h_plus);
+	probes_start(m, t);
 	int rc = cq_topic_walk(topic, t->root, &walk_ops, m);
 	if (rc == 0)
 		probes_visit(m);

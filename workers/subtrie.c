@@ -1,9 +1,9 @@
 /*
  * subtrie.c — a worker's private subscription trie (see subtrie.h).
  *
- * Layout: exact filters and single-'+' filters are entries of the filter
- * index (subtrie-index.c), each holding its filter record; the other
- * filters are in the trie.  A node per filter level; its literal children
+ * Layout: exact filters, single-'+' filters and literal filters ending
+ * in '#' are entries of the filter index (subtrie-index.c), each holding
+ * its filter record; the other filters are in the trie.  A node per filter level; its literal children
  * sit in an open-addressed table of (level hash, node) slots; the '+'
  * child has its own pointer; the subscribers of the filter ending at the
  * node ("exact") and of "<node>/#" ("multi") hang off the node as
@@ -410,6 +410,7 @@ cq_subtrie_new(uint64_t seed)
 		return NULL;
 	t->seed = seed;
 	t->h_plus = cq_topic_hash("+", 1, seed);
+	t->h_hash = cq_topic_hash("#", 1, seed);
 	t->root = calloc(1, sizeof(*t->root));
 	if (t->root == NULL) {
 		free(t);
@@ -564,7 +565,7 @@ cq_subtrie_subscribe(cq_subtrie_t *t, const char *filter, size_t len,
 		errno = ENOMEM;
 		return -1;
 	}
-	uint32_t kind = cq_topic_index_kind(&lv, false);
+	uint32_t kind = cq_topic_index_kind(&lv);
 	int rc = kind != CQ_TOPIC_NOT_INDEXED
 		? subscribe_index(t, &lv, kind, &sh, session, opts, flags_r)
 		: subscribe_trie(t, &lv, &sh, session, opts, flags_r);
@@ -588,7 +589,7 @@ struct st_found {
 static int
 find_record(const cq_subtrie_t *t, struct st_found *r)
 {
-	r->kind = cq_topic_index_kind(&r->lv, false);
+	r->kind = cq_topic_index_kind(&r->lv);
 	if (r->kind != CQ_TOPIC_NOT_INDEXED) {
 		r->e = cq_subtrie_index_find(t, &r->lv);
 		r->f = r->e != NULL ? &r->e->f : NULL;

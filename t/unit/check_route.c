@@ -537,33 +537,33 @@ START_TEST(checker_sees_index_damage)
 	check_clean(&shm);
 	route_shard_t *s = shard_of_topic("a");
 	/* A missing shape bit: readers would miss "a/+/c". */
-	s->shapes[2] = 0;
+	s->shapes.plus[2] = 0;
 	ck_assert_uint_gt(check_errors(&shm, 0, NULL), 0);
-	s->shapes[2] = 2;
+	s->shapes.plus[2] = 2;
 	/* A count below its entries: the bit would go too early. */
-	s->shape_count[2][1] = 0;
+	s->counts.plus[2][1] = 0;
 	ck_assert_uint_gt(check_errors(&shm, 0, NULL), 0);
 	/* A '#' entry's prefix length missing: readers would miss it. */
-	s->mshapes = 0;
+	s->shapes.multi = 0;
 	ck_assert_uint_gt(check_errors(&shm, 0, NULL), 0);
-	s->mshapes = 1u << 2;
+	s->shapes.multi = 1u << 2;
 	/* Too high (a writer died): repaired when quiescent. */
-	s->shape_count[2][1] = 7;
-	s->shapes[4] |= 1u << 3;
-	s->mshape_count[5] = 1;
-	s->mshapes |= 1u << 5;
+	s->counts.plus[2][1] = 7;
+	s->shapes.plus[4] |= 1u << 3;
+	s->counts.multi[5] = 1;
+	s->shapes.multi |= 1u << 5;
 	s->entries += 2;
 	ck_assert_uint_eq(check_errors(&shm, CQ_SHM_CHECK_QUIESCENT, &rep), 0);
 	ck_assert_uint_ge(rep, 4);
-	ck_assert_uint_eq(s->shape_count[2][1], 1);
-	ck_assert_uint_eq(s->shapes[4], 0);
-	ck_assert_uint_eq(s->mshapes, 1u << 2);
+	ck_assert_uint_eq(s->counts.plus[2][1], 1);
+	ck_assert_uint_eq(s->shapes.plus[4], 0);
+	ck_assert_uint_eq(s->shapes.multi, 1u << 2);
 	ck_assert_uint_eq(s->entries, 4);
 	/* A '+' entry missing from the Bloom filter: readers skip it. */
 	route_bloom_t *b = CQ_PTR(route_bloom_t, s->bloom);
 	ck_assert_ptr_nonnull(b);
 	route_entry_t *pe = entry_of("a/+/c");
-	uint32_t bit = pe->h.hash & (uint32_t)((UINT64_C(1) << b->log2) - 1);
+	uint32_t bit = cq_topic_bloom_bit(b->log2, pe->h.hash);
 	uint64_t word = b->w[bit / 64];
 	b->w[bit / 64] &= ~(UINT64_C(1) << (bit % 64));
 	ck_assert_uint_gt(check_errors(&shm, 0, NULL), 0);

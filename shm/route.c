@@ -31,11 +31,12 @@
  *   R6 shard counters (nodes, entries, filters) are statistics, recounted
  *      by the checker.
  *
- * Filter index.  Most filters are exact or have a single '+'
- * (cq_topic_index_kind): those are not in the trie but entries of their
- * shard's filter index, found by hash (route-index.c has the writers).
- * The trie then holds only the other wildcard filters, so it is small and
- * a walk dies out soon.  Invariants:
+ * Filter index (shm/topic_index.h).  Most filters are exact, have a
+ * single '+', or are literal levels and '#' (cq_topic_index_kind): those
+ * are not in the trie but entries of their shard's filter index, found by
+ * hash (route-index.c has the writers).  The trie then holds only the
+ * other wildcard filters, so it is small and a walk dies out soon (with
+ * the benchmark's filters, it is empty).  Invariants:
  *   X1 an indexed filter lives only in the index of the shard of its first
  *      level (the '+' shard for "+/..."), keyed by (whole-filter hash,
  *      text); the index is a children table of the trie core, so T1..T5
@@ -48,24 +49,30 @@
  *      retired (with its group table) by the writer that emptied it; a
  *      writer killed in between leaves an empty entry, which readers
  *      ignore, the next add of that filter reuses and the checker counts;
- *   X4 shapes[n - 1] bit j is set before the first '+' entry of n levels
- *      with '+' at level j is published and cleared after the last one is
- *      unlinked; shape_count (writers only) counts those entries and errs
- *      high after a crash (the bit then stays: one useless probe), never
- *      low;
+ *   X4 a wildcard shape's bit (shapes: '+' at level j of n levels; '#'
+ *      after k literal levels) is set before the first entry of that
+ *      shape is published and cleared after the last one is unlinked;
+ *      the counts behind them (writers only) err high after a crash (the
+ *      bit then stays: a useless probe), never low;
  *   X5 a filter is in exactly one place (index or trie), and a topic's
  *      probes are all different keys: each matching filter is reported
- *      once.
+ *      once;
+ *   X6 the key of every wildcard entry has its bit in the shard's Bloom
+ *      filter (set before the entry is published; bits are never
+ *      cleared in place: a filter is replaced by one built from the index,
+ *      published with one release store, the old one retired to QSBR).
  * A match probes the index of the topic's first-level shard for the topic
- * itself (an exact filter) and for the topic with level j replaced by '+'
- * for every j its shapes name, and the '+' shard for j = 0 (not for a
- * '$' topic [MQTT-4.7.2-1]).  The probes' home slots are prefetched
- * before the trie walk, their candidate entries found (and loaded) after
- * the walk's first levels, and confirmed after the walk, so the index's
- * cache misses overlap each other and the walk's.
+ * itself (an exact filter), for the topic with level j made '+' for every
+ * j the shapes name and for the topic's first k levels and '#' for every
+ * k they name, and the '+' shard for j = 0 (not for a '$' topic
+ * [MQTT-4.7.2-1]); a wildcard probe whose Bloom bit is clear is not made.
+ * The probes' home slots are prefetched before the trie walk, their
+ * candidate entries found (and loaded) after the walk's first levels, and
+ * confirmed after the walk, so the index's cache misses overlap each
+ * other and the walk's.
  *
  * Crash: a writer killed while holding a shard lock leaves every reachable
- * object consistent (R1, R2, X1..X4); objects it had allocated but not
+ * object consistent (R1, R2, X1..X6); objects it had allocated but not
  * published are leaked, and the quiescent checker counts them (arena
  * marks).
  */
@@ -736,12 +743,15 @@ probes_start(struct route_walk *m)
 	const route_area_t *a = cq_route_area;
 	const route_shard_t *ls = &a->shard[t->lv[0].hash & (a->nshards - 1)];
 	const route_shard_t *ps = &a->shard[a->nshards + ROUTE_SHARD_PLUS];
-	uint32_t d = t->n <= CQ_TOPIC_INDEX_DEPTH ? t->n - 1 : 0;
+	bool shallow = t->n <= CQ_TOPIC_INDEX_DEPTH; /* '+' ones may match */
 	probe_add(m, cq_trie_kids_load(&ls->index), t->hash, CQ_TOPIC_EXACT);
-	if (t->n <= CQ_TOPIC_INDEX_DEPTH && !t->dollar &&
-		(__atomic_load_n(&ps->shapes.plus[d], __ATOMIC_ACQUIRE) & 1))
+	if (shallow && !t->dollar &&
+		(__atomic_load_n(&ps->shapes.plus[t->n - 1], __ATOMIC_ACQUIRE) &
+			1))
 		wild_probes(m, ps, 1, 0);
-	uint32_t plus = __atomic_load_n(&ls->shapes.plus[d], __ATOMIC_ACQUIRE);
+	uint32_t plus = shallow
+		? __atomic_load_n(&ls->shapes.plus[t->n - 1], __ATOMIC_ACQUIRE)
+		: 0;
 	uint32_t multi = __atomic_load_n(&ls->shapes.multi, __ATOMIC_ACQUIRE);
 	if (plus != 0 || multi != 0)
 		wild_probes(m, ls, plus, multi);

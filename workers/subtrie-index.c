@@ -183,10 +183,7 @@ slot_delete(struct st_index *x, uint32_t i)
 		j = (j + 1) & mask;
 		if (x->slot[j].e == NULL)
 			break;
-		uint32_t k = x->slot[j].hash & mask;
-		/* Move j into the hole unless its home lies in (i, j]. */
-		bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-		if (!stays) {
+		if (!probe_stays(i, j, x->slot[j].hash & mask)) {
 			x->slot[i] = x->slot[j];
 			i = j;
 		}

@@ -135,6 +135,17 @@ void cq_subtrie_index_free(cq_subtrie_t *t);
 /* Release what a filter record holds (subtrie.c). */
 void cq_subtrie_filter_release(struct st_filter *f);
 
+/*
+ * Backward-shift deletion in a linear-probing table of power-of-two
+ * size: after a hole at slot i, may the entry at slot j (home slot 'home')
+ * stay where it is?  Only if its home lies cyclically in (i, j].
+ */
+static inline bool
+probe_stays(uint32_t i, uint32_t j, uint32_t home)
+{
+	return i <= j ? (i < home && home <= j) : (i < home || home <= j);
+}
+
 static inline uint32_t
 ptr_hash(const void *p)
 {

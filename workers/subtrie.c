@@ -77,10 +77,8 @@ idx_delete(struct st_subs *s, uint32_t i)
 		j = (j + 1) & mask;
 		if (s->idx[j] == 0)
 			break;
-		uint32_t k = ptr_hash(s->v[s->idx[j] - 1].session) & mask;
-		/* Move j into the hole unless its home lies in (i, j]. */
-		bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-		if (!stays) {
+		if (!probe_stays(i, j,
+			    ptr_hash(s->v[s->idx[j] - 1].session) & mask)) {
 			s->idx[i] = s->idx[j];
 			i = j;
 		}
@@ -246,9 +244,7 @@ kid_delete(struct st_node *n, const struct st_node *k)
 		j = (j + 1) & mask;
 		if (n->kids[j].node == NULL)
 			break;
-		uint32_t h = n->kids[j].hash & mask;
-		bool stays = i <= j ? (i < h && h <= j) : (i < h || h <= j);
-		if (!stays) {
+		if (!probe_stays(i, j, n->kids[j].hash & mask)) {
 			n->kids[i] = n->kids[j];
 			i = j;
 		}

@@ -78,6 +78,22 @@ matched(const cq_route_result_t *r, const char *f, unsigned slot)
 	return p != NULL && p->worker == slot;
 }
 
+/* Everything removed: no node, no entry, no filter; after reclamation the
+ * region checks clean. */
+static void
+check_empty(cq_shm_t *shm)
+{
+	cq_route_stats_t st;
+	cq_route_stats(&st);
+	ck_assert_uint_eq(st.nodes, 0);
+	ck_assert_uint_eq(st.entries, 0);
+	ck_assert_uint_eq(st.filters, 0);
+	cq_qsbr_reclaim();
+	cq_shm_report_t rep = shm_test_check(shm, CQ_SHM_CHECK_QUIESCENT);
+	ck_assert_uint_eq(rep.errors, 0);
+	ck_assert_uint_eq(rep.leaked_objects, 0);
+}
+
 static void
 check_clean(cq_shm_t *shm)
 {
@@ -105,12 +121,7 @@ START_TEST(spec_table_one_filter)
 		match(c->topic, &r);
 		ck_assert(r.workers == 0 && r.npicks == 0);
 	}
-	cq_route_stats_t st;
-	cq_route_stats(&st);
-	ck_assert_uint_eq(st.nodes, 0);
-	ck_assert_uint_eq(st.filters, 0);
-	cq_qsbr_reclaim();
-	check_clean(&shm);
+	check_empty(&shm);
 	cq_route_result_free(&r);
 	cq_shm_detach(&shm);
 }
@@ -362,12 +373,8 @@ START_TEST(model_random_ops)
 		for (unsigned f = 0; f < M_FILT; f++)
 			for (unsigned s = 0; s < M_SLOTS; s++)
 				del(filters[f], s);
-		cq_route_stats_t st;
-		cq_route_stats(&st);
-		ck_assert_uint_eq(st.nodes, 0);
+		check_empty(&shm);
 	}
-	cq_qsbr_reclaim();
-	check_clean(&shm);
 	cq_route_result_free(&r);
 	cq_shm_detach(&shm);
 }
@@ -440,13 +447,7 @@ START_TEST(model_index_sizes)
 					on[f][sl]);
 				del(filters[f], sl);
 			}
-		cq_route_stats_t st;
-		cq_route_stats(&st);
-		ck_assert_uint_eq(st.nodes, 0);
-		ck_assert_uint_eq(st.entries, 0);
-		ck_assert_uint_eq(st.filters, 0);
-		cq_qsbr_reclaim();
-		check_clean(&shm);
+		check_empty(&shm);
 	}
 	cq_route_result_free(&r);
 	cq_shm_detach(&shm);
@@ -681,11 +682,7 @@ START_TEST(purge_slot)
 	}
 	ck_assert_int_eq(cq_route_purge_slot(2, NULL, NULL), 9);
 	ck_assert_int_eq(cq_route_purge_slot(1, NULL, NULL), 2);
-	cq_route_stats_t st;
-	cq_route_stats(&st);
-	ck_assert_uint_eq(st.nodes, 0);
-	cq_qsbr_reclaim();
-	check_clean(&shm);
+	check_empty(&shm);
 	cq_shm_detach(&shm);
 }
 END_TEST

@@ -47,9 +47,9 @@ typedef struct cq_topic_level {
 
 /*
  * A topic (or filter) split into levels, each with its hash, and the hash
- * of the whole (the key of the tries' exact-filter indexes: a topic name
- * and the exact filter equal to it have the same levels, hence the same
- * hash).
+ * of the whole (the key of the tries' filter indexes, topic_index.h: a
+ * topic name and the exact filter equal to it have the same levels, hence
+ * the same hash).
  */
 typedef struct cq_topic_levels {
 	cq_topic_level_t *lv;
@@ -309,8 +309,8 @@ typedef struct cq_topic_walk_ops {
 	/* Report the filter "<node>/#" (or "#" at the root). */
 	void (*multi)(void *ctx, const void *node);
 	/* Optional (NULL: none): level i of the topic is done.  A trie with
-	 * an exact-filter index resolves its own lookup here, a step at a
-	 * time, so that its cache misses overlap the walk's. */
+	 * a filter index resolves its probes here, a step at a time, so
+	 * that their cache misses overlap the walk's. */
 	void (*level)(void *ctx, uint32_t i);
 } cq_topic_walk_ops_t;
 

@@ -67,8 +67,8 @@
 #define CQ_TRIE_SINGLE  0xffu
 
 /*
- * A node.  The children tables also serve as the exact-filter index of
- * the route trie (route.c): there a "node" is an entry whose text is a
+ * A node.  The children tables also serve as the filter index of the
+ * route trie (route-index.c): there a "node" is an entry whose text is a
  * whole filter and whose hash is the whole-text hash of the split
  * (cq_topic_levels_t.hash).  An entry has no children, so it keeps its
  * own 64-bit value in the kids word's place; the table code reads only

@@ -1,20 +1,21 @@
 /*
  * route-index.c — the route trie's filter index: writers (see route.c for
- * the design and X1..X5; readers are in route.c, the checker in
- * route-check.c).
+ * the design and X1..X6; readers are in route.c, the checker in
+ * route-check.c; what both tries' indexes share in topic_index.h).
  *
  * Every shard has one index, a children table of the trie core (trie.h)
  * whose children are entries {whole-filter hash, length, slot bitmap,
  * groups, text}: the shard's exact filters, single-'+' filters and
- * literal filters ending in '#' (cq_topic_index_kind).  An entry is built privately and published by
- * the table insert; it changes afterwards only by single stores of its
- * bitmap and groups words; it leaves by the table remove and is retired
- * to QSBR.  Beside the index, the shard counts its wildcard entries per
- * shape ('+': levels and '+' position; '#': literal levels) and keeps one
- * bit per shape with entries, which tells readers which probes to make,
- * and a Bloom filter over the wildcard entries' hashes (X6), which tells
- * them which of those probes can find nothing: most of them, in a big
- * index, and each would cost a cache miss.
+ * literal filters ending in '#' (cq_topic_index_kind).  An entry is built
+ * privately and published by the table insert; it changes afterwards
+ * only by single stores of its bitmap and groups words; it leaves by the
+ * table remove and is retired to QSBR.  Beside the index, the shard
+ * counts its wildcard entries per shape ('+': levels and '+' position;
+ * '#': literal levels) and keeps one bit per shape with entries, which
+ * tells readers which probes to make, and a Bloom filter over the
+ * wildcard entries' hashes (X6), which tells them which of those probes
+ * can find nothing: most of them, in a big index, and each would cost a
+ * cache miss.
  */
 #include "config.h"
 

@@ -34,6 +34,7 @@ struct rc {
 	uint64_t entries, empty_entries;
 	unsigned si; /* the shard being checked */
 	const route_bloom_t *bloom; /* its Bloom filter (X6), if sound */
+	bool exact; /* checking its exact table (else its wild one) */
 	cq_topic_shape_counts_t found; /* wildcard entries per shape */
 };
 
@@ -102,6 +103,8 @@ entry_key_error(struct rc *c, const route_entry_t *e)
 		why = "a filter only the trie may hold";
 	else if (shard != c->si)
 		why = "in another shard's index";
+	else if ((kind == CQ_TOPIC_EXACT) != c->exact)
+		why = "in the index's other table";
 	else if (kind & CQ_TOPIC_MULTI)
 		c->found.multi[kind & ~CQ_TOPIC_MULTI]++;
 	else if (kind != CQ_TOPIC_EXACT)
@@ -184,23 +187,31 @@ check_bloom(struct rc *c, const route_shard_t *s)
 	c->bloom = b;
 }
 
-/* The shard's filter index: the table, every entry, the shapes. */
+/* One table of the shard's filter index (exact: its exact one). */
 static void
-check_index(struct rc *c, route_shard_t *s)
+check_table(struct rc *c, uint64_t table, bool exact)
 {
 	const char *why = NULL;
-	memset(&c->found, 0, sizeof(c->found));
-	check_bloom(c, s);
-	if (s->index != 0 && c->si == c->a->nshards + ROUTE_SHARD_HASH)
+	c->exact = exact;
+	if (table != 0 && c->si == c->a->nshards + ROUTE_SHARD_HASH)
 		cq_shm_check_error(
 			c->rep, "route", "the '#' shard has an index");
-	else if (cq_trie_kids_check(c->shm->base, c->shm->size, s->index,
+	else if (cq_trie_kids_check(c->shm->base, c->shm->size, table,
 			 ROUTE_ENTRY_TEXT, check_entry, c, &why) > 0)
 		cq_shm_check_error(
 			c->rep, "route", "shard %u index: %s", c->si, why);
-	else if (s->index != 0 &&
-		cq_trie_kids_shape(s->index) != CQ_TRIE_SINGLE)
-		cq_arena_mark(c->shm, c->rep, cq_trie_kids_off(s->index));
+	else if (table != 0 && cq_trie_kids_shape(table) != CQ_TRIE_SINGLE)
+		cq_arena_mark(c->shm, c->rep, cq_trie_kids_off(table));
+}
+
+/* The shard's filter index: the tables, every entry, the shapes. */
+static void
+check_index(struct rc *c, route_shard_t *s)
+{
+	memset(&c->found, 0, sizeof(c->found));
+	check_bloom(c, s);
+	check_table(c, s->index, true);
+	check_table(c, s->wild, false);
 	check_shapes(c, s);
 }
 

@@ -3,10 +3,12 @@
  * the design and X1..X6; readers are in route.c, the checker in
  * route-check.c; what both tries' indexes share in topic_index.h).
  *
- * Every shard has one index, a children table of the trie core (trie.h)
- * whose children are entries {whole-filter hash, length, slot bitmap,
- * groups, text}: the shard's exact filters, single-'+' filters and
- * literal filters ending in '#' (cq_topic_index_kind).  An entry is built
+ * Every shard has one index, two children tables of the trie core
+ * (trie.h) whose children are entries {whole-filter hash, length, slot
+ * bitmap, groups, text}: the shard's exact filters in one ('index'), its
+ * single-'+' filters and literal filters ending in '#' in the other
+ * ('wild': the Bloom filter is rebuilt from its slots' hashes alone;
+ * cq_topic_index_kind).  An entry is built
  * privately and published by the table insert; it changes afterwards
  * only by single stores of its bitmap and groups words; it leaves by the
  * table remove and is retired to QSBR.  Beside the index, the shard
@@ -28,24 +30,27 @@
 #include "shm/route.h"
 #include "shm/trie.h"
 
-/* The index of the shard that holds indexed filter 'lv' (X1). */
+/* The table of a shard's index that holds filters of kind 'kind'. */
 static uint64_t *
-index_word(const cq_topic_levels_t *lv)
+table_of(route_shard_t *s, uint32_t kind)
 {
-	route_area_t *a = cq_route_area;
-	if (cq_topic_level_is_plus(&lv->lv[0]))
-		return &a->shard[a->nshards + ROUTE_SHARD_PLUS].index;
-	return &a->shard[lv->lv[0].hash & (a->nshards - 1)].index;
+	return kind == CQ_TOPIC_EXACT ? &s->index : &s->wild;
 }
 
-/* The entry of indexed filter 'lv', or NULL (lock-free). */
+/* The entry of indexed filter 'lv' of kind 'kind', or NULL (lock-free):
+ * in the shard of its first level (X1). */
 route_entry_t *
-cq_route_index_find(const cq_topic_levels_t *lv)
+cq_route_index_find(const cq_topic_levels_t *lv, uint32_t kind)
 {
+	route_area_t *a = cq_route_area;
+	route_shard_t *s = cq_topic_level_is_plus(&lv->lv[0])
+		? &a->shard[a->nshards + ROUTE_SHARD_PLUS]
+		: &a->shard[lv->lv[0].hash & (a->nshards - 1)];
 	uint32_t len;
-	const char *s = cq_topic_levels_text(lv, &len);
-	return (route_entry_t *)cq_trie_child(cq_trie_kids_load(index_word(lv)),
-		lv->hash, s, len, ROUTE_ENTRY_TEXT);
+	const char *text = cq_topic_levels_text(lv, &len);
+	return (route_entry_t *)cq_trie_child(
+		cq_trie_kids_load(table_of(s, kind)), lv->hash, text, len,
+		ROUTE_ENTRY_TEXT);
 }
 
 /* ---- X6: the Bloom filter over wildcard entries ----------------------- */
@@ -69,17 +74,10 @@ bloom_rebuild(route_shard_t *s, const uint32_t *extra)
 	if (off != CQ_OFF_NULL) {
 		route_bloom_t *b = CQ_PTR(route_bloom_t, off);
 		b->log2 = log2;
-		cq_trie_iter_t it;
-		cq_trie_iter_init(&it, s->index);
-		for (cq_off_t c; (c = cq_trie_iter_next(&it)) != CQ_OFF_NULL;) {
-			const route_entry_t *e = route_entry_at(c);
-			if (!cq_topic_index_wild_text(
-				    cq_trie_text(&e->h, ROUTE_ENTRY_TEXT),
-				    e->h.len))
-				continue;
-			cq_topic_bloom_set(b->w, log2, e->h.hash);
-			n++;
-		}
+		cq_trie_iter_t it; /* the keys are in the slots */
+		cq_trie_iter_init(&it, s->wild);
+		for (uint64_t w; (w = cq_trie_iter_next_slot(&it)) != 0; n++)
+			cq_topic_bloom_set(b->w, log2, cq_trie_slot_hash(w));
 		if (extra != NULL) {
 			cq_topic_bloom_set(b->w, log2, *extra);
 			n++;
@@ -149,7 +147,7 @@ int
 cq_route_index_add_locked(route_shard_t *s, const cq_topic_levels_t *lv,
 	uint32_t kind, uint64_t key, uint64_t bit)
 {
-	route_entry_t *e = cq_route_index_find(lv);
+	route_entry_t *e = cq_route_index_find(lv, kind);
 	if (e != NULL) {
 		int rc = cq_route_pay_add(route_entry_pay(e), key, bit);
 		if (rc < 0)
@@ -170,7 +168,7 @@ cq_route_index_add_locked(route_shard_t *s, const cq_topic_levels_t *lv,
 	CQ_CRASHPOINT("route.entry_built");
 	if (kind != CQ_TOPIC_EXACT)
 		wild_add(s, lv, kind);
-	if (cq_trie_insert(&s->index, off, ROUTE_ENTRY_TEXT) < 0) {
+	if (cq_trie_insert(table_of(s, kind), off, ROUTE_ENTRY_TEXT) < 0) {
 		if (kind != CQ_TOPIC_EXACT)
 			wild_remove(s, lv, kind);
 		goto fail;
@@ -194,7 +192,7 @@ void
 cq_route_index_remove_locked(route_shard_t *s, const cq_topic_levels_t *lv,
 	uint32_t kind, uint64_t key, uint64_t bit)
 {
-	route_entry_t *e = cq_route_index_find(lv);
+	route_entry_t *e = cq_route_index_find(lv, kind);
 	if (e == NULL)
 		return;
 	if (cq_route_pay_remove(route_entry_pay(e), key, bit) > 0 &&
@@ -204,7 +202,7 @@ cq_route_index_remove_locked(route_shard_t *s, const cq_topic_levels_t *lv,
 	if (!cq_route_pay_empty(route_entry_pay(e)))
 		return;
 	cq_off_t off = CQ_OFF(e);
-	cq_trie_remove(&s->index, off, ROUTE_ENTRY_TEXT);
+	cq_trie_remove(table_of(s, kind), off, ROUTE_ENTRY_TEXT);
 	CQ_CRASHPOINT("route.unlinked");
 	if (kind != CQ_TOPIC_EXACT)
 		wild_remove(s, lv, kind);

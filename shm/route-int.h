@@ -53,8 +53,8 @@ CQ_STATIC_ASSERT(offsetof(route_node_t, groups) + 8 == ROUTE_TEXT,
 
 /*
  * An entry of a shard's filter index (X1..X6 in route.c): an exact
- * filter, a single-'+' one or a literal one ending in '#'
- * (cq_topic_index_kind).  h.hash is the whole-filter hash of the split
+ * filter (in the shard's index table), a single-'+' one or a literal one
+ * ending in '#' (its wild table; cq_topic_index_kind).  h.hash is the whole-filter hash of the split
  * (cq_topic_levels_t.hash), h.len the filter's length, h.value the slot
  * bitmap of its plain subscribers (R2); the filter text follows.
  */
@@ -80,12 +80,13 @@ typedef struct route_bloom {
 	uint64_t w[];
 } route_bloom_t;
 
-/* Readers use kids, index, shapes and bloom: the first two lines. */
+/* Readers use kids, index, shapes, wild and bloom: the first two lines. */
 typedef struct route_shard {
 	cq_mutex_t lock;
 	uint64_t kids; /* root-level children of this shard (trie.h) */
-	uint64_t index; /* filter index: entries as children (trie.h) */
-	cq_topic_shapes_t shapes; /* X4: the probes to make */
+	uint64_t index; /* filter index, exact entries (children: trie.h) */
+	cq_topic_shapes_t shapes; /* X4: the wildcard probes to make */
+	uint64_t wild; /* filter index, wildcard entries */
 	cq_relptr(route_bloom_t) bloom; /* X6, or none */
 	uint32_t bloom_keys; /* keys it holds: set at its build, +1 per add */
 	uint32_t bloom_stale; /* removed since its build (writers) */
@@ -100,7 +101,7 @@ CQ_STATIC_ASSERT(offsetof(route_shard_t, index) + 8 <= CQ_CACHELINE,
 	"a reader's words of a shard share one line");
 CQ_STATIC_ASSERT(offsetof(route_shard_t, shapes) == CQ_CACHELINE &&
 		offsetof(route_shard_t, bloom) + 4 <= 2 * CQ_CACHELINE,
-	"the shapes and the bloom word are on the shard's second line");
+	"the shapes, wild and bloom words are on the shard's second line");
 
 typedef struct route_area {
 	uint64_t magic;
@@ -159,7 +160,7 @@ void cq_route_remove_locked(route_shard_t *s, const cq_topic_levels_t *lv,
 
 /* route-index.c: the filter index (X1..X6).  'kind' is
  * cq_topic_index_kind(lv), not CQ_TOPIC_NOT_INDEXED. */
-route_entry_t *cq_route_index_find(const cq_topic_levels_t *lv);
+route_entry_t *cq_route_index_find(const cq_topic_levels_t *lv, uint32_t kind);
 int cq_route_index_add_locked(route_shard_t *s, const cq_topic_levels_t *lv,
 	uint32_t kind, uint64_t key, uint64_t bit);
 void cq_route_index_remove_locked(route_shard_t *s, const cq_topic_levels_t *lv,

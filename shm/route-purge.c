@@ -154,6 +154,7 @@ purge_shard_locked(struct purge *pg, route_shard_t *s, unsigned si)
 			a->root.groups[ROUTE_MULTI], 1);
 	} else {
 		purge_index(pg, s->index);
+		purge_index(pg, s->wild);
 		if (si < a->nshards)
 			purge_push_kids(pg, s->kids, NO_PARENT);
 		else if (a->root.plus != CQ_OFF_NULL) /* the '+' shard */

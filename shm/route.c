@@ -39,10 +39,10 @@
  * the benchmark's filters, it is empty).  Invariants:
  *   X1 an indexed filter lives only in the index of the shard of its first
  *      level (the '+' shard for "+/..."), keyed by (whole-filter hash,
- *      text); the index is a children table of the trie core, so T1..T5
- *      hold for it, and growth, shrinking and tombstone clean-up replace
- *      the table with one release store of the shard's index word, the
- *      old table going to QSBR (T4);
+ *      text), in its exact table or its wild table; those are children
+ *      tables of the trie core, so T1..T5 hold for them, and growth,
+ *      shrinking and tombstone clean-up replace a table with one release
+ *      store of its word in the shard, the old table going to QSBR (T4);
  *   X2 an entry is immutable once published except its slot bitmap (R2)
  *      and its groups word (R1: a copy-on-write table);
  *   X3 an entry with no worker and no group member is unlinked and
@@ -500,8 +500,9 @@ cq_route_remove(const char *filter, size_t len, unsigned slot)
 static bool
 find_pay(const cq_topic_levels_t *lv, route_pay_t *p_r)
 {
-	if (cq_topic_index_kind(lv) != CQ_TOPIC_NOT_INDEXED) {
-		route_entry_t *e = cq_route_index_find(lv);
+	uint32_t kind = cq_topic_index_kind(lv);
+	if (kind != CQ_TOPIC_NOT_INDEXED) {
+		route_entry_t *e = cq_route_index_find(lv, kind);
 		if (e != NULL)
 			*p_r = route_entry_pay(e);
 		return e != NULL;
@@ -724,7 +725,7 @@ wild_probes(struct route_walk *m, const route_shard_t *s, uint32_t plus,
 	uint32_t n = cq_topic_wild_keys(
 		m->t, plus, multi, a->h_plus, a->h_hash, k);
 	const route_bloom_t *b = n > 0 ? bloom_of(s) : NULL;
-	uint64_t index = n > 0 ? cq_trie_kids_load(&s->index) : 0;
+	uint64_t index = n > 0 ? cq_trie_kids_load(&s->wild) : 0;
 	for (uint32_t i = 0; b != NULL && i < n; i++)
 		__builtin_prefetch(
 			&b->w[cq_topic_bloom_bit(b->log2, k[i].hash) / 64]);

@@ -62,14 +62,6 @@ cq_topic_index_kind(const cq_topic_levels_t *t)
 	return plus;
 }
 
-/* Is the filter text f (len bytes) a wildcard one?  Literal levels hold
- * neither '+' nor '#'. */
-static inline bool
-cq_topic_index_wild_text(const char *f, uint32_t len)
-{
-	return memchr(f, '+', len) != NULL || (len > 0 && f[len - 1] == '#');
-}
-
 /* ---- probes ---------------------------------------------------------- */
 
 /* The key of the filter that is topic 't' with level j replaced by '+'

@@ -106,9 +106,8 @@ cq_trie_iter_seek(cq_trie_iter_t *it, uint32_t hash, const char *s,
 	it->i = i;
 }
 
-/* The next live slot word {hash, child}, or 0 at the end. */
-static uint64_t
-iter_next_word(cq_trie_iter_t *it)
+uint64_t
+cq_trie_iter_next_slot(cq_trie_iter_t *it)
 {
 	while (it->i < it->n) {
 		uint64_t w = iter_slot(it, it->i++);
@@ -121,7 +120,7 @@ iter_next_word(cq_trie_iter_t *it)
 cq_off_t
 cq_trie_iter_next(cq_trie_iter_t *it)
 {
-	return cq_trie_slot_off(iter_next_word(it));
+	return cq_trie_slot_off(cq_trie_iter_next_slot(it));
 }
 
 /* ---- building tables ------------------------------------------------- */
@@ -150,7 +149,7 @@ fill(cq_trie_tab_t *t, uint64_t old, uint64_t add, cq_off_t drop,
 	const cq_trie_node_t *an = node_at(cq_trie_slot_off(add));
 	cq_trie_iter_t it;
 	cq_trie_iter_init(&it, old);
-	for (uint64_t w; (w = iter_next_word(&it)) != 0;) {
+	for (uint64_t w; (w = cq_trie_iter_next_slot(&it)) != 0;) {
 		if (cq_trie_slot_off(w) == drop)
 			continue;
 		if (add != 0 &&

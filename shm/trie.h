@@ -365,6 +365,9 @@ void cq_trie_iter_seek(cq_trie_iter_t *it, uint32_t hash, const char *s,
 	uint32_t len, bool inclusive, size_t text_off);
 /* The next live child, or CQ_OFF_NULL at the end. */
 cq_off_t cq_trie_iter_next(cq_trie_iter_t *it);
+/* The same as its slot word {hash, child} (0 at the end): the hash
+ * without reading the child (but for a single child). */
+uint64_t cq_trie_iter_next_slot(cq_trie_iter_t *it);
 
 /*
  * Writers (holding the trie's shard lock).  'kids' is the node's (or

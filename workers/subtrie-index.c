@@ -61,12 +61,12 @@ cq_subtrie_index_find(const cq_subtrie_t *t, const cq_topic_levels_t *lv)
 }
 
 static void
-slot_put(struct st_islot *slot, uint32_t cap, struct st_entry *e)
+slot_put(struct st_islot *slot, uint32_t cap, struct st_islot in)
 {
-	uint32_t mask = cap - 1, i = e->hash & mask;
+	uint32_t mask = cap - 1, i = in.hash & mask;
 	while (slot[i].e != NULL)
 		i = (i + 1) & mask;
-	slot[i] = (struct st_islot){e->hash, e};
+	slot[i] = in;
 }
 
 /* Move the entries to a table of 'cap' slots.  0 or -1 ENOMEM. */
@@ -80,7 +80,7 @@ rehash(struct st_index *x, uint32_t cap)
 	}
 	for (uint32_t i = 0; i < x->cap; i++)
 		if (x->slot[i].e != NULL)
-			slot_put(slot, cap, x->slot[i].e);
+			slot_put(slot, cap, x->slot[i]);
 	free(x->slot);
 	x->slot = slot;
 	x->cap = cap;
@@ -103,9 +103,8 @@ bloom_rebuild(struct st_index *x, const uint32_t *extra)
 	if (keys > 0 && (w = calloc((UINT64_C(1) << log2) / 64, 8)) == NULL)
 		return -1;
 	for (uint32_t i = 0; w != NULL && i < x->cap; i++) {
-		const struct st_entry *e = x->slot[i].e;
-		if (e != NULL && cq_topic_index_wild_text(e->text, e->len)) {
-			cq_topic_bloom_set(w, log2, e->hash);
+		if (x->slot[i].e != NULL && x->slot[i].wild) {
+			cq_topic_bloom_set(w, log2, x->slot[i].hash);
 			n++;
 		}
 	}
@@ -169,7 +168,8 @@ cq_subtrie_index_add(
 		cq_topic_shape_add(&x->shapes, &x->counts, lv->n, kind);
 		bloom_add(x, lv->hash);
 	}
-	slot_put(x->slot, x->cap, e);
+	slot_put(x->slot, x->cap,
+		(struct st_islot){e->hash, kind != CQ_TOPIC_EXACT, e});
 	x->n++;
 	return e;
 }
@@ -188,7 +188,7 @@ slot_delete(struct st_index *x, uint32_t i)
 			i = j;
 		}
 	}
-	x->slot[i] = (struct st_islot){0, NULL};
+	x->slot[i] = (struct st_islot){0, 0, NULL};
 }
 
 void

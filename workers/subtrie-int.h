@@ -90,6 +90,7 @@ struct st_entry {
 
 struct st_islot {
 	uint32_t hash;
+	uint32_t wild; /* a wildcard entry's (the Bloom filter's keys) */
 	struct st_entry *e; /* NULL: empty */
 };
 

@@ -508,7 +508,7 @@ entry_of(const char *f)
 	cq_topic_levels_t lv;
 	ck_assert_int_eq(
 		cq_topic_levels_split(&lv, f, strlen(f), cq_route_seed()), 0);
-	route_entry_t *e = cq_route_index_find(&lv);
+	route_entry_t *e = cq_route_index_find(&lv, cq_topic_index_kind(&lv));
 	cq_topic_levels_free(&lv);
 	ck_assert_ptr_nonnull(e);
 	return e;
@@ -523,8 +523,9 @@ check_errors(cq_shm_t *shm, unsigned flags, unsigned *repaired_r)
 	return rep.errors;
 }
 
-/* The checker validates the filter index: entries (hash, shard), the
- * table's links, and the '+' shapes readers rely on (X1, X4). */
+/* The checker validates the filter index: entries (hash, shard, table),
+ * the tables' links, the shapes and Bloom bits readers rely on (X1, X4,
+ * X6). */
 START_TEST(checker_sees_index_damage)
 {
 	cq_shm_t shm;
@@ -569,6 +570,13 @@ START_TEST(checker_sees_index_damage)
 	b->w[bit / 64] &= ~(UINT64_C(1) << (bit % 64));
 	ck_assert_uint_gt(check_errors(&shm, 0, NULL), 0);
 	b->w[bit / 64] = word;
+	/* Exact and wildcard entries in each other's table. */
+	uint64_t exact = s->index;
+	s->index = s->wild;
+	s->wild = exact;
+	ck_assert_uint_gt(check_errors(&shm, 0, NULL), 0);
+	s->wild = s->index;
+	s->index = exact;
 	/* An entry whose hash is not its text's. */
 	route_entry_t *e = entry_of("a/b");
 	e->h.hash ^= 0x100;

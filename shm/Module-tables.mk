@@ -5,6 +5,8 @@ LIB_SRCS += \
 	shm/trie-check.c \
 	shm/route.c \
 	shm/route-check.c \
+	shm/route-index.c \
+	shm/route-purge.c \
 	shm/retained.c \
 	shm/retained-walk.c \
 	shm/retained-check.c \

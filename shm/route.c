@@ -11,13 +11,16 @@
  * share a lock or a table; root '+' and root '#' have shards of their own.
  *
  * Invariants:
- *   R1 every word a reader follows (kids, plus, groups) is published with
- *      one release store of a fully built object (T5 in trie.h), and a
- *      replaced object is retired to QSBR, never freed directly;
- *   R2 a bitmap word (a node's EXACT/MULTI workers, a group's workers)
- *      changes by one atomic store under the shard lock;
- *   R3 all nodes below a first level belong to that level's shard: only
- *      the holder of the shard lock writes them;
+ *   R1 every word a reader follows (kids, plus, groups, index) is
+ *      published with one release store of a fully built object (T5 in
+ *      trie.h), and a replaced object is retired to QSBR, never freed
+ *      directly;
+ *   R2 a bitmap word (a node's EXACT/MULTI workers, an index entry's
+ *      workers, a group's workers) changes by one atomic store under the
+ *      shard lock;
+ *   R3 all nodes below a first level, and the index entries of filters
+ *      whose first level it is, belong to that level's shard: only the
+ *      holder of the shard lock writes them;
  *   R4 a node is reachable from exactly one word (a kids word or a '+'
  *      word), and its hash is the seeded hash of its level text; nodes
  *      have no parent link: writers keep the path they walked down;
@@ -25,12 +28,53 @@
  *      children is unlinked and retired by the writer that emptied it
  *      (a writer killed midway leaves empty nodes: harmless, and the
  *      checker counts them);
- *   R6 shard counters (nodes, filters) are statistics, recounted by the
- *      checker.
+ *   R6 shard counters (nodes, entries, filters) are statistics, recounted
+ *      by the checker.
+ *
+ * Filter index (shm/topic_index.h).  Most filters are exact, have a
+ * single '+', or are literal levels and '#' (cq_topic_index_kind): those
+ * are not in the trie but entries of their shard's filter index, found by
+ * hash (route-index.c has the writers).  The trie then holds only the
+ * other wildcard filters, so it is small and a walk dies out soon (with
+ * the benchmark's filters, it is empty).  Invariants:
+ *   X1 an indexed filter lives only in the index of the shard of its first
+ *      level (the '+' shard for "+/..."), keyed by (whole-filter hash,
+ *      text), in its exact table or its wild table; those are children
+ *      tables of the trie core, so T1..T5 hold for them, and growth,
+ *      shrinking and tombstone clean-up replace a table with one release
+ *      store of its word in the shard, the old table going to QSBR (T4);
+ *   X2 an entry is immutable once published except its slot bitmap (R2)
+ *      and its groups word (R1: a copy-on-write table);
+ *   X3 an entry with no worker and no group member is unlinked and
+ *      retired (with its group table) by the writer that emptied it; a
+ *      writer killed in between leaves an empty entry, which readers
+ *      ignore, the next add of that filter reuses and the checker counts;
+ *   X4 a wildcard shape's bit (shapes: '+' at level j of n levels; '#'
+ *      after k literal levels) is set before the first entry of that
+ *      shape is published and cleared after the last one is unlinked;
+ *      the counts behind them (writers only) err high after a crash (the
+ *      bit then stays: a useless probe), never low;
+ *   X5 a filter is in exactly one place (index or trie), and a topic's
+ *      probes are all different keys: each matching filter is reported
+ *      once;
+ *   X6 the key of every wildcard entry has its bit in the shard's Bloom
+ *      filter (set before the entry is published; bits are never
+ *      cleared in place: a filter is replaced by one built from the index,
+ *      published with one release store, the old one retired to QSBR).
+ * A match probes the index of the topic's first-level shard for the topic
+ * itself (an exact filter), for the topic with level j made '+' for every
+ * j the shapes name and for the topic's first k levels and '#' for every
+ * k they name, and the '+' shard for j = 0 (not for a '$' topic
+ * [MQTT-4.7.2-1]); a wildcard probe whose Bloom bit is clear is not made.
+ * The probes' home slots are prefetched before the trie walk, their
+ * candidate entries found (and loaded) after the walk's first levels, and
+ * confirmed after the walk, so the index's cache misses overlap each
+ * other and the walk's.
  *
  * Crash: a writer killed while holding a shard lock leaves every reachable
- * object consistent (R1, R2); objects it had allocated but not published
- * are leaked, and the quiescent checker counts them (arena marks).
+ * object consistent (R1, R2, X1..X6); objects it had allocated but not
+ * published are leaked, and the quiescent checker counts them (arena
+ * marks).
  */
 #include "config.h"
 
@@ -43,7 +87,6 @@
 
 #include "core/assert.h"
 #include "core/log.h"
-#include "shm/grow.h"
 #include "shm/arena.h"
 #include "shm/crashpoint.h"
 #include "shm/lock.h"
@@ -56,11 +99,10 @@ route_area_t *cq_route_area;
 /* Per-process round-robin cursors for shared groups (by key). */
 static uint32_t pick_rr[256];
 
-static inline route_node_t *
-node_at(cq_off_t off)
-{
-	return CQ_PTR(route_node_t, off);
-}
+/* Readers resolve the index probes' candidates after this many levels of
+ * the walk: the home slots have arrived by then (the first levels' nodes
+ * are hot), and the entries' misses still overlap the deeper levels'. */
+#define PROBE_STEP 2u
 
 static inline bool
 is_root(const route_node_t *n)
@@ -96,16 +138,21 @@ shard_of(const cq_topic_level_t *l0)
 	return l0->hash & (a->nshards - 1);
 }
 
-static route_shard_t *
-shard_lock(unsigned i)
+route_shard_t *
+cq_route_shard_lock(unsigned i)
 {
 	route_shard_t *s = &cq_route_area->shard[i];
 	cq_trie_lock(&s->lock, &s->recoveries, "route", i);
 	CQ_CRASHPOINT("route.locked");
 	return s;
 }
-
 /* ---- payloads -------------------------------------------------------- */
+
+static inline route_pay_t
+node_pay(route_node_t *n, int pos)
+{
+	return (route_pay_t){&n->workers[pos], &n->groups[pos]};
+}
 
 static route_group_t *
 group_find(cq_off_t gt, uint64_t key)
@@ -118,13 +165,13 @@ group_find(cq_off_t gt, uint64_t key)
 }
 
 /*
- * Replace n's group table at 'pos' by a copy without empty groups and
+ * Replace the group table at *word by a copy without empty groups and
  * with {add_key, add_bit} appended when add_key != 0.  0 or -1 (ENOMEM).
  */
 static int
-groups_rebuild(route_node_t *n, int pos, uint64_t add_key, uint64_t add_bit)
+groups_rebuild(cq_off_t *word, uint64_t add_key, uint64_t add_bit)
 {
-	cq_off_t old = n->groups[pos];
+	cq_off_t old = *word;
 	route_groups_t *og = CQ_PTR(route_groups_t, old);
 	uint32_t live = add_key != 0;
 	for (uint32_t i = 0; og != NULL && i < og->n; i++)
@@ -146,22 +193,20 @@ groups_rebuild(route_node_t *n, int pos, uint64_t add_key, uint64_t add_bit)
 			ng->g[ng->n++] = (route_group_t){add_key, add_bit};
 		CQ_CRASHPOINT("route.groups_built");
 	}
-	cq_off_publish(&n->groups[pos], off);
+	cq_off_publish(word, off);
 	if (old != CQ_OFF_NULL)
 		cq_qsbr_retire(old);
 	return 0;
 }
 
-/* Set 'bit' for plain subscribers (key 0) or group 'key' at n/pos.
- * 1 if that filter/group had no worker before, 0 if it had, -1 ENOMEM. */
-static int
-payload_add(route_node_t *n, int pos, uint64_t key, uint64_t bit)
+int
+cq_route_pay_add(route_pay_t p, uint64_t key, uint64_t bit)
 {
-	uint64_t *word = &n->workers[pos];
+	uint64_t *word = p.workers;
 	if (key != 0) {
-		route_group_t *g = group_find(n->groups[pos], key);
+		route_group_t *g = group_find(*p.groups, key);
 		if (g == NULL)
-			return groups_rebuild(n, pos, key, bit) < 0 ? -1 : 1;
+			return groups_rebuild(p.groups, key, bit) < 0 ? -1 : 1;
 		word = &g->workers;
 	}
 	uint64_t w = *word;
@@ -169,13 +214,12 @@ payload_add(route_node_t *n, int pos, uint64_t key, uint64_t bit)
 	return w == 0;
 }
 
-/* Clear 'bit'; 1 if the filter/group lost its last worker, else 0. */
-static int
-payload_remove(route_node_t *n, int pos, uint64_t key, uint64_t bit)
+int
+cq_route_pay_remove(route_pay_t p, uint64_t key, uint64_t bit)
 {
-	uint64_t *word = &n->workers[pos];
+	uint64_t *word = p.workers;
 	route_group_t *g = NULL;
-	if (key != 0 && (g = group_find(n->groups[pos], key)) == NULL)
+	if (key != 0 && (g = group_find(*p.groups, key)) == NULL)
 		return 0;
 	if (g != NULL)
 		word = &g->workers;
@@ -188,7 +232,7 @@ payload_remove(route_node_t *n, int pos, uint64_t key, uint64_t bit)
 	/* Drop the empty group; without memory it stays, ignored by readers
 	 * and dropped by the next rebuild. */
 	if (g != NULL)
-		(void)groups_rebuild(n, pos, 0, 0);
+		(void)groups_rebuild(p.groups, 0, 0);
 	return 1;
 }
 
@@ -202,11 +246,17 @@ groups_empty(cq_off_t gt)
 	return true;
 }
 
-static bool
-node_empty(const route_node_t *n)
+bool
+cq_route_pay_empty(route_pay_t p)
 {
-	return n->workers[0] == 0 && n->workers[1] == 0 &&
-		groups_empty(n->groups[0]) && groups_empty(n->groups[1]) &&
+	return *p.workers == 0 && groups_empty(*p.groups);
+}
+
+static bool
+node_empty(route_node_t *n)
+{
+	return cq_route_pay_empty(node_pay(n, ROUTE_EXACT)) &&
+		cq_route_pay_empty(node_pay(n, ROUTE_MULTI)) &&
 		n->plus == CQ_OFF_NULL && cq_trie_kids_empty(n->h.kids);
 }
 
@@ -266,7 +316,7 @@ prune_path(route_shard_t *s, const route_path_t *p, const cq_topic_levels_t *lv)
 	}
 }
 
-/* ---- writers ------------------------------------------------------- */
+/* ---- writers: the trie ---------------------------------------------- */
 
 /* Free a never-published chain's group tables (cq_trie_chain_free). */
 static void
@@ -292,8 +342,9 @@ grow_chain(route_shard_t *s, route_node_t *at, const cq_topic_levels_t *lv,
 	if (cq_trie_chain_build(lv, i, end, ROUTE_TEXT,
 		    offsetof(route_node_t, plus), &first, &last) < 0)
 		return -1;
-	if (payload_add(node_at(last), multi ? ROUTE_MULTI : ROUTE_EXACT, key,
-		    bit) < 0)
+	if (cq_route_pay_add(node_pay(route_node_at(last),
+				     multi ? ROUTE_MULTI : ROUTE_EXACT),
+		    key, bit) < 0)
 		goto fail;
 	CQ_CRASHPOINT("route.chain_built");
 	const cq_topic_level_t *l = &lv->lv[i];
@@ -314,6 +365,9 @@ static int
 add_locked(route_shard_t *s, const cq_topic_levels_t *lv, uint64_t key,
 	uint64_t bit)
 {
+	uint32_t kind = cq_topic_index_kind(lv);
+	if (kind != CQ_TOPIC_NOT_INDEXED)
+		return cq_route_index_add_locked(s, lv, kind, key, bit);
 	route_node_t *n = &cq_route_area->root;
 	int pos = ROUTE_EXACT;
 	for (uint32_t i = 0; i < lv->n; i++) {
@@ -323,13 +377,13 @@ add_locked(route_shard_t *s, const cq_topic_levels_t *lv, uint64_t key,
 			break;
 		}
 		route_node_t *next = cq_topic_level_is_plus(l)
-			? node_at(n->plus)
+			? route_node_at(n->plus)
 			: child_of(n, l);
 		if (next == NULL)
 			return grow_chain(s, n, lv, i, key, bit);
 		n = next;
 	}
-	int rc = payload_add(n, pos, key, bit);
+	int rc = cq_route_pay_add(node_pay(n, pos), key, bit);
 	if (rc < 0)
 		return -1;
 	s->filters += (uint64_t)rc;
@@ -337,8 +391,9 @@ add_locked(route_shard_t *s, const cq_topic_levels_t *lv, uint64_t key,
 }
 
 /*
- * Walk the filter 'lv' from the root, recording the path in p (if not
- * NULL).  The node holding the filter, or NULL; *pos_r EXACT or MULTI.
+ * Walk the trie's filter 'lv' from the root, recording the path in p
+ * (if not NULL).  The node holding the filter, or NULL; *pos_r EXACT or
+ * MULTI.
  */
 static route_node_t *
 find_pos(const cq_topic_levels_t *lv, int *pos_r, route_path_t *p)
@@ -351,8 +406,9 @@ find_pos(const cq_topic_levels_t *lv, int *pos_r, route_path_t *p)
 			*pos_r = ROUTE_MULTI;
 			break;
 		}
-		n = cq_topic_level_is_plus(l) ? node_at(cq_off_load(&n->plus))
-					      : child_of(n, l);
+		n = cq_topic_level_is_plus(l)
+			? route_node_at(cq_off_load(&n->plus))
+			: child_of(n, l);
 		if (n == NULL)
 			return NULL;
 		if (p != NULL)
@@ -362,18 +418,24 @@ find_pos(const cq_topic_levels_t *lv, int *pos_r, route_path_t *p)
 }
 
 /* Clear 'bit' of plain subscribers (key 0) or group 'key' on the filter
- * 'lv' and prune what that empties. */
-static void
-remove_locked(route_shard_t *s, const cq_topic_levels_t *lv, uint64_t key,
-	uint64_t bit)
+ * 'lv' and prune what that empties (shard lock held). */
+void
+cq_route_remove_locked(route_shard_t *s, const cq_topic_levels_t *lv,
+	uint64_t key, uint64_t bit)
 {
+	uint32_t kind = cq_topic_index_kind(lv);
+	if (kind != CQ_TOPIC_NOT_INDEXED) {
+		cq_route_index_remove_locked(s, lv, kind, key, bit);
+		return;
+	}
 	route_path_t p;
 	if (path_init(&p, lv) < 0)
 		return; /* only for > 24 levels: the bit stays, harmless */
 	int pos;
 	route_node_t *n = find_pos(lv, &pos, &p);
 	if (n != NULL) {
-		if (payload_remove(n, pos, key, bit) > 0 && s->filters > 0)
+		if (cq_route_pay_remove(node_pay(n, pos), key, bit) > 0 &&
+			s->filters > 0)
 			s->filters--;
 		CQ_CRASHPOINT("route.cleared");
 		prune_path(s, &p, lv);
@@ -411,12 +473,12 @@ route_change(const char *filter, size_t len, unsigned slot, bool add)
 	uint64_t key;
 	if (parse_filter(filter, len, slot, &lv, &key) < 0)
 		return -1;
-	route_shard_t *s = shard_lock(shard_of(&lv.lv[0]));
+	route_shard_t *s = cq_route_shard_lock(shard_of(&lv.lv[0]));
 	int rc = 0;
 	if (add)
 		rc = add_locked(s, &lv, key, UINT64_C(1) << slot);
 	else
-		remove_locked(s, &lv, key, UINT64_C(1) << slot);
+		cq_route_remove_locked(s, &lv, key, UINT64_C(1) << slot);
 	cq_mutex_unlock(&s->lock);
 	cq_topic_levels_free(&lv);
 	return rc;
@@ -434,6 +496,24 @@ cq_route_remove(const char *filter, size_t len, unsigned slot)
 	return route_change(filter, len, slot, false);
 }
 
+/* The position of the split filter 'lv' (index entry or node), if any. */
+static bool
+find_pay(const cq_topic_levels_t *lv, route_pay_t *p_r)
+{
+	uint32_t kind = cq_topic_index_kind(lv);
+	if (kind != CQ_TOPIC_NOT_INDEXED) {
+		route_entry_t *e = cq_route_index_find(lv, kind);
+		if (e != NULL)
+			*p_r = route_entry_pay(e);
+		return e != NULL;
+	}
+	int pos;
+	route_node_t *n = find_pos(lv, &pos, NULL);
+	if (n != NULL)
+		*p_r = node_pay(n, pos);
+	return n != NULL;
+}
+
 int
 cq_route_has(const char *filter, size_t len, unsigned slot)
 {
@@ -441,17 +521,15 @@ cq_route_has(const char *filter, size_t len, unsigned slot)
 	uint64_t key;
 	if (parse_filter(filter, len, slot, &lv, &key) < 0)
 		return 0;
-	int pos;
-	const route_node_t *n = find_pos(&lv, &pos, NULL);
-	uint64_t w = 0;
-	if (n != NULL && key == 0)
-		w = __atomic_load_n(&n->workers[pos], __ATOMIC_ACQUIRE);
-	else if (n != NULL) {
-		const route_group_t *g = group_find(
-			cq_off_load(&n->groups[pos]), key);
-		w = g != NULL ? __atomic_load_n(&g->workers, __ATOMIC_ACQUIRE)
-			      : 0;
+	route_pay_t p;
+	const uint64_t *word = NULL;
+	if (find_pay(&lv, &p))
+		word = p.workers;
+	if (word != NULL && key != 0) {
+		const route_group_t *g = group_find(cq_off_load(p.groups), key);
+		word = g != NULL ? &g->workers : NULL;
 	}
+	uint64_t w = word != NULL ? __atomic_load_n(word, __ATOMIC_ACQUIRE) : 0;
 	cq_topic_levels_free(&lv);
 	return (w >> slot) & 1;
 }
@@ -480,18 +558,43 @@ cq_route_seed(void)
 	return cq_route_area != NULL ? cq_route_area->seed : 0;
 }
 
+/* One lookup of the filter index for topic t: the filter of kind j
+ * (topic_index.h) that would match it. */
+struct route_probe {
+	uint64_t index;
+	uint32_t hash;
+	uint32_t j;
+	const cq_topic_levels_t *t;
+	const cq_trie_node_t *cand; /* the entry it most likely finds */
+};
+
 struct route_walk {
 	cq_route_result_t *r;
+	const cq_topic_levels_t *t;
 	int err;
+	bool looked; /* the probes' candidates were looked for */
+	uint32_t nprobes;
+	struct route_probe probe[1 + 2 * CQ_TOPIC_INDEX_DEPTH];
 };
+
+/* A node or an index entry may span two cache lines: the prefetch of its
+ * start leaves the other one to a second, serial miss. */
+static inline void
+prefetch_tail(const void *node, size_t text_off, uint32_t len)
+{
+	__builtin_prefetch((const char *)node + text_off + len - 1);
+}
 
 static inline const void *
 walk_candidate(void *ctx, const void *node, const cq_topic_level_t *l)
 {
 	(void)ctx;
-	return cq_trie_candidate(
+	const void *c = cq_trie_candidate(
 		cq_trie_kids_load(kids_word((route_node_t *)node, l->hash)),
 		l->hash);
+	if (c != NULL)
+		prefetch_tail(c, ROUTE_TEXT, l->len);
+	return c;
 }
 
 static inline const void *
@@ -511,27 +614,19 @@ walk_prefetch(void *ctx, const void *node, const cq_topic_level_t *l)
 {
 	(void)ctx;
 	const route_node_t *n = node;
-	uint64_t k = cq_trie_kids_load(kids_word((route_node_t *)n, l->hash));
-	if (k != 0) {
-		const char *p = CQ_PTR(const char, cq_trie_kids_off(k));
-		unsigned shape = cq_trie_kids_shape(k);
-		if (shape != CQ_TRIE_SINGLE)
-			__builtin_prefetch(p + sizeof(cq_trie_tab_t) +
-				sizeof(uint64_t) *
-					cq_trie_home(l->hash, 1u << shape));
-		else if (cq_trie_kids_tag_ok(k, l->hash))
-			__builtin_prefetch(p);
-	}
+	cq_trie_prefetch(
+		cq_trie_kids_load(kids_word((route_node_t *)n, l->hash)),
+		l->hash);
 	cq_off_t plus = cq_off_load(&n->plus);
 	if (plus != CQ_OFF_NULL)
-		__builtin_prefetch(node_at(plus));
+		__builtin_prefetch(route_node_at(plus));
 }
 
 static inline const void *
 walk_plus(void *ctx, const void *node)
 {
 	(void)ctx;
-	return node_at(cq_off_load(&((const route_node_t *)node)->plus));
+	return route_node_at(cq_off_load(&((const route_node_t *)node)->plus));
 }
 
 /* The k-th (mod popcount) set bit of w, k from a private cursor. */
@@ -575,10 +670,10 @@ add_picks(struct route_walk *m, cq_off_t gt)
 }
 
 static inline void
-visit(struct route_walk *m, const route_node_t *n, int pos)
+visit(struct route_walk *m, const uint64_t *workers, const cq_off_t *groups)
 {
-	m->r->workers |= __atomic_load_n(&n->workers[pos], __ATOMIC_RELAXED);
-	cq_off_t gt = cq_off_load(&n->groups[pos]);
+	m->r->workers |= __atomic_load_n(workers, __ATOMIC_RELAXED);
+	cq_off_t gt = cq_off_load(groups);
 	if (cq_unlikely(gt != CQ_OFF_NULL))
 		add_picks(m, gt);
 }
@@ -586,13 +681,128 @@ visit(struct route_walk *m, const route_node_t *n, int pos)
 static inline void
 walk_exact(void *ctx, const void *node)
 {
-	visit(ctx, node, ROUTE_EXACT);
+	const route_node_t *n = node;
+	visit(ctx, &n->workers[ROUTE_EXACT], &n->groups[ROUTE_EXACT]);
 }
 
 static inline void
 walk_multi(void *ctx, const void *node)
 {
-	visit(ctx, node, ROUTE_MULTI);
+	const route_node_t *n = node;
+	visit(ctx, &n->workers[ROUTE_MULTI], &n->groups[ROUTE_MULTI]);
+}
+
+/* ---- readers: the filter index --------------------------------------- */
+
+static inline void
+probe_add(struct route_walk *m, uint64_t index, uint32_t hash, uint32_t j)
+{
+	if (index == 0)
+		return;
+	m->probe[m->nprobes++] = (struct route_probe){
+		index, hash, j, m->t, NULL};
+	cq_trie_prefetch(index, hash);
+}
+
+static inline const route_bloom_t *
+bloom_of(const route_shard_t *s)
+{
+	return CQ_PTR(const route_bloom_t, cq_off_load(&s->bloom));
+}
+
+/*
+ * The wildcard probes of shard s's index for topic t ('+' shapes 'plus'
+ * for t's depth): each key is made a probe unless the shard's Bloom
+ * filter says it finds nothing (X6).  The filter's words of all the keys
+ * are loaded first, then tested, so that those loads overlap too.
+ */
+static inline void
+wild_probes(struct route_walk *m, const route_shard_t *s, uint32_t plus,
+	uint32_t multi)
+{
+	const route_area_t *a = cq_route_area;
+	cq_topic_key_t k[2 * CQ_TOPIC_INDEX_DEPTH];
+	uint32_t n = cq_topic_wild_keys(
+		m->t, plus, multi, a->h_plus, a->h_hash, k);
+	const route_bloom_t *b = n > 0 ? bloom_of(s) : NULL;
+	uint64_t index = n > 0 ? cq_trie_kids_load(&s->wild) : 0;
+	for (uint32_t i = 0; b != NULL && i < n; i++)
+		__builtin_prefetch(
+			&b->w[cq_topic_bloom_bit(b->log2, k[i].hash) / 64]);
+	for (uint32_t i = 0; i < n; i++)
+		if (b == NULL || cq_topic_bloom_test(b->w, b->log2, k[i].hash))
+			probe_add(m, index, k[i].hash, k[i].kind);
+}
+
+/* The probes of topic t (X4..X6), their home slots being loaded: the
+ * index of t's first-level shard, and the '+' shard's for "+/..." ones
+ * (not for a '$' topic [MQTT-4.7.2-1]). */
+static inline void
+probes_start(struct route_walk *m)
+{
+	const cq_topic_levels_t *t = m->t;
+	const route_area_t *a = cq_route_area;
+	const route_shard_t *ls = &a->shard[t->lv[0].hash & (a->nshards - 1)];
+	const route_shard_t *ps = &a->shard[a->nshards + ROUTE_SHARD_PLUS];
+	bool shallow = t->n <= CQ_TOPIC_INDEX_DEPTH; /* '+' ones may match */
+	probe_add(m, cq_trie_kids_load(&ls->index), t->hash, CQ_TOPIC_EXACT);
+	if (shallow && !t->dollar &&
+		(__atomic_load_n(&ps->shapes.plus[t->n - 1], __ATOMIC_ACQUIRE) &
+			1))
+		wild_probes(m, ps, 1, 0);
+	uint32_t plus = shallow
+		? __atomic_load_n(&ls->shapes.plus[t->n - 1], __ATOMIC_ACQUIRE)
+		: 0;
+	uint32_t multi = __atomic_load_n(&ls->shapes.multi, __ATOMIC_ACQUIRE);
+	if (plus != 0 || multi != 0)
+		wild_probes(m, ls, plus, multi);
+}
+
+/* The probes' candidate entries (their slots arrived meanwhile), whose
+ * loading is started, all of each. */
+static inline void
+probes_look(struct route_walk *m)
+{
+	m->looked = true;
+	for (uint32_t i = 0; i < m->nprobes; i++) {
+		struct route_probe *p = &m->probe[i];
+		p->cand = cq_trie_candidate(p->index, p->hash);
+		if (p->cand != NULL)
+			prefetch_tail(p->cand, ROUTE_ENTRY_TEXT,
+				cq_topic_probe_len(m->t, p->j));
+	}
+}
+
+static inline void
+walk_level(void *ctx, uint32_t i)
+{
+	if (i + 1 == PROBE_STEP)
+		probes_look(ctx);
+}
+
+static inline bool
+probe_is(const void *arg, const cq_trie_node_t *e)
+{
+	const struct route_probe *p = arg;
+	return cq_topic_probe_eq(
+		p->t, p->j, cq_trie_text(e, ROUTE_ENTRY_TEXT), e->len);
+}
+
+/* After the walk: the indexed filters that match the topic. */
+static void
+probes_visit(struct route_walk *m)
+{
+	if (!m->looked)
+		probes_look(m);
+	for (uint32_t i = 0; i < m->nprobes; i++) {
+		const struct route_probe *p = &m->probe[i];
+		const route_entry_t *e = p->cand == NULL
+			? NULL
+			: (const route_entry_t *)cq_trie_confirm_is(
+				  p->index, p->cand, p->hash, probe_is, p);
+		if (e != NULL)
+			visit(m, &e->h.value, &e->groups);
+	}
 }
 
 static const cq_topic_walk_ops_t walk_ops = {
@@ -602,6 +812,7 @@ static const cq_topic_walk_ops_t walk_ops = {
 	.plus = walk_plus,
 	.exact = walk_exact,
 	.multi = walk_multi,
+	.level = walk_level,
 };
 
 int
@@ -610,9 +821,13 @@ cq_route_match(const cq_topic_levels_t *t, cq_route_result_t *r)
 	cq_dassert(t->seed == cq_route_area->seed);
 	r->workers = 0;
 	r->npicks = 0;
-	struct route_walk m = {r, 0};
-	if (cq_topic_walk(t, &cq_route_area->root, &walk_ops, &m) < 0 ||
-		m.err < 0) {
+	struct route_walk m = {.r = r, .t = t};
+	probes_start(&m);
+	if (cq_topic_walk(t, &cq_route_area->root, &walk_ops, &m) == 0)
+		probes_visit(&m);
+	else
+		m.err = -1;
+	if (m.err < 0) {
 		errno = ENOMEM;
 		return -1;
 	}
@@ -627,172 +842,10 @@ cq_route_stats(cq_route_stats_t *s_r)
 	for (uint32_t i = 0; a != NULL && i < a->nshards + ROUTE_EXTRA_SHARDS;
 		i++) {
 		s_r->nodes += a->shard[i].nodes;
+		s_r->entries += a->shard[i].entries;
 		s_r->filters += a->shard[i].filters;
 		s_r->recoveries += a->shard[i].recoveries;
 	}
-}
-
-/* ---- purge --------------------------------------------------------- */
-
-/* One entry to clear: its filter text (in pg->texts) and group key. */
-struct purge_item {
-	uint32_t off, len;
-	uint64_t key;
-};
-
-struct purge_frame {
-	cq_off_t node;
-	uint32_t plen; /* length of the parent's path, or NO_PARENT */
-};
-
-#define NO_PARENT UINT32_MAX
-
-struct purge {
-	uint64_t bit;
-	cq_route_keep_fn keep;
-	void *arg;
-	char *path;
-	uint32_t pcap;
-	char *texts;
-	uint32_t tlen, tcap;
-	struct purge_item *items;
-	uint32_t nitems, icap;
-	struct purge_frame *stack;
-	uint32_t sp, scap;
-	int err;
-};
-
-static void
-purge_note(struct purge *pg, uint32_t len, uint64_t key)
-{
-	if (cq_grow((void **)&pg->items, &pg->icap, (uint64_t)pg->nitems + 1,
-		    sizeof(*pg->items)) < 0 ||
-		cq_grow((void **)&pg->texts, &pg->tcap,
-			(uint64_t)pg->tlen + len, 1) < 0) {
-		pg->err = -1;
-		return;
-	}
-	memcpy(pg->texts + pg->tlen, pg->path, len);
-	pg->items[pg->nitems++] = (struct purge_item){pg->tlen, len, key};
-	pg->tlen += len;
-}
-
-/* Note the entries of n/pos (whose filter is path[0..len)) to clear. */
-static void
-purge_position(struct purge *pg, const route_node_t *n, int pos, uint32_t len)
-{
-	if ((n->workers[pos] & pg->bit) &&
-		(pg->keep == NULL || !pg->keep(pg->arg, pg->path, len, 0)))
-		purge_note(pg, len, 0);
-	const route_groups_t *gs = CQ_PTR(const route_groups_t, n->groups[pos]);
-	for (uint32_t i = 0; gs != NULL && i < gs->n; i++)
-		if ((gs->g[i].workers & pg->bit) &&
-			(pg->keep == NULL ||
-				!pg->keep(
-					pg->arg, pg->path, len, gs->g[i].key)))
-			purge_note(pg, len, gs->g[i].key);
-}
-
-static void
-purge_push(struct purge *pg, cq_off_t node, uint32_t plen)
-{
-	if (cq_grow((void **)&pg->stack, &pg->scap, (uint64_t)pg->sp + 1,
-		    sizeof(*pg->stack)) < 0) {
-		pg->err = -1;
-		return;
-	}
-	pg->stack[pg->sp++] = (struct purge_frame){node, plen};
-}
-
-static void
-purge_push_kids(struct purge *pg, uint64_t kids, uint32_t plen)
-{
-	cq_trie_iter_t it;
-	cq_trie_iter_init(&it, kids);
-	for (cq_off_t c; (c = cq_trie_iter_next(&it)) != CQ_OFF_NULL;)
-		purge_push(pg, c, plen);
-}
-
-/* Visit one node: extend the path, note its positions, push its kids. */
-static void
-purge_node(struct purge *pg, struct purge_frame f)
-{
-	const route_node_t *n = node_at(f.node);
-	uint32_t start = f.plen == NO_PARENT ? 0 : f.plen + 1;
-	uint32_t len = start + n->h.len;
-	if (cq_grow((void **)&pg->path, &pg->pcap, (uint64_t)len + 3, 1) < 0) {
-		pg->err = -1;
-		return;
-	}
-	if (f.plen != NO_PARENT)
-		pg->path[f.plen] = '/';
-	memcpy(pg->path + start, cq_trie_text(&n->h, ROUTE_TEXT), n->h.len);
-	purge_position(pg, n, ROUTE_EXACT, len);
-	memcpy(pg->path + len, "/#", 2);
-	purge_position(pg, n, ROUTE_MULTI, len + 2);
-	purge_push_kids(pg, n->h.kids, len);
-	if (n->plus != CQ_OFF_NULL)
-		purge_push(pg, n->plus, len);
-}
-
-/* Collect shard si's entries to clear, then clear them; shard locked. */
-static long
-purge_shard_locked(struct purge *pg, route_shard_t *s, unsigned si)
-{
-	route_area_t *a = cq_route_area;
-	pg->nitems = pg->sp = pg->tlen = 0;
-	if (si == a->nshards + ROUTE_SHARD_HASH) {
-		if (cq_grow((void **)&pg->path, &pg->pcap, 4, 1) < 0)
-			return -1;
-		pg->path[0] = '#';
-		purge_position(pg, &a->root, ROUTE_MULTI, 1);
-	} else if (si == a->nshards + ROUTE_SHARD_PLUS) {
-		if (a->root.plus != CQ_OFF_NULL)
-			purge_push(pg, a->root.plus, NO_PARENT);
-	} else
-		purge_push_kids(pg, s->kids, NO_PARENT);
-	while (pg->sp > 0 && pg->err == 0)
-		purge_node(pg, pg->stack[--pg->sp]);
-	if (pg->err < 0)
-		return -1;
-	for (uint32_t i = 0; i < pg->nitems; i++) {
-		cq_topic_levels_t lv;
-		if (cq_topic_levels_split(&lv, pg->texts + pg->items[i].off,
-			    pg->items[i].len, a->seed) < 0)
-			return -1;
-		remove_locked(s, &lv, pg->items[i].key, pg->bit);
-		cq_topic_levels_free(&lv);
-	}
-	return pg->nitems;
-}
-
-long
-cq_route_purge_slot(unsigned slot, cq_route_keep_fn keep, void *arg)
-{
-	if (slot >= CQ_MAX_WORKERS || cq_route_area == NULL) {
-		errno = EINVAL;
-		return -1;
-	}
-	struct purge pg = {
-		.bit = UINT64_C(1) << slot, .keep = keep, .arg = arg};
-	long total = 0;
-	route_area_t *a = cq_route_area;
-	for (unsigned si = 0; si < a->nshards + ROUTE_EXTRA_SHARDS; si++) {
-		route_shard_t *s = shard_lock(si);
-		long n = purge_shard_locked(&pg, s, si);
-		cq_mutex_unlock(&s->lock);
-		if (n < 0) {
-			total = -1;
-			errno = ENOMEM;
-			break;
-		}
-		total += n;
-	}
-	free(pg.path);
-	free(pg.texts);
-	free(pg.items);
-	free(pg.stack);
-	return total;
 }
 
 /* ---- module -------------------------------------------------------- */
@@ -813,6 +866,8 @@ route_init(cq_shm_t *shm, void *area, size_t size, const char **error_r)
 	a->seed = cq_trie_new_seed();
 	a->nshards = cq_trie_nshards(&shm->hdr->conf);
 	a->nworkers = shm->hdr->conf.workers;
+	a->h_plus = cq_topic_hash("+", 1, a->seed);
+	a->h_hash = cq_topic_hash("#", 1, a->seed);
 	cq_assert(size >= route_size(&shm->hdr->conf));
 	for (uint32_t i = 0; i < a->nshards + ROUTE_EXTRA_SHARDS; i++)
 		if (cq_mutex_init(&a->shard[i].lock) < 0) {

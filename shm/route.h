@@ -44,7 +44,8 @@ typedef struct cq_route_result {
 } cq_route_result_t;
 
 typedef struct cq_route_stats {
-	uint64_t nodes;
+	uint64_t nodes; /* trie nodes (wildcard filters' levels) */
+	uint64_t entries; /* filter index entries (route.c) */
 	uint64_t filters; /* filter positions or groups with a worker */
 	uint64_t recoveries; /* shard locks recovered from a dead writer */
 } cq_route_stats_t;

@@ -45,10 +45,17 @@ typedef struct cq_topic_level {
 	uint32_t hash;
 } cq_topic_level_t;
 
-/* A topic (or filter) split into levels, each with its hash. */
+/*
+ * A topic (or filter) split into levels, each with its hash, and the hash
+ * of the whole (the key of the tries' filter indexes, topic_index.h: a
+ * topic name and the exact filter equal to it have the same levels, hence
+ * the same hash).
+ */
 typedef struct cq_topic_levels {
 	cq_topic_level_t *lv;
 	uint32_t n;
+	uint32_t hash; /* of the whole text: cq_topic_sum_hash(sum, n) */
+	uint64_t sum; /* the sum of the levels' cq_topic_term() */
 	bool dollar; /* first level starts with '$' */
 	bool heap; /* lv was malloc'd */
 	uint64_t seed;
@@ -147,6 +154,31 @@ cq_topic_count_levels(const char *s, size_t len)
 }
 
 /*
+ * The whole-text hash: a sum of one term per level, each the level's hash
+ * and position mixed by one multiply (made as the split goes, no second
+ * pass over the bytes), finished with the number of levels.  A sum lets a
+ * reader get the hash of the topic with level j replaced by '+' (the key
+ * of a single-'+' filter that matches it) in O(1).  The level hashes are
+ * seeded, so the whole hash is too; its top bits are the best mixed (the
+ * indexes take their home slots from them).
+ */
+static inline uint64_t
+cq_topic_term(uint32_t level_hash, uint32_t i)
+{
+	return ((uint64_t)level_hash << 32 | (i + 1)) * 0x9e3779b97f4a7c15ull;
+}
+
+static inline uint32_t
+cq_topic_sum_hash(uint64_t sum, uint32_t n)
+{
+	uint64_t x = sum + n * 0xc2b2ae3d27d4eb4full;
+	x ^= x >> 31;
+	x *= 0xd6e8feb86659fd93ull;
+	x ^= x >> 32;
+	return (uint32_t)(x >> 32);
+}
+
+/*
  * Split 'topic' (len bytes, not NUL-terminated) into t.  0, or -1 when a
  * topic with very many levels needs memory that malloc cannot give.  The
  * levels point into 'topic', which must outlive t.  Release with
@@ -162,18 +194,23 @@ cq_topic_levels_split(
 	t->lv = t->inline_lv;
 	const char *p = topic, *end = topic + len;
 	uint32_t n = 0;
+	uint64_t sum = 0;
 	for (;;) {
 		const char *q = p;
 		while (q < end && *q != '/') /* levels are short: no memchr */
 			q++;
 		if (cq_unlikely(n == CQ_TOPIC_INLINE_LEVELS))
 			break; /* very deep: start again on the heap */
+		uint32_t h = cq_topic_hash(p, (size_t)(q - p), seed);
 		t->lv[n].s = p;
 		t->lv[n].len = (uint32_t)(q - p);
-		t->lv[n].hash = cq_topic_hash(p, (size_t)(q - p), seed);
+		t->lv[n].hash = h;
+		sum += cq_topic_term(h, n);
 		n++;
 		if (q == end) {
 			t->n = n;
+			t->sum = sum;
+			t->hash = cq_topic_sum_hash(sum, n);
 			return 0;
 		}
 		p = q + 1;
@@ -187,15 +224,28 @@ cq_topic_levels_split(
 	t->heap = true;
 	t->n = n;
 	p = topic;
+	sum = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		const char *slash = memchr(p, '/', (size_t)(end - p));
 		size_t l = slash != NULL ? (size_t)(slash - p)
 					 : (size_t)(end - p);
 		t->lv[i] = (cq_topic_level_t){
 			p, (uint32_t)l, cq_topic_hash(p, l, seed)};
+		sum += cq_topic_term(t->lv[i].hash, i);
 		p += l + 1;
 	}
+	t->sum = sum;
+	t->hash = cq_topic_sum_hash(sum, n);
 	return 0;
+}
+
+/* The split text: the levels point into one contiguous buffer. */
+static inline const char *
+cq_topic_levels_text(const cq_topic_levels_t *t, uint32_t *len_r)
+{
+	const cq_topic_level_t *last = &t->lv[t->n - 1];
+	*len_r = (uint32_t)(last->s + last->len - t->lv[0].s);
+	return t->lv[0].s;
 }
 
 static inline void
@@ -258,6 +308,10 @@ typedef struct cq_topic_walk_ops {
 	void (*exact)(void *ctx, const void *node);
 	/* Report the filter "<node>/#" (or "#" at the root). */
 	void (*multi)(void *ctx, const void *node);
+	/* Optional (NULL: none): level i of the topic is done.  A trie with
+	 * a filter index resolves its probes here, a step at a time, so
+	 * that their cache misses overlap the walk's. */
+	void (*level)(void *ctx, uint32_t i);
 } cq_topic_walk_ops_t;
 
 /* Nodes of one level being matched (grows on the heap if it must). */
@@ -358,6 +412,8 @@ cq_topic_walk(const cq_topic_levels_t *t, const void *root,
 		f.cur = f.next;
 		f.next = x;
 		ncur = nnext;
+		if (ops->level != NULL)
+			ops->level(ctx, i);
 		if (i + 1 == t->n)
 			for (uint32_t k = 0; k < ncur; k++) {
 				/* "a/b" and "a/b/#" both match "a/b". */

@@ -46,14 +46,19 @@ node_at(cq_off_t off)
 	return CQ_PTR(const cq_trie_node_t, off);
 }
 
-/* Compare the key of live slot 'w' with (hash, s, len). */
+/* Compare the key of live slot 'w' with (hash, s, len); the child is
+ * read only when the hashes are equal (rebuilding a big table then reads
+ * its slots, not its children). */
 static int
 slot_cmp(
 	uint64_t w, uint32_t hash, const char *s, uint32_t len, size_t text_off)
 {
+	uint32_t h = cq_trie_slot_hash(w);
+	if (h != hash)
+		return h < hash ? -1 : 1;
 	const cq_trie_node_t *n = node_at(cq_trie_slot_off(w));
-	return cq_trie_key_cmp(cq_trie_slot_hash(w), cq_trie_text(n, text_off),
-		n->len, hash, s, len);
+	return cq_trie_key_cmp(
+		h, cq_trie_text(n, text_off), n->len, hash, s, len);
 }
 
 /* ---- iteration ------------------------------------------------------ */
@@ -101,15 +106,21 @@ cq_trie_iter_seek(cq_trie_iter_t *it, uint32_t hash, const char *s,
 	it->i = i;
 }
 
-cq_off_t
-cq_trie_iter_next(cq_trie_iter_t *it)
+uint64_t
+cq_trie_iter_next_slot(cq_trie_iter_t *it)
 {
 	while (it->i < it->n) {
 		uint64_t w = iter_slot(it, it->i++);
 		if (cq_trie_slot_live(w))
-			return cq_trie_slot_off(w);
+			return w;
 	}
-	return CQ_OFF_NULL;
+	return 0;
+}
+
+cq_off_t
+cq_trie_iter_next(cq_trie_iter_t *it)
+{
+	return cq_trie_slot_off(cq_trie_iter_next_slot(it));
 }
 
 /* ---- building tables ------------------------------------------------- */
@@ -138,10 +149,9 @@ fill(cq_trie_tab_t *t, uint64_t old, uint64_t add, cq_off_t drop,
 	const cq_trie_node_t *an = node_at(cq_trie_slot_off(add));
 	cq_trie_iter_t it;
 	cq_trie_iter_init(&it, old);
-	for (cq_off_t c; (c = cq_trie_iter_next(&it)) != CQ_OFF_NULL;) {
-		if (c == drop)
+	for (uint64_t w; (w = cq_trie_iter_next_slot(&it)) != 0;) {
+		if (cq_trie_slot_off(w) == drop)
 			continue;
-		uint64_t w = mkslot(node_at(c)->hash, c);
 		if (add != 0 &&
 			slot_cmp(w, an->hash, cq_trie_text(an, text_off),
 				an->len, text_off) > 0) {

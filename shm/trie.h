@@ -66,10 +66,21 @@
 #define CQ_TRIE_MIN_CAP 4u
 #define CQ_TRIE_SINGLE  0xffu
 
+/*
+ * A node.  The children tables also serve as the filter index of the
+ * route trie (route-index.c): there a "node" is an entry whose text is a
+ * whole filter and whose hash is the whole-text hash of the split
+ * (cq_topic_levels_t.hash).  An entry has no children, so it keeps its
+ * own 64-bit value in the kids word's place; the table code reads only
+ * hash, len and the text.
+ */
 typedef struct cq_trie_node {
 	uint32_t hash; /* hash of the level text (the trie's seed) */
 	uint32_t len; /* level text bytes, stored at the trie's text offset */
-	uint64_t kids; /* {offset, shape}, see above */
+	union {
+		uint64_t kids; /* a node: {offset, shape}, see above */
+		uint64_t value; /* an index entry: the index's own word */
+	};
 } cq_trie_node_t;
 
 typedef struct cq_trie_tab {
@@ -166,31 +177,58 @@ cq_trie_node_is(const cq_trie_node_t *c, uint32_t hash, const char *s,
 }
 
 /*
- * Scan the table of kids word 'kids' (not single) from the home of 'hash'
- * for a live slot with that hash whose child has text (s, len) — or, with
- * s NULL, for the first live slot with that hash, without reading the
- * child.  Stops at an EMPTY slot or a larger hash (T2).
+ * The run of a table (kids word 'kids', not single) where children with
+ * hash 'hash' are: from the home slot to an EMPTY slot or a larger hash
+ * (T2).  cq_trie_run_next gives its live children with that hash, in
+ * order, then NULL.
+ */
+typedef struct cq_trie_run {
+	const uint64_t *slot;
+	uint32_t i, end, hash;
+} cq_trie_run_t;
+
+static inline void
+cq_trie_run_init(cq_trie_run_t *r, uint64_t kids, uint32_t hash)
+{
+	uint32_t cap = 1u << cq_trie_kids_shape(kids);
+	r->slot = CQ_PTR(const cq_trie_tab_t, cq_trie_kids_off(kids))->slot;
+	r->i = cq_trie_home(hash, cap);
+	r->end = cap + cq_trie_tail(cap);
+	r->hash = hash;
+}
+
+static inline const cq_trie_node_t *
+cq_trie_run_next(cq_trie_run_t *r)
+{
+	while (r->i < r->end) {
+		uint64_t w = __atomic_load_n(
+			&r->slot[r->i++], __ATOMIC_ACQUIRE);
+		uint32_t h = cq_trie_slot_hash(w);
+		if (w == 0 || h > r->hash) {
+			r->i = r->end;
+			return NULL;
+		}
+		if (h == r->hash && cq_trie_slot_live(w))
+			return CQ_PTR(
+				const cq_trie_node_t, cq_trie_slot_off(w));
+	}
+	return NULL;
+}
+
+/*
+ * Scan the table of kids word 'kids' (not single) for a live child with
+ * hash 'hash' and text (s, len) — or, with s NULL, for the first one with
+ * that hash, without reading it.
  */
 static inline const cq_trie_node_t *
 cq_trie_scan(uint64_t kids, uint32_t hash, const char *s, uint32_t len,
 	size_t text_off)
 {
-	uint32_t cap = 1u << cq_trie_kids_shape(kids);
-	uint32_t end = cap + cq_trie_tail(cap);
-	const uint64_t *slot =
-		CQ_PTR(const cq_trie_tab_t, cq_trie_kids_off(kids))->slot;
-	for (uint32_t i = cq_trie_home(hash, cap); i < end; i++) {
-		uint64_t w = __atomic_load_n(&slot[i], __ATOMIC_ACQUIRE);
-		uint32_t h = cq_trie_slot_hash(w);
-		if (w == 0 || h > hash)
-			return NULL;
-		if (h != hash || !cq_trie_slot_live(w))
-			continue;
-		const cq_trie_node_t *c = CQ_PTR(
-			const cq_trie_node_t, cq_trie_slot_off(w));
+	cq_trie_run_t r;
+	cq_trie_run_init(&r, kids, hash);
+	for (const cq_trie_node_t *c; (c = cq_trie_run_next(&r)) != NULL;)
 		if (s == NULL || cq_trie_node_is(c, hash, s, len, text_off))
 			return c;
-	}
 	return NULL;
 }
 
@@ -213,6 +251,24 @@ cq_trie_child(uint64_t kids, uint32_t hash, const char *s, uint32_t len,
 			cq_trie_node_is(c, hash, s, len, text_off)
 		? c
 		: NULL;
+}
+
+/*
+ * Start loading what a lookup of 'hash' in 'kids' reads first: the home
+ * slot of a table, or the single child when its tag fits.
+ */
+static inline void
+cq_trie_prefetch(uint64_t kids, uint32_t hash)
+{
+	if (kids == 0)
+		return;
+	const char *p = CQ_PTR(const char, cq_trie_kids_off(kids));
+	unsigned shape = cq_trie_kids_shape(kids);
+	if (shape != CQ_TRIE_SINGLE)
+		__builtin_prefetch(p + sizeof(cq_trie_tab_t) +
+			sizeof(uint64_t) * cq_trie_home(hash, 1u << shape));
+	else if (cq_trie_kids_tag_ok(kids, hash))
+		__builtin_prefetch(p);
 }
 
 /*
@@ -248,6 +304,34 @@ cq_trie_confirm(uint64_t kids, const cq_trie_node_t *cand, uint32_t hash,
 		: cq_trie_scan(kids, hash, s, len, text_off);
 }
 
+/*
+ * Index lookups whose key is not a plain text (a '+' filter matched
+ * against a topic): like cq_trie_scan / cq_trie_confirm, with is(arg, c)
+ * deciding whether child c (its hash already equal) is the one.
+ */
+static inline __attribute__((always_inline)) const cq_trie_node_t *
+cq_trie_scan_is(uint64_t kids, uint32_t hash,
+	bool (*is)(const void *arg, const cq_trie_node_t *c), const void *arg)
+{
+	cq_trie_run_t r;
+	cq_trie_run_init(&r, kids, hash);
+	for (const cq_trie_node_t *c; (c = cq_trie_run_next(&r)) != NULL;)
+		if (c->hash == hash && is(arg, c))
+			return c;
+	return NULL;
+}
+
+static inline __attribute__((always_inline)) const cq_trie_node_t *
+cq_trie_confirm_is(uint64_t kids, const cq_trie_node_t *cand, uint32_t hash,
+	bool (*is)(const void *arg, const cq_trie_node_t *c), const void *arg)
+{
+	if (cand->hash == hash && is(arg, cand))
+		return cand;
+	return cq_trie_kids_shape(kids) == CQ_TRIE_SINGLE
+		? NULL
+		: cq_trie_scan_is(kids, hash, is, arg);
+}
+
 /* Order of keys: by hash, then by text. */
 static inline int
 cq_trie_key_cmp(uint32_t ha, const char *a, uint32_t la, uint32_t hb,
@@ -281,6 +365,9 @@ void cq_trie_iter_seek(cq_trie_iter_t *it, uint32_t hash, const char *s,
 	uint32_t len, bool inclusive, size_t text_off);
 /* The next live child, or CQ_OFF_NULL at the end. */
 cq_off_t cq_trie_iter_next(cq_trie_iter_t *it);
+/* The same as its slot word {hash, child} (0 at the end): the hash
+ * without reading the child (but for a single child). */
+uint64_t cq_trie_iter_next_slot(cq_trie_iter_t *it);
 
 /*
  * Writers (holding the trie's shard lock).  'kids' is the node's (or

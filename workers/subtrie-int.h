@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "shm/topic_index.h"
 #include "workers/subtrie.h"
 
 /* Lists longer than this get a session -> position index. */
@@ -78,12 +79,73 @@ struct st_path {
 	uint32_t depth;
 };
 
+/* An indexed filter (cq_topic_index_kind): its record and its text.
+ * Never moves (its subscriber list may point into it). */
+struct st_entry {
+	uint32_t hash; /* whole-filter hash of the split (t->seed) */
+	uint32_t len;
+	struct st_filter f;
+	char text[];
+};
+
+struct st_islot {
+	uint32_t hash;
+	uint32_t wild; /* a wildcard entry's (the Bloom filter's keys) */
+	struct st_entry *e; /* NULL: empty */
+};
+
+/*
+ * The filter index (subtrie-index.c; shm/topic_index.h): exact,
+ * single-'+' and literal '#' filters, an open-addressed table (linear
+ * probing from hash & (cap - 1), load at most 3/4, backward-shift
+ * deletion), the wildcard shapes it holds, and a Bloom filter over the
+ * wildcard entries' keys that lets a match skip most wildcard probes.
+ */
+struct st_index {
+	struct st_islot *slot;
+	uint32_t cap, n; /* cap: power of two, or 0 with slot NULL */
+	uint64_t *bloom; /* 1 << bloom_log2 bits, or NULL: probe all */
+	uint32_t bloom_log2;
+	uint32_t bloom_keys; /* keys it holds: set at its build, +1 per add */
+	uint32_t bloom_stale; /* removed since its build */
+	cq_topic_shapes_t shapes;
+	cq_topic_shape_counts_t counts;
+};
+
 struct cq_subtrie {
 	struct st_node *root;
 	uint64_t seed;
+	uint32_t h_plus, h_hash; /* hashes of the levels "+" and "#" */
 	cq_subtrie_online_fn online; /* shared groups prefer these, or NULL */
 	uint64_t nodes, subscriptions, filters;
+	struct st_index idx;
 };
+
+/* subtrie-index.c.  'kind' is cq_topic_index_kind(lv), not
+ * CQ_TOPIC_NOT_INDEXED. */
+struct st_entry *cq_subtrie_index_find(
+	const cq_subtrie_t *t, const cq_topic_levels_t *lv);
+/* A new empty entry for lv; NULL with errno ENOMEM. */
+struct st_entry *cq_subtrie_index_add(
+	cq_subtrie_t *t, const cq_topic_levels_t *lv, uint32_t kind);
+/* Remove and free e (lv's entry) if its record holds nobody. */
+void cq_subtrie_index_drop_if_empty(cq_subtrie_t *t,
+	const cq_topic_levels_t *lv, uint32_t kind, struct st_entry *e);
+/* Free every entry (releasing its record) and the table. */
+void cq_subtrie_index_free(cq_subtrie_t *t);
+/* Release what a filter record holds (subtrie.c). */
+void cq_subtrie_filter_release(struct st_filter *f);
+
+/*
+ * Backward-shift deletion in a linear-probing table of power-of-two
+ * size: after a hole at slot i, may the entry at slot j (home slot 'home')
+ * stay where it is?  Only if its home lies cyclically in (i, j].
+ */
+static inline bool
+probe_stays(uint32_t i, uint32_t j, uint32_t home)
+{
+	return i <= j ? (i < home && home <= j) : (i < home || home <= j);
+}
 
 static inline uint32_t
 ptr_hash(const void *p)

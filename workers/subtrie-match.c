@@ -1,7 +1,12 @@
 /*
  * subtrie-match.c — matching a topic in the private trie (see subtrie.h):
- * the shared walk (shm/topic_match.h) over this trie's nodes, then the
- * expansion of the matched filters into one hit per session.
+ * the probes of the filter index (the topic itself, and the wildcard
+ * filters the index's shapes say could match it, but those its Bloom
+ * filter rules out: shm/topic_index.h) and
+ * the shared walk (shm/topic_match.h) over the trie's nodes, then the
+ * expansion of the matched filters into one hit per session.  The probes'
+ * slots are prefetched before the walk and their entries after its first
+ * levels, so that their cache misses overlap the walk's.
  *
  * Expansion: the walk only collects the matched filter records; then the
  * subscribers of all of them are emitted, merged per session when more
@@ -41,7 +46,24 @@ struct cq_subtrie_scratch {
 	uint32_t dcap, stamp;
 };
 
+/* Index probes start their entries' loading after this many levels of
+ * the walk (the first levels' nodes are hot: the slots have arrived). */
+#define PROBE_STEP 2u
+
+/* One lookup of the filter index: the filter of kind j that would match
+ * the topic (shm/topic_index.h). */
+struct st_probe {
+	uint32_t hash, j;
+	uint32_t at; /* the slot of cand */
+	const struct st_entry *cand; /* the first entry with that hash */
+};
+
 struct st_match {
+	const cq_topic_levels_t *topic;
+	const struct st_index *idx;
+	bool looked; /* the probes' candidates were looked for */
+	uint32_t nprobes;
+	struct st_probe probe[1 + 2 * CQ_TOPIC_INDEX_DEPTH];
 	cq_subtrie_result_t *r;
 	struct cq_subtrie_scratch *sc;
 	const void *publisher;
@@ -132,6 +154,108 @@ walk_multi(void *ctx, const void *node)
 	add_source(ctx, ((const struct st_node *)node)->multi);
 }
 
+/* ---- the filter index ------------------------------------------------ */
+
+static inline void
+probe_add(struct st_match *m, uint32_t hash, uint32_t j)
+{
+	const struct st_index *x = m->idx;
+	m->probe[m->nprobes++] = (struct st_probe){hash, j, 0, NULL};
+	__builtin_prefetch(&x->slot[hash & (x->cap - 1)]);
+}
+
+/* The probes of the topic, their home slots being loaded: the topic
+ * itself, and the wildcard keys that can match it, but those the Bloom
+ * filter rules out (its words are loaded first, then tested, so that
+ * those loads overlap too). */
+static inline void
+probes_start(struct st_match *m, const cq_subtrie_t *tr)
+{
+	const cq_topic_levels_t *t = m->topic;
+	const struct st_index *x = m->idx;
+	if (x->n == 0)
+		return;
+	probe_add(m, t->hash, CQ_TOPIC_EXACT);
+	uint32_t plus = t->n <= CQ_TOPIC_INDEX_DEPTH ? x->shapes.plus[t->n - 1]
+						     : 0;
+	if (t->dollar)
+		plus &= ~1u; /* [MQTT-4.7.2-1] */
+	if (plus == 0 && x->shapes.multi == 0)
+		return;
+	cq_topic_key_t k[2 * CQ_TOPIC_INDEX_DEPTH];
+	uint32_t n = cq_topic_wild_keys(
+		t, plus, x->shapes.multi, tr->h_plus, tr->h_hash, k);
+	for (uint32_t i = 0; x->bloom != NULL && i < n; i++)
+		__builtin_prefetch(
+			&x->bloom[cq_topic_bloom_bit(x->bloom_log2, k[i].hash) /
+				64]);
+	for (uint32_t i = 0; i < n; i++)
+		if (x->bloom == NULL ||
+			cq_topic_bloom_test(x->bloom, x->bloom_log2, k[i].hash))
+			probe_add(m, k[i].hash, k[i].kind);
+}
+
+/* The next entry with the probe's hash from slot 'i' on, or NULL. */
+static inline const struct st_entry *
+probe_scan(const struct st_index *x, struct st_probe *p, uint32_t i)
+{
+	uint32_t mask = x->cap - 1;
+	for (; x->slot[i].e != NULL; i = (i + 1) & mask)
+		if (x->slot[i].hash == p->hash) {
+			p->at = i;
+			return x->slot[i].e;
+		}
+	return NULL;
+}
+
+/* The probes' candidates (their slots arrived meanwhile), whose loading
+ * is started, both ends of each. */
+static inline void
+probes_look(struct st_match *m)
+{
+	m->looked = true;
+	for (uint32_t i = 0; i < m->nprobes; i++) {
+		struct st_probe *p = &m->probe[i];
+		p->cand = probe_scan(m->idx, p, p->hash & (m->idx->cap - 1));
+		if (p->cand == NULL)
+			continue;
+		__builtin_prefetch(p->cand);
+		__builtin_prefetch(
+			p->cand->text + cq_topic_probe_len(m->topic, p->j) - 1);
+	}
+}
+
+static inline void
+walk_level(void *ctx, uint32_t i)
+{
+	if (i + 1 == PROBE_STEP)
+		probes_look(ctx);
+}
+
+static inline bool
+probe_is(const struct st_match *m, const struct st_probe *p,
+	const struct st_entry *e)
+{
+	return cq_topic_probe_eq(m->topic, p->j, e->text, e->len);
+}
+
+/* After the walk: the indexed filters that match, as sources. */
+static void
+probes_visit(struct st_match *m)
+{
+	if (!m->looked)
+		probes_look(m);
+	uint32_t mask = m->idx->cap - 1;
+	for (uint32_t i = 0; i < m->nprobes; i++) {
+		struct st_probe *p = &m->probe[i];
+		const struct st_entry *e = p->cand;
+		while (e != NULL && !probe_is(m, p, e)) /* a collision */
+			e = probe_scan(m->idx, p, (p->at + 1) & mask);
+		if (e != NULL)
+			add_source(m, &e->f);
+	}
+}
+
 static const cq_topic_walk_ops_t walk_ops = {
 	.prefetch = walk_prefetch,
 	.candidate = walk_candidate,
@@ -139,6 +263,7 @@ static const cq_topic_walk_ops_t walk_ops = {
 	.plus = walk_plus,
 	.exact = walk_exact,
 	.multi = walk_multi,
+	.level = walk_level,
 };
 
 static bool
@@ -313,8 +438,13 @@ match(cq_subtrie_t *t, const cq_topic_levels_t *topic, struct st_match *m)
 	sc->npairs = 0;
 	m->sc = sc;
 	m->online = t->online;
-	if (cq_topic_walk(topic, t->root, &walk_ops, m) < 0 || m->err < 0 ||
-		expand(m) < 0) {
+	m->topic = topic;
+	m->idx = &t->idx;
+	probes_start(m, t);
+	int rc = cq_topic_walk(topic, t->root, &walk_ops, m);
+	if (rc == 0)
+		probes_visit(m);
+	if (rc < 0 || m->err < 0 || expand(m) < 0) {
 		r->n = 0;
 		r->nids = 0;
 		errno = ENOMEM;

@@ -1,14 +1,19 @@
 /*
  * subtrie.c — a worker's private subscription trie (see subtrie.h).
  *
- * Layout: a node per filter level; its literal children sit in an
- * open-addressed table of (level hash, node) slots; the '+' child has its
- * own pointer; the subscribers of the filter ending at the node ("exact")
- * and of "<node>/#" ("multi") hang off the node as st_filter records.  A
- * filter record holds the plain subscribers (a dense array for matching,
- * indexed by session once it is long) and the shared groups on that filter.
+ * Layout: exact filters, single-'+' filters and literal filters ending
+ * in '#' are entries of the filter index (subtrie-index.c), each holding
+ * its filter record; the other filters are in the trie.  A node per filter level; its literal children
+ * sit in an open-addressed table of (level hash, node) slots; the '+'
+ * child has its own pointer; the subscribers of the filter ending at the
+ * node ("exact") and of "<node>/#" ("multi") hang off the node as
+ * st_filter records.  A filter record holds the plain subscribers (a
+ * dense array for matching, indexed by session once it is long) and the
+ * shared groups on that filter.
  *
  * Invariants:
+ *   - a filter is in the index iff cq_topic_index_kind() says so, and
+ *     then nowhere in the trie (so each matching filter is found once);
  *   - a node other than the root is reachable from exactly one node
  *     (through its single kid, its kid table or its '+' pointer); nodes
  *     keep no parent link, writers keep the path they walked;
@@ -72,10 +77,8 @@ idx_delete(struct st_subs *s, uint32_t i)
 		j = (j + 1) & mask;
 		if (s->idx[j] == 0)
 			break;
-		uint32_t k = ptr_hash(s->v[s->idx[j] - 1].session) & mask;
-		/* Move j into the hole unless its home lies in (i, j]. */
-		bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-		if (!stays) {
+		if (!probe_stays(i, j,
+			    ptr_hash(s->v[s->idx[j] - 1].session) & mask)) {
 			s->idx[i] = s->idx[j];
 			i = j;
 		}
@@ -241,9 +244,7 @@ kid_delete(struct st_node *n, const struct st_node *k)
 		j = (j + 1) & mask;
 		if (n->kids[j].node == NULL)
 			break;
-		uint32_t h = n->kids[j].hash & mask;
-		bool stays = i <= j ? (i < h && h <= j) : (i < h || h <= j);
-		if (!stays) {
+		if (!probe_stays(i, j, n->kids[j].hash & mask)) {
 			n->kids[i] = n->kids[j];
 			i = j;
 		}
@@ -404,6 +405,8 @@ cq_subtrie_new(uint64_t seed)
 	if (t == NULL)
 		return NULL;
 	t->seed = seed;
+	t->h_plus = cq_topic_hash("+", 1, seed);
+	t->h_hash = cq_topic_hash("#", 1, seed);
 	t->root = calloc(1, sizeof(*t->root));
 	if (t->root == NULL) {
 		free(t);
@@ -418,11 +421,9 @@ cq_subtrie_set_online(cq_subtrie_t *t, cq_subtrie_online_fn fn)
 	t->online = fn;
 }
 
-static void
-filter_free(struct st_filter *f)
+void
+cq_subtrie_filter_release(struct st_filter *f)
 {
-	if (f == NULL)
-		return;
 	subs_release(&f->subs);
 	while (f->groups != NULL) {
 		struct st_group *g = f->groups;
@@ -430,6 +431,14 @@ filter_free(struct st_filter *f)
 		subs_release(&g->members);
 		free(g);
 	}
+}
+
+static void
+filter_free(struct st_filter *f)
+{
+	if (f == NULL)
+		return;
+	cq_subtrie_filter_release(f);
 	free(f);
 }
 
@@ -466,24 +475,21 @@ cq_subtrie_free(cq_subtrie_t *t)
 			free(n->kids);
 		free(n);
 	}
+	cq_subtrie_index_free(t);
 	free(t);
 }
 
-/* Add or update (session, opts) at *pos (group sh.group if shared). */
+/* Add or update (session, opts) in record f (group sh.group if shared).
+ * 0, or -1 ENOMEM (f unchanged). */
 static int
-subscribe_at(cq_subtrie_t *t, struct st_filter **pos,
-	const cq_match_share_t *sh, void *session, const cq_subopts_t *opts,
-	unsigned *flags_r)
+subscribe_at(cq_subtrie_t *t, struct st_filter *f, const cq_match_share_t *sh,
+	void *session, const cq_subopts_t *opts, unsigned *flags_r)
 {
-	if (*pos == NULL && (*pos = calloc(1, sizeof(**pos))) == NULL) {
-		errno = ENOMEM;
-		return -1;
-	}
 	struct st_group *g = NULL;
-	struct st_subs *subs = &(*pos)->subs;
+	struct st_subs *subs = &f->subs;
 	if (sh->group != NULL) {
-		g = group_find(*pos, sh);
-		if (g == NULL && (g = group_new(*pos, sh)) == NULL)
+		g = group_find(f, sh);
+		if (g == NULL && (g = group_new(f, sh)) == NULL)
 			return -1;
 		subs = &g->members;
 	}
@@ -494,7 +500,7 @@ subscribe_at(cq_subtrie_t *t, struct st_filter **pos,
 	}
 	if (subs_add(subs, session, opts) < 0) {
 		if (g != NULL)
-			group_drop_if_empty(*pos, g);
+			group_drop_if_empty(f, g);
 		return -1;
 	}
 	*flags_r = CQ_SUBTRIE_NEW;
@@ -506,6 +512,43 @@ subscribe_at(cq_subtrie_t *t, struct st_filter **pos,
 	return 0;
 }
 
+/* Subscribe to the indexed filter lv (its entry made if new). */
+static int
+subscribe_index(cq_subtrie_t *t, const cq_topic_levels_t *lv, uint32_t kind,
+	const cq_match_share_t *sh, void *session, const cq_subopts_t *opts,
+	unsigned *flags_r)
+{
+	struct st_entry *e = cq_subtrie_index_find(t, lv);
+	if (e == NULL && (e = cq_subtrie_index_add(t, lv, kind)) == NULL)
+		return -1;
+	int rc = subscribe_at(t, &e->f, sh, session, opts, flags_r);
+	if (rc < 0)
+		cq_subtrie_index_drop_if_empty(t, lv, kind, e);
+	return rc;
+}
+
+/* Subscribe to the trie's filter lv (its path and record made if new). */
+static int
+subscribe_trie(cq_subtrie_t *t, const cq_topic_levels_t *lv,
+	const cq_match_share_t *sh, void *session, const cq_subopts_t *opts,
+	unsigned *flags_r)
+{
+	struct st_path p;
+	if (path_init(&p, lv, t->root) < 0)
+		return -1;
+	int rc = -1;
+	struct st_filter **pos = find_pos(t, lv, true, &p);
+	if (pos != NULL && *pos == NULL &&
+		(*pos = calloc(1, sizeof(**pos))) == NULL)
+		errno = ENOMEM;
+	else if (pos != NULL)
+		rc = subscribe_at(t, *pos, sh, session, opts, flags_r);
+	if (pos != NULL && rc < 0)
+		prune(t, &p);
+	path_free(&p);
+	return rc;
+}
+
 int
 cq_subtrie_subscribe(cq_subtrie_t *t, const char *filter, size_t len,
 	void *session, const cq_subopts_t *opts, unsigned *flags_r)
@@ -514,50 +557,74 @@ cq_subtrie_subscribe(cq_subtrie_t *t, const char *filter, size_t len,
 	cq_match_share_t sh;
 	cq_match_share_split(filter, len, &sh);
 	cq_topic_levels_t lv;
-	struct st_path p;
 	if (cq_topic_levels_split(&lv, sh.filter, sh.filter_len, t->seed) < 0) {
 		errno = ENOMEM;
 		return -1;
 	}
-	int rc = -1;
-	if (path_init(&p, &lv, t->root) == 0) {
-		struct st_filter **pos = find_pos(t, &lv, true, &p);
-		if (pos != NULL) {
-			rc = subscribe_at(t, pos, &sh, session, opts, flags_r);
-			if (rc < 0)
-				prune(t, &p);
-		}
-		path_free(&p);
-	}
+	uint32_t kind = cq_topic_index_kind(&lv);
+	int rc = kind != CQ_TOPIC_NOT_INDEXED
+		? subscribe_index(t, &lv, kind, &sh, session, opts, flags_r)
+		: subscribe_trie(t, &lv, &sh, session, opts, flags_r);
 	cq_topic_levels_free(&lv);
 	return rc;
 }
 
-/* Where 'filter' (plain or shared) lives: its record, group and list (or
- * NULL), with the path to it in *p (path_free it). */
+/* Where a filter (plain or shared) lives: its record, group and list (or
+ * NULL), and how to drop what empties (its entry, or its trie path). */
 struct st_found {
+	cq_topic_levels_t lv; /* the filter proper, split */
+	uint32_t kind; /* cq_topic_index_kind(lv) */
+	struct st_entry *e; /* an index filter's entry */
+	struct st_path p; /* a trie filter's path */
 	struct st_filter *f;
 	struct st_group *g;
 	struct st_subs *subs;
 };
 
+/* The record of the split filter r->lv, with its path for the trie. */
+static int
+find_record(const cq_subtrie_t *t, struct st_found *r)
+{
+	r->kind = cq_topic_index_kind(&r->lv);
+	if (r->kind != CQ_TOPIC_NOT_INDEXED) {
+		r->e = cq_subtrie_index_find(t, &r->lv);
+		r->f = r->e != NULL ? &r->e->f : NULL;
+		return 0;
+	}
+	if (path_init(&r->p, &r->lv, t->root) < 0)
+		return -1;
+	struct st_filter **pos = find_pos(
+		(cq_subtrie_t *)t, &r->lv, false, &r->p);
+	r->f = pos != NULL ? *pos : NULL;
+	return 0;
+}
+
+static void
+found_free(struct st_found *r)
+{
+	if (r->kind == CQ_TOPIC_NOT_INDEXED)
+		path_free(&r->p);
+	cq_topic_levels_free(&r->lv);
+}
+
+/* Look 'filter' up (release with found_free when 0 is returned). */
 static int
 lookup_subs(const cq_subtrie_t *t, const char *filter, size_t len,
-	uint64_t group_key, struct st_path *p, struct st_found *r)
+	uint64_t group_key, struct st_found *r)
 {
-	*r = (struct st_found){0};
+	r->e = NULL;
+	r->g = NULL;
+	r->subs = NULL;
 	cq_match_share_t sh;
 	cq_match_share_split(filter, len, &sh);
-	cq_topic_levels_t lv;
-	if (cq_topic_levels_split(&lv, sh.filter, sh.filter_len, t->seed) < 0)
+	if (cq_topic_levels_split(&r->lv, sh.filter, sh.filter_len, t->seed) <
+		0)
 		return -1;
-	if (path_init(p, &lv, t->root) < 0) {
-		cq_topic_levels_free(&lv);
+	if (find_record(t, r) < 0) {
+		cq_topic_levels_free(&r->lv);
 		return -1;
 	}
-	struct st_filter **pos = find_pos((cq_subtrie_t *)t, &lv, false, p);
-	cq_topic_levels_free(&lv);
-	if (pos == NULL || (r->f = *pos) == NULL)
+	if (r->f == NULL)
 		return 0;
 	if (sh.group == NULL && group_key == 0) {
 		r->subs = &r->f->subs;
@@ -579,9 +646,8 @@ cq_subtrie_unsubscribe(cq_subtrie_t *t, const char *filter, size_t len,
 	void *session, unsigned *flags_r)
 {
 	*flags_r = 0;
-	struct st_path p;
 	struct st_found r;
-	if (lookup_subs(t, filter, len, 0, &p, &r) < 0)
+	if (lookup_subs(t, filter, len, 0, &r) < 0)
 		return 0; /* too deep to split: it cannot be subscribed */
 	uint32_t i = r.subs != NULL ? subs_find(r.subs, session) : NONE;
 	if (i != NONE) {
@@ -593,32 +659,34 @@ cq_subtrie_unsubscribe(cq_subtrie_t *t, const char *filter, size_t len,
 			t->filters--;
 			if (r.g != NULL)
 				group_drop_if_empty(r.f, r.g);
-			prune(t, &p);
+			if (r.e != NULL)
+				cq_subtrie_index_drop_if_empty(
+					t, &r.lv, r.kind, r.e);
+			else
+				prune(t, &r.p);
 		}
 	}
-	path_free(&p);
+	found_free(&r);
 	return 0;
 }
 
 uint32_t
 cq_subtrie_users(const cq_subtrie_t *t, const char *filter, size_t len)
 {
-	struct st_path p;
 	struct st_found r;
-	if (lookup_subs(t, filter, len, 0, &p, &r) < 0)
+	if (lookup_subs(t, filter, len, 0, &r) < 0)
 		return 0;
-	path_free(&p);
+	found_free(&r);
 	return r.subs != NULL ? r.subs->n : 0;
 }
 
 int
 cq_subtrie_has(void *tp, const char *filter, size_t len, uint64_t group_key)
 {
-	struct st_path p;
 	struct st_found r;
-	if (lookup_subs(tp, filter, len, group_key, &p, &r) < 0)
+	if (lookup_subs(tp, filter, len, group_key, &r) < 0)
 		return 1; /* when in doubt, keep the route */
-	path_free(&p);
+	found_free(&r);
 	return r.subs != NULL && r.subs->n > 0;
 }
 
@@ -626,6 +694,7 @@ void
 cq_subtrie_stats(const cq_subtrie_t *t, cq_subtrie_stats_t *s_r)
 {
 	s_r->nodes = t->nodes;
+	s_r->entries = t->idx.n;
 	s_r->subscriptions = t->subscriptions;
 	s_r->filters = t->filters;
 }

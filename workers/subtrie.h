@@ -123,7 +123,8 @@ void cq_subtrie_result_init(cq_subtrie_result_t *r);
 void cq_subtrie_result_free(cq_subtrie_result_t *r);
 
 typedef struct cq_subtrie_stats {
-	uint64_t nodes;
+	uint64_t nodes; /* trie nodes */
+	uint64_t entries; /* filter index entries (exact, single '+') */
 	uint64_t subscriptions; /* (session, filter) pairs, shared included */
 	uint64_t filters; /* filters (or groups) with at least one user */
 } cq_subtrie_stats_t;

@@ -17,6 +17,7 @@
 #include "shm/arena.h"
 #include "shm/crashpoint.h"
 #include "shm/qsbr.h"
+#include "shm/route-int.h"
 #include "shm/route.h"
 #include "t/unit/crash_test.h"
 #include "t/unit/match_cases.h"
@@ -77,6 +78,22 @@ matched(const cq_route_result_t *r, const char *f, unsigned slot)
 	return p != NULL && p->worker == slot;
 }
 
+/* Everything removed: no node, no entry, no filter; after reclamation the
+ * region checks clean. */
+static void
+check_empty(cq_shm_t *shm)
+{
+	cq_route_stats_t st;
+	cq_route_stats(&st);
+	ck_assert_uint_eq(st.nodes, 0);
+	ck_assert_uint_eq(st.entries, 0);
+	ck_assert_uint_eq(st.filters, 0);
+	cq_qsbr_reclaim();
+	cq_shm_report_t rep = shm_test_check(shm, CQ_SHM_CHECK_QUIESCENT);
+	ck_assert_uint_eq(rep.errors, 0);
+	ck_assert_uint_eq(rep.leaked_objects, 0);
+}
+
 static void
 check_clean(cq_shm_t *shm)
 {
@@ -104,12 +121,7 @@ START_TEST(spec_table_one_filter)
 		match(c->topic, &r);
 		ck_assert(r.workers == 0 && r.npicks == 0);
 	}
-	cq_route_stats_t st;
-	cq_route_stats(&st);
-	ck_assert_uint_eq(st.nodes, 0);
-	ck_assert_uint_eq(st.filters, 0);
-	cq_qsbr_reclaim();
-	check_clean(&shm);
+	check_empty(&shm);
 	cq_route_result_free(&r);
 	cq_shm_detach(&shm);
 }
@@ -267,13 +279,14 @@ END_TEST
 #define M_FILT  48
 #define M_SLOTS 6
 
+/* Compare r, the match of 'topic', with the first nf filters' model. */
 static void
-model_check(bool on[M_FILT][M_SLOTS], char filters[M_FILT][64],
+model_check_n(unsigned nf, bool on[][M_SLOTS], char filters[][64],
 	const char *topic, const cq_route_result_t *r)
 {
 	uint64_t want = 0;
 	uint32_t picks = 0;
-	for (unsigned f = 0; f < M_FILT; f++) {
+	for (unsigned f = 0; f < nf; f++) {
 		if (!ref_match(filters[f], topic))
 			continue;
 		uint64_t slots = 0;
@@ -285,14 +298,24 @@ model_check(bool on[M_FILT][M_SLOTS], char filters[M_FILT][64],
 			continue;
 		}
 		const cq_route_pick_t *p = find_pick(r, k);
-		ck_assert_msg((p != NULL) == (slots != 0), "%s", filters[f]);
+		ck_assert_msg((p != NULL) == (slots != 0), "%s on %s",
+			filters[f], topic);
 		if (p != NULL) {
 			ck_assert((slots >> p->worker) & 1);
 			picks++;
 		}
 	}
-	ck_assert_uint_eq(r->workers, want);
+	ck_assert_msg(r->workers == want, "%s: workers %#llx, want %#llx",
+		topic, (unsigned long long)r->workers,
+		(unsigned long long)want);
 	ck_assert_uint_eq(r->npicks, picks);
+}
+
+static void
+model_check(bool on[M_FILT][M_SLOTS], char filters[M_FILT][64],
+	const char *topic, const cq_route_result_t *r)
+{
+	model_check_n(M_FILT, on, filters, topic, r);
 }
 
 static void
@@ -350,13 +373,226 @@ START_TEST(model_random_ops)
 		for (unsigned f = 0; f < M_FILT; f++)
 			for (unsigned s = 0; s < M_SLOTS; s++)
 				del(filters[f], s);
-		cq_route_stats_t st;
-		cq_route_stats(&st);
-		ck_assert_uint_eq(st.nodes, 0);
+		check_empty(&shm);
 	}
-	cq_qsbr_reclaim();
-	check_clean(&shm);
 	cq_route_result_free(&r);
+	cq_shm_detach(&shm);
+}
+END_TEST
+
+/* ---- the filter index ------------------------------------------------ */
+
+#define X_FILT 200
+
+/* Churn on the first 'size' filters; a few hot ones are subscribed and
+ * unsubscribed again and again.  Matches checked against the model. */
+static void
+index_churn(unsigned size, uint64_t *rs, char filters[][64], bool on[][M_SLOTS],
+	cq_route_result_t *r)
+{
+	for (unsigned i = 0; i < 800; i++) {
+		unsigned op = (unsigned)(test_rand(rs) % 10);
+		bool hot = test_rand(rs) % 3 == 0;
+		unsigned f = (unsigned)(test_rand(rs) % (hot ? 3 : size)) %
+			size;
+		unsigned sl = (unsigned)(test_rand(rs) % M_SLOTS);
+		char topic[64];
+		if (op < 5) {
+			add(filters[f], sl);
+			on[f][sl] = true;
+		} else if (op < 8) {
+			del(filters[f], sl);
+			on[f][sl] = false;
+		} else {
+			if (op == 8)
+				test_index_topic(rs, filters, size, topic,
+					sizeof(topic));
+			else
+				snprintf(topic, sizeof(topic), "%s",
+					test_special_topics[test_rand(rs) %
+						CQ_ARRAY_SIZE(
+							test_special_topics)]);
+			match(topic, r);
+			model_check_n(size, on, filters, topic, r);
+		}
+	}
+}
+
+/* The filter index against the model at many sizes (its table grows and
+ * shrinks through every capacity up to a few hundred entries; '+' shapes
+ * come and go), mixed with trie filters [MQTT-4.7.1-2] [MQTT-4.7.2-1]. */
+START_TEST(model_index_sizes)
+{
+	cq_shm_t shm;
+	shm_test_create(&shm, M_SLOTS, 16u << 20);
+	cq_route_result_t r;
+	cq_route_result_init(&r);
+	static char filters[X_FILT][64];
+	static bool on[X_FILT][M_SLOTS];
+	uint64_t rs = 4242;
+	test_index_filters(&rs, filters, X_FILT, true);
+	for (unsigned size = 1; size <= X_FILT; size = size * 3 / 2 + 1) {
+		memset(on, 0, sizeof(on));
+		for (unsigned f = 0; f < size; f++) {
+			add(filters[f], f % M_SLOTS);
+			on[f][f % M_SLOTS] = true;
+		}
+		index_churn(size, &rs, filters, on, &r);
+		check_clean(&shm);
+		for (unsigned f = 0; f < size; f++)
+			for (unsigned sl = 0; sl < M_SLOTS; sl++) {
+				ck_assert_int_eq(
+					cq_route_has(filters[f],
+						strlen(filters[f]), sl),
+					on[f][sl]);
+				del(filters[f], sl);
+			}
+		check_empty(&shm);
+	}
+	cq_route_result_free(&r);
+	cq_shm_detach(&shm);
+}
+END_TEST
+
+/* A second mapping at another address reads and writes the index and
+ * the trie: every link in them is an offset. */
+START_TEST(second_mapping_matches)
+{
+	cq_shm_t a, b;
+	const char *err = NULL;
+	shm_test_create(&a, 4, 8u << 20);
+	cq_route_result_t r;
+	cq_route_result_init(&r);
+	add("m/1", 1);
+	add("m/+", 2);
+	add("+/1", 3);
+	add("m/#", 0);
+	add("$share/g/m/1", 1);
+	ck_assert_int_eq(cq_shm_attach(a.fd, &b, &err), 0);
+	ck_assert_ptr_ne(a.base, b.base);
+	cq_shm_use(&b);
+	match("m/1", &r);
+	ck_assert_uint_eq(r.workers, 0xf);
+	ck_assert_uint_eq(r.npicks, 1);
+	add("m/2/x", 1);
+	add("m/+/x", 3);
+	check_clean(&b);
+	cq_shm_use(&a);
+	match("m/2/x", &r);
+	ck_assert_uint_eq(r.workers, 0xb); /* m/2/x, m/+/x, m/# */
+	match("$SYS/1", &r); /* "+/1" is not for '$' topics [MQTT-4.7.2-1] */
+	ck_assert_uint_eq(r.workers, 0);
+	check_clean(&a);
+	cq_route_result_free(&r);
+	cq_shm_detach(&b);
+	cq_shm_use(&a);
+	cq_shm_detach(&a);
+}
+END_TEST
+
+static route_shard_t *
+shard_of_topic(const char *t)
+{
+	cq_topic_levels_t lv;
+	ck_assert_int_eq(
+		cq_topic_levels_split(&lv, t, strlen(t), cq_route_seed()), 0);
+	route_shard_t *s = &cq_route_area->shard[lv.lv[0].hash &
+		(cq_route_area->nshards - 1)];
+	cq_topic_levels_free(&lv);
+	return s;
+}
+
+static route_entry_t *
+entry_of(const char *f)
+{
+	cq_topic_levels_t lv;
+	ck_assert_int_eq(
+		cq_topic_levels_split(&lv, f, strlen(f), cq_route_seed()), 0);
+	route_entry_t *e = cq_route_index_find(&lv, cq_topic_index_kind(&lv));
+	cq_topic_levels_free(&lv);
+	ck_assert_ptr_nonnull(e);
+	return e;
+}
+
+static unsigned
+check_errors(cq_shm_t *shm, unsigned flags, unsigned *repaired_r)
+{
+	cq_shm_report_t rep = shm_test_check(shm, flags);
+	if (repaired_r != NULL)
+		*repaired_r = rep.repaired;
+	return rep.errors;
+}
+
+/* The checker validates the filter index: entries (hash, shard, table),
+ * the tables' links, the shapes and Bloom bits readers rely on (X1, X4,
+ * X6). */
+START_TEST(checker_sees_index_damage)
+{
+	cq_shm_t shm;
+	unsigned rep;
+	cq_log_set_level(CQ_LOG_CRIT);
+	shm_test_create(&shm, 4, 8u << 20);
+	add("a/b", 1);
+	add("a/+/c", 2);
+	add("a/d", 3);
+	add("a/e/#", 0);
+	check_clean(&shm);
+	route_shard_t *s = shard_of_topic("a");
+	/* A missing shape bit: readers would miss "a/+/c". */
+	s->shapes.plus[2] = 0;
+	ck_assert_uint_gt(check_errors(&shm, 0, NULL), 0);
+	s->shapes.plus[2] = 2;
+	/* A count below its entries: the bit would go too early. */
+	s->counts.plus[2][1] = 0;
+	ck_assert_uint_gt(check_errors(&shm, 0, NULL), 0);
+	/* A '#' entry's prefix length missing: readers would miss it. */
+	s->shapes.multi = 0;
+	ck_assert_uint_gt(check_errors(&shm, 0, NULL), 0);
+	s->shapes.multi = 1u << 2;
+	/* Too high (a writer died): repaired when quiescent. */
+	s->counts.plus[2][1] = 7;
+	s->shapes.plus[4] |= 1u << 3;
+	s->counts.multi[5] = 1;
+	s->shapes.multi |= 1u << 5;
+	s->entries += 2;
+	ck_assert_uint_eq(check_errors(&shm, CQ_SHM_CHECK_QUIESCENT, &rep), 0);
+	ck_assert_uint_ge(rep, 4);
+	ck_assert_uint_eq(s->counts.plus[2][1], 1);
+	ck_assert_uint_eq(s->shapes.plus[4], 0);
+	ck_assert_uint_eq(s->shapes.multi, 1u << 2);
+	ck_assert_uint_eq(s->entries, 4);
+	/* A '+' entry missing from the Bloom filter: readers skip it. */
+	route_bloom_t *b = CQ_PTR(route_bloom_t, s->bloom);
+	ck_assert_ptr_nonnull(b);
+	route_entry_t *pe = entry_of("a/+/c");
+	uint32_t bit = cq_topic_bloom_bit(b->log2, pe->h.hash);
+	uint64_t word = b->w[bit / 64];
+	b->w[bit / 64] &= ~(UINT64_C(1) << (bit % 64));
+	ck_assert_uint_gt(check_errors(&shm, 0, NULL), 0);
+	b->w[bit / 64] = word;
+	/* Exact and wildcard entries in each other's table. */
+	uint64_t exact = s->index;
+	s->index = s->wild;
+	s->wild = exact;
+	ck_assert_uint_gt(check_errors(&shm, 0, NULL), 0);
+	s->wild = s->index;
+	s->index = exact;
+	/* An entry whose hash is not its text's. */
+	route_entry_t *e = entry_of("a/b");
+	e->h.hash ^= 0x100;
+	ck_assert_uint_gt(check_errors(&shm, 0, NULL), 0);
+	e->h.hash ^= 0x100;
+	/* A table slot pointing outside the region. */
+	ck_assert_uint_ne(cq_trie_kids_shape(s->index), CQ_TRIE_SINGLE);
+	cq_trie_tab_t *t = CQ_PTR(cq_trie_tab_t, cq_trie_kids_off(s->index));
+	uint32_t i = 0;
+	while (!cq_trie_slot_live(t->slot[i]))
+		i++;
+	uint64_t saved = t->slot[i];
+	t->slot[i] = (saved & ~(uint64_t)UINT32_MAX) | 0xfffffff0u;
+	ck_assert_uint_gt(check_errors(&shm, 0, NULL), 0);
+	t->slot[i] = saved;
+	check_clean(&shm);
 	cq_shm_detach(&shm);
 }
 END_TEST
@@ -437,28 +673,24 @@ START_TEST(purge_slot)
 	cq_shm_t shm;
 	shm_test_create(&shm, 4, 8u << 20);
 	const char *fs[] = {"p/0", "p/1", "/x/2", "+/3", "#", "$share/g/q/5",
-		"p/+/#", "$share/g/#"};
+		"p/+/#", "$share/g/#", "q/#"};
 	for (size_t i = 0; i < CQ_ARRAY_SIZE(fs); i++) {
 		add(fs[i], 1);
 		add(fs[i], 2);
 	}
 	/* keep_even looks at the filter text: "#" and "p/+/#" end in '#'
 	 * (odd), "/x/2" keeps the empty first level in its text. */
-	ck_assert_int_eq(cq_route_purge_slot(1, keep_even, NULL), 6);
+	ck_assert_int_eq(cq_route_purge_slot(1, keep_even, NULL), 7);
 	const bool kept[] = {
-		true, false, true, false, false, false, false, false};
+		true, false, true, false, false, false, false, false, false};
 	for (size_t i = 0; i < CQ_ARRAY_SIZE(fs); i++) {
 		ck_assert_int_eq(
 			cq_route_has(fs[i], strlen(fs[i]), 1), kept[i]);
 		ck_assert_int_eq(cq_route_has(fs[i], strlen(fs[i]), 2), 1);
 	}
-	ck_assert_int_eq(cq_route_purge_slot(2, NULL, NULL), 8);
+	ck_assert_int_eq(cq_route_purge_slot(2, NULL, NULL), 9);
 	ck_assert_int_eq(cq_route_purge_slot(1, NULL, NULL), 2);
-	cq_route_stats_t st;
-	cq_route_stats(&st);
-	ck_assert_uint_eq(st.nodes, 0);
-	cq_qsbr_reclaim();
-	check_clean(&shm);
+	check_empty(&shm);
 	cq_shm_detach(&shm);
 }
 END_TEST
@@ -499,8 +731,9 @@ END_TEST
 /* ---- concurrency and crashes --------------------------------------- */
 
 /* A reader process matches stable filters while this process churns
- * their neighbours (table growth, shifts, shrinks, pruning): the stable
- * ones never disappear from a match. */
+ * their neighbours (table growth, shifts, shrinks, pruning; the filter
+ * index's table and a '+' shape shared with the churned filters): the
+ * stable ones never disappear from a match. */
 START_TEST(reader_never_misses_during_churn)
 {
 	cq_shm_t shm;
@@ -508,6 +741,8 @@ START_TEST(reader_never_misses_during_churn)
 	char f[64];
 	for (unsigned i = 0; i < 64; i++) {
 		snprintf(f, sizeof(f), "c/%u/s", i * 2);
+		add(f, 1);
+		snprintf(f, sizeof(f), "d/+/%u", i * 2); /* one shape: X4 */
 		add(f, 1);
 	}
 	volatile uint32_t *stop = crash_shared_zalloc(4096);
@@ -524,7 +759,8 @@ START_TEST(reader_never_misses_during_churn)
 			it < 2000000;
 			it++) {
 			cq_qsbr_quiescent();
-			snprintf(f, sizeof(f), "c/%u/s", (it % 64) * 2);
+			snprintf(f, sizeof(f), it % 2 ? "c/%u/s" : "d/q/%u",
+				(it / 2 % 64) * 2);
 			cq_topic_levels_t lv;
 			cq_topic_levels_split(
 				&lv, f, strlen(f), cq_route_seed());
@@ -539,12 +775,16 @@ START_TEST(reader_never_misses_during_churn)
 	time_t end = time(NULL) + 2;
 	for (unsigned round = 0; round < 60 && time(NULL) < end; round++) {
 		for (unsigned i = 0; i < 300; i++) {
-			snprintf(f, sizeof(f), "c/%u/s",
-				1 + 2 * (unsigned)(test_rand(&rs) % 400));
+			unsigned k = 1 + 2 * (unsigned)(test_rand(&rs) % 400);
+			snprintf(f, sizeof(f), "c/%u/s", k);
+			add(f, 0);
+			snprintf(f, sizeof(f), "d/+/%u", k);
 			add(f, 0);
 		}
 		for (unsigned i = 0; i < 400; i++) {
 			snprintf(f, sizeof(f), "c/%u/s", 1 + 2 * i);
+			del(f, 0);
+			snprintf(f, sizeof(f), "d/+/%u", 1 + 2 * i);
 			del(f, 0);
 		}
 		cq_qsbr_quiescent();
@@ -556,6 +796,27 @@ START_TEST(reader_never_misses_during_churn)
 }
 END_TEST
 
+/* Filter k of the crash tests: exact and single-'+' ones (the filter
+ * index, the '+' shard's too), '#' and two-'+' ones (the trie). */
+static void
+crash_filter(unsigned k, char *f, size_t cap)
+{
+	switch (k % 5) {
+	case 0:
+	case 1:
+		snprintf(f, cap, "k/%u/%u/x", k % 50, k);
+		break;
+	case 2: /* many shards' filter indexes and Bloom filters */
+		snprintf(f, cap, k % 3 ? "k%u/+/%u" : "+/%u/k/%u", k % 50, k);
+		break;
+	case 3:
+		snprintf(f, cap, "k/%u/%u/#", k % 50, k);
+		break;
+	default:
+		snprintf(f, cap, "k/+/%u/+/%u", k % 50, k);
+	}
+}
+
 /* committed[i] != 0: the child's add of filter i returned. */
 static void
 route_work(uint32_t trial, void *arg)
@@ -564,7 +825,7 @@ route_work(uint32_t trial, void *arg)
 	char f[64];
 	for (unsigned i = 0; i < 4000; i++) {
 		unsigned k = (i * 37 + trial) % 601;
-		snprintf(f, sizeof(f), "k/%u/%u/x", k % 50, k);
+		crash_filter(k, f, sizeof(f));
 		if (i % 3 == 2) {
 			committed[k] = 0;
 			cq_route_remove(f, strlen(f), 1);
@@ -592,7 +853,7 @@ crash_writer_at(const char *cp)
 		ck_assert_uint_eq(rep.errors, 0);
 		char f[64];
 		for (unsigned k = 0; k < 601; k++) {
-			snprintf(f, sizeof(f), "k/%u/%u/x", k % 50, k);
+			crash_filter(k, f, sizeof(f));
 			if (committed[k])
 				ck_assert_msg(cq_route_has(f, strlen(f), 1),
 					"%s lost after a crash at %s", f, cp);
@@ -615,6 +876,8 @@ END_TEST
 START_TEST(crash_between_allocate_and_publish)
 {
 	crash_writer_at("route.chain_built");
+	crash_writer_at("route.entry_built");
+	crash_writer_at("route.bloom_built");
 	crash_writer_at("trie.table_built");
 }
 END_TEST
@@ -639,6 +902,9 @@ cq_unit_suite(void)
 	tcase_add_test(tc, many_groups);
 	tcase_add_test(tc, wide_frontier);
 	tcase_add_test(tc, model_random_ops);
+	tcase_add_test(tc, model_index_sizes);
+	tcase_add_test(tc, second_mapping_matches);
+	tcase_add_test(tc, checker_sees_index_damage);
 	tcase_add_test(tc, wide_level_tables);
 	tcase_add_test(tc, arena_exhaustion);
 	tcase_add_test(tc, purge_slot);

@@ -64,6 +64,8 @@ static const struct {
 } points[] = {
 	{"route.locked", 400},
 	{"route.chain_built", 200},
+	{"route.entry_built", 200},
+	{"route.bloom_built", 20},
 	{"route.unlinked", 200},
 	{"route.cleared", 300},
 	{"trie.table_built", 200},
@@ -95,20 +97,34 @@ ms_now(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Filter i: literal, wildcard or shared; all slots use the same set. */
+/* Filter i: exact, single-'+' or literal with '#' (the route's filter
+ * index, '+' first in the '+' shard's), other wildcards (the trie), or
+ * shared; all slots use the same set.  Kinds 0, 1 and 4 are the ones
+ * op_match checks. */
 static void
 filter_of(unsigned i, char *buf, size_t cap)
 {
-	switch (i % 4) {
+	switch (i % 6) {
 	case 0:
-	case 1:
 		snprintf(buf, cap, "f/%u/%u", i % 7, i);
+		break;
+	case 1:
+		snprintf(buf, cap, "f/%u/%u/#", i % 7, i);
 		break;
 	case 2:
 		snprintf(buf, cap, "f/+/%u/#", i);
 		break;
-	default:
+	case 3:
 		snprintf(buf, cap, "$share/g%u/f/%u/%u", i % 3, i % 7, i);
+		break;
+	case 4:
+		if (i % 12 == 4)
+			snprintf(buf, cap, "+/f/%u", i);
+		else
+			snprintf(buf, cap, "f/%u/+/%u", i % 7, i);
+		break;
+	default:
+		snprintf(buf, cap, "$share/g%u/f/+/%u", i % 3, i);
 	}
 }
 
@@ -151,13 +167,18 @@ op_route(slot_log_t *lg, unsigned me)
 		lg->route_on[i] = 1;
 }
 
-/* My own committed literal filters always match their topic. */
+/* My own committed plain filters of kinds 0, 1 and 4 always match their
+ * topic (the filter, its wildcard made a level). */
 static void
 op_match(slot_log_t *lg, unsigned me, cq_route_result_t *r)
 {
-	unsigned i = rnd(NF / 4) * 4;
+	static const unsigned kinds[] = {0, 1, 4};
+	unsigned i = rnd(NF / 6) * 6 + kinds[rnd(3)];
 	char t[64];
 	filter_of(i, t, sizeof(t));
+	char *wild = strpbrk(t, "+#");
+	if (wild != NULL)
+		*wild = 'z';
 	cq_topic_levels_t lv;
 	if (cq_topic_levels_split(&lv, t, strlen(t), cq_route_seed()) < 0)
 		return;

@@ -397,11 +397,14 @@ END_TEST
 
 #define M_SESS 12
 #define M_FILT 40
+#define X_FILT 200
 
+/* The first nf filters are in use. */
 typedef struct model {
-	char filters[M_FILT][48];
-	bool on[M_SESS][M_FILT];
-	cq_subopts_t o[M_SESS][M_FILT];
+	char filters[X_FILT][64];
+	unsigned nf;
+	bool on[M_SESS][X_FILT];
+	cq_subopts_t o[M_SESS][X_FILT];
 } model_t;
 
 static unsigned
@@ -422,7 +425,7 @@ model_check_match(const model_t *m, const char *topic, unsigned pub,
 	for (unsigned s = 0; s < M_SESS; s++) {
 		int qos = -1;
 		uint32_t nids = 0;
-		for (unsigned f = 0; f < M_FILT; f++) {
+		for (unsigned f = 0; f < m->nf; f++) {
 			if (!m->on[s][f] || !ref_match(m->filters[f], topic))
 				continue;
 			if (m->o[s][f].no_local && s == pub)
@@ -442,12 +445,15 @@ model_check_match(const model_t *m, const char *topic, unsigned pub,
 	ck_assert_uint_eq(r->n, want);
 }
 
+/* One random operation.  'hot' of the filters take a third of them:
+ * the same filters subscribed and unsubscribed again and again. */
 static void
 model_step(cq_subtrie_t *t, model_t *m, uint64_t *rs, cq_subtrie_result_t *r)
 {
 	unsigned op = (unsigned)(test_rand(rs) % 10);
 	unsigned s = (unsigned)(test_rand(rs) % M_SESS);
-	unsigned f = (unsigned)(test_rand(rs) % M_FILT);
+	bool hot = test_rand(rs) % 3 == 0;
+	unsigned f = (unsigned)(test_rand(rs) % (hot ? 3 : m->nf)) % m->nf;
 	const char *fs = m->filters[f];
 	unsigned flags, users = model_users(m, f);
 	if (op < 4) {
@@ -467,7 +473,16 @@ model_step(cq_subtrie_t *t, model_t *m, uint64_t *rs, cq_subtrie_result_t *r)
 		m->on[s][f] = false;
 	} else {
 		char topic[64];
-		test_topic(rs, topic, sizeof(topic));
+		unsigned k = (unsigned)(test_rand(rs) % 4);
+		if (k == 0)
+			test_topic(rs, topic, sizeof(topic));
+		else if (k == 1)
+			snprintf(topic, sizeof(topic), "%s",
+				test_special_topics[test_rand(rs) %
+					CQ_ARRAY_SIZE(test_special_topics)]);
+		else
+			test_index_topic(
+				rs, m->filters, m->nf, topic, sizeof(topic));
 		unsigned pub = (unsigned)(test_rand(rs) % (M_SESS + 1));
 		match(t, topic, pub < M_SESS ? sess(pub) : NULL, r);
 		model_check_match(m, topic, pub, r);
@@ -481,6 +496,7 @@ START_TEST(model_random_ops)
 	for (uint64_t seed = 1; seed <= 20; seed++) {
 		uint64_t rs = seed;
 		model_t *m = calloc(1, sizeof(*m));
+		m->nf = M_FILT;
 		for (unsigned f = 0; f < M_FILT; f++) {
 			/* Distinct filters: duplicates would blur the model. */
 			bool dup;
@@ -505,6 +521,64 @@ START_TEST(model_random_ops)
 }
 END_TEST
 
+/* The filter index against the model at many sizes: its table grows and
+ * shrinks through every capacity up to a few hundred entries, '+' shapes
+ * come and go; mixed with trie filters, '$SYS' topics, empty levels
+ * [MQTT-4.7.1-2] [MQTT-4.7.2-1] [MQTT-3.3.4-2]. */
+START_TEST(model_index_sizes)
+{
+	model_t *m = calloc(1, sizeof(*m));
+	uint64_t rs = 77;
+	test_index_filters(&rs, m->filters, X_FILT, false);
+	cq_subtrie_result_t r;
+	cq_subtrie_result_init(&r);
+	for (unsigned size = 1; size <= X_FILT; size = size * 3 / 2 + 1) {
+		cq_subtrie_t *t = cq_subtrie_new(SEED);
+		memset(m->on, 0, sizeof(m->on));
+		m->nf = size;
+		for (unsigned f = 0; f < size; f++) {
+			cq_subopts_t o = opts((uint8_t)(f % 3), f % 4);
+			sub(t, m->filters[f], f % M_SESS, o, NULL);
+			m->on[f % M_SESS][f] = true;
+			m->o[f % M_SESS][f] = o;
+		}
+		for (unsigned i = 0; i < 1500; i++)
+			model_step(t, m, &rs, &r);
+		for (unsigned f = 0; f < size; f++)
+			for (unsigned s = 0; s < M_SESS; s++)
+				unsub(t, m->filters[f], s, NULL);
+		cq_subtrie_stats_t st;
+		cq_subtrie_stats(t, &st);
+		ck_assert_uint_eq(st.nodes, 0);
+		ck_assert_uint_eq(st.entries, 0);
+		ck_assert_uint_eq(st.subscriptions, 0);
+		ck_assert_uint_eq(st.filters, 0);
+		cq_subtrie_free(t);
+	}
+	cq_subtrie_result_free(&r);
+	free(m);
+}
+END_TEST
+
+/* A subscriber list in the index may be long (indexed) and a filter
+ * shared by groups and plain subscribers; freeing the trie with such
+ * entries in place releases everything (ASan checks). */
+START_TEST(index_entries_freed_with_trie)
+{
+	cq_subtrie_t *t = cq_subtrie_new(SEED);
+	for (unsigned i = 0; i < 40; i++) {
+		sub(t, "i/x", i, opts(1, i), NULL);
+		sub(t, "i/+", i, opts(0, 0), NULL);
+		sub(t, "$share/g/i/x", i, opts(1, 0), NULL);
+	}
+	cq_subtrie_stats_t st;
+	cq_subtrie_stats(t, &st);
+	ck_assert_uint_eq(st.entries, 2);
+	ck_assert_uint_eq(st.nodes, 0);
+	cq_subtrie_free(t);
+}
+END_TEST
+
 Suite *
 cq_unit_suite(void)
 {
@@ -523,6 +597,8 @@ cq_unit_suite(void)
 	tcase_add_test(tc, deep_filters);
 	tcase_add_test(tc, wide_frontier);
 	tcase_add_test(tc, model_random_ops);
+	tcase_add_test(tc, model_index_sizes);
+	tcase_add_test(tc, index_entries_freed_with_trie);
 	suite_add_tcase(s, tc);
 	return s;
 }

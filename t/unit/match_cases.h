@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "shm/topic_match.h"
@@ -157,5 +158,80 @@ test_filter(uint64_t *s, char *buf, size_t cap)
 	if (buf[0] == '\0')
 		strncat(buf, "/", cap - 1);
 }
+
+/* A filter for the models of the filter indexes: mostly exact and
+ * single-'+' (the indexes), some '#' and two-'+' (the tries), some
+ * shared (if 'shared'); '$SYS' first levels, empty levels ("a//b",
+ * "/"). */
+static inline void
+test_index_filter(uint64_t *rs, char *buf, size_t cap, bool shared)
+{
+	static const char *const lv[] = {"a", "b", "", "x", "yy", "$SYS"};
+	unsigned n = 1 + (unsigned)(test_rand(rs) % 5), plus = 0;
+	char plain[48] = "";
+	for (unsigned i = 0; i < n; i++) {
+		unsigned r = (unsigned)(test_rand(rs) % 20);
+		const char *l = lv[test_rand(rs) % (i == 0 ? 6 : 5)];
+		if (r < 3 && plus++ < 2)
+			l = "+";
+		else if (r == 3 && i == n - 1)
+			l = "#";
+		snprintf(plain + strlen(plain), sizeof(plain) - strlen(plain),
+			"%s%s", i ? "/" : "", l);
+	}
+	if (plain[0] == '\0') /* a filter is never empty */
+		snprintf(plain, sizeof(plain), "/");
+	if (shared && test_rand(rs) % 6 == 0)
+		snprintf(buf, cap, "$share/g/%s", plain);
+	else
+		snprintf(buf, cap, "%s", plain);
+}
+
+/* A topic: often one of the filters with its wildcards made levels (so
+ * that '+' filters match), else random levels. */
+static inline void
+test_index_topic(
+	uint64_t *rs, char filters[][64], unsigned nf, char *buf, size_t cap)
+{
+	static const char *const lv[] = {"a", "b", "", "x", "q", "$SYS"};
+	cq_match_share_t sh;
+	const char *f = filters[test_rand(rs) % nf];
+	cq_match_share_split(f, strlen(f), &sh);
+	if (test_rand(rs) % 3 != 0) {
+		size_t o = 0;
+		for (uint32_t i = 0; i < sh.filter_len && o + 2 < cap; i++)
+			buf[o++] = sh.filter[i] == '+' || sh.filter[i] == '#'
+				? 'q'
+				: sh.filter[i];
+		buf[o] = '\0';
+		return;
+	}
+	unsigned n = 1 + (unsigned)(test_rand(rs) % 5);
+	buf[0] = '\0';
+	for (unsigned i = 0; i < n; i++)
+		snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s",
+			i ? "/" : "", lv[test_rand(rs) % (i == 0 ? 6 : 5)]);
+	if (buf[0] == '\0') /* a topic is never empty */
+		snprintf(buf, cap, "/");
+}
+
+/* nf distinct filters of test_index_filter. */
+static inline void
+test_index_filters(uint64_t *rs, char filters[][64], unsigned nf, bool shared)
+{
+	for (unsigned f = 0; f < nf; f++) {
+		bool dup;
+		do {
+			test_index_filter(rs, filters[f], 64, shared);
+			dup = false;
+			for (unsigned g = 0; g < f; g++)
+				dup |= !strcmp(filters[g], filters[f]);
+		} while (dup);
+	}
+}
+
+/* Topics with the §4.7 corner cases: empty levels, '$' first levels. */
+static const char *const test_special_topics[] = {
+	"/", "a//b", "//", "$SYS", "$SYS/a", "$SYS/a/b", "a/", "/a", "a//"};
 
 #endif /* CQ_T_UNIT_MATCH_CASES_H */

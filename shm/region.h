@@ -21,7 +21,7 @@
 #include "shm/relptr.h"
 
 #define CQ_SHM_MAGIC          UINT64_C(0x3154545151514d43) /* "CMQQTT1" */
-#define CQ_SHM_LAYOUT_VERSION 4u
+#define CQ_SHM_LAYOUT_VERSION 5u
 #define CQ_MAX_WORKERS        64u
 #define CQ_SHM_TOC_MAX        32u
 #define CQ_SHM_NAME_MAX       24u

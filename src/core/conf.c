@@ -566,6 +566,13 @@ static const cq_cfg_key_t root_keys[] = {
 		.min = 0,
 		.max = CQ_CONFIG_WORKERS_MAX,
 		.doc = "worker processes; 0 = one per online CPU"},
+	{.name = "worker_cpu_affinity",
+		.type = CQ_CFG_BOOL,
+		ROOT(worker_cpu_affinity),
+		.def = "true",
+		.doc = "run each worker on a CPU of its own and steer new "
+		       "connections to the worker on the CPU that received "
+		       "them"},
 	{.name = "user",
 		.type = CQ_CFG_STRING,
 		ROOT(user),

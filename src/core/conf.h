@@ -141,6 +141,7 @@ typedef struct cq_config_shm {
 
 typedef struct cq_config {
 	uint32_t workers; /* 0: one per online CPU; see cq_config_workers() */
+	bool worker_cpu_affinity; /* one CPU per worker (master/affinity.h) */
 	char *user; /* "": do not drop privileges */
 	char *pid_file; /* "": none */
 	char *data_dir;

@@ -258,6 +258,13 @@ cq_listen_open(cq_listener_t *l, unsigned nslots, const char **error_r)
 			cq_listen_close(l);
 			return -1;
 		}
+		/* A hint: without it the kernel spreads by hash. */
+		if (l->spec.slot_cpu != NULL &&
+			setsockopt(l->slot_fds[i], SOL_SOCKET, SO_INCOMING_CPU,
+				&l->spec.slot_cpu[i], sizeof(int)) < 0)
+			cq_log(CQ_LOG_WARN, errno,
+				"listener \"%s\": SO_INCOMING_CPU",
+				l->spec.name);
 		l->nslots = i + 1;
 	}
 	return 0;

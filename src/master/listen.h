@@ -23,6 +23,9 @@ typedef struct cq_listen_spec {
 	const char *address; /* "host:port", "[v6]:port", ":port" or a path */
 	int handoff; /* master accepts and hands off */
 	int pinned_slot; /* handoff to this slot only, or -1 */
+	/* reuseport: slot i's socket gets SO_INCOMING_CPU slot_cpu[i]
+	 * (master/affinity.h); NULL: none. */
+	const int *slot_cpu;
 	unsigned mode; /* file mode of a Unix socket */
 	int backlog;
 	/* A health check the master answers itself (health.h); handoff. */

@@ -28,6 +28,7 @@
 #include "core/log.h"
 #include "core/tls.h"
 #include "master/admin_child.h"
+#include "master/affinity.h"
 #include "master/daemon.h"
 #include "master/master.h"
 #include "plugins/authd/authd.h"
@@ -187,6 +188,8 @@ static int
 worker_main(cq_child_t *child, void *arg)
 {
 	cq_master_t *m = arg;
+	if (m->pin)
+		cq_affinity_pin(m->slot_cpu[child->slot]);
 	cq_worker_args_t a = {
 		.slot = child->slot,
 		.nworkers = m->workers,
@@ -424,6 +427,8 @@ start(int daemonize)
 	cq_ratelimit_create(CQ_RATELIMIT_ENTRIES);
 	started = time(NULL);
 	listener_specs(&master, &cfg);
+	master.pin = cfg.worker_cpu_affinity &&
+		cq_affinity_plan(master.workers, master.slot_cpu);
 	if (cq_master_listen(&master) < 0 || cq_admin_child_listen(&cfg) < 0)
 		return 1;
 	if (cfg.user[0] != '\0' && cfg.storage.backend == CQ_STORAGE_LMDB &&

@@ -48,6 +48,7 @@ cq_master_listen(cq_master_t *m)
 	for (unsigned i = 0; i < m->nlisteners; i++) {
 		cq_listener_t *l = &m->listeners[i];
 		const char *error;
+		l->spec.slot_cpu = m->pin ? m->slot_cpu : NULL;
 		if (cq_listen_open(l, m->workers, &error) < 0) {
 			cq_log(CQ_LOG_CRIT, 0, "%s", error);
 			for (unsigned j = 0; j < i; j++)

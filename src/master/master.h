@@ -11,6 +11,8 @@
 #ifndef CQ_MASTER_MASTER_H
 #define CQ_MASTER_MASTER_H
 
+#include <stdbool.h>
+
 #include "master/listen.h"
 #include "master/process.h"
 #include "shm/region.h"
@@ -26,6 +28,8 @@ typedef struct cq_master {
 	int death_pipe[2]; /* workers watch [0] for EOF */
 	unsigned stop_timeout_ms;
 	unsigned respawn_delay_ms; /* added to every respawn (tests) */
+	bool pin; /* worker_cpu_affinity: slot i runs on slot_cpu[i] */
+	int slot_cpu[CQ_MAX_WORKERS];
 	struct event_base *base;
 
 	/* Supplied by main(): the workers' main, and reload. */

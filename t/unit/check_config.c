@@ -975,12 +975,12 @@ START_TEST(walk_lists_every_key)
 	walk_seen_t w = {0};
 
 	cq_cfg_walk(cq_config_schema(), walk_key, &w);
-	/* 14 top-level (admin and storage among them), 2 log, 18 listener
+	/* 15 top-level (admin and storage among them), 2 log, 18 listener
 	 * (with its tls map) and 10 under listeners[].tls, 11 limits, 18
 	 * mqtt, 3 shm, 78 under auth (conf_auth.c), admin's 9 keys (with its
 	 * tls map) and the 10 of the same tls table under admin.tls
 	 * (conf_admin.c), and 13 under storage (conf_storage.c). */
-	ck_assert_int_eq(w.keys, 186);
+	ck_assert_int_eq(w.keys, 187);
 	ck_assert(w.listener_name);
 	ck_assert(w.log_level_live);
 	ck_assert(!w.workers_live);

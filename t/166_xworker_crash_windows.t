@@ -81,6 +81,19 @@ def collect_until_closed(c, n, timeout):
     return got, False
 
 
+def offline_subscriber(spec, name, topic):
+    """A broker armed with spec in worker 1, a persistent QoS 2 subscriber
+    of topic on worker 1 gone offline, a publisher on worker 0."""
+    br = armed_broker(spec, 1)
+    p0, p1 = br.port_for_worker(0), br.port_for_worker(1)
+    kw = dict(client_id="sub166" + name, clean=False, timeout=10)
+    s = br.client(port=p1, **kw)
+    s.subscribe([(topic, 2)])
+    s.disconnect()
+    return br, p1, kw, br.client(port=p0, client_id="pub166" + name,
+                                 timeout=10)
+
+
 def payloads(msgs):
     return [int(p.payload) for p in msgs]
 
@@ -128,13 +141,8 @@ b.stop()
 
 # -- B: killed while a queued message moves to the inflight window -------
 N = 12
-b = armed_broker("session.queue_to_window:3", 1)
-P0, P1 = b.port_for_worker(0), b.port_for_worker(1)
-SUB = dict(client_id="sub166b", clean=False, timeout=10)
-sub = b.client(port=P1, **SUB)
-sub.subscribe([("cw/b", 2)])
-sub.disconnect()
-pub = b.client(port=P0, client_id="pub166b", timeout=10)
+b, P1, SUB, pub = offline_subscriber("session.queue_to_window:3", "b",
+                                     "cw/b")
 for i in range(1, N + 1):
     pub.publish("cw/b", b"%d" % i, qos=2)
 got = []
@@ -181,13 +189,7 @@ b.stop()
 
 # -- C: killed between handling ring records and consuming them ----------
 N = 20
-b = armed_broker("deliver.handled:1", 1)
-P0, P1 = b.port_for_worker(0), b.port_for_worker(1)
-SUBC = dict(client_id="sub166c", clean=False, timeout=10)
-subc = b.client(port=P1, **SUBC)
-subc.subscribe([("cw/c", 2)])
-subc.disconnect()
-pub = b.client(port=P0, client_id="pub166c", timeout=10)
+b, P1, SUBC, pub = offline_subscriber("deliver.handled:1", "c", "cw/c")
 pub.publish_many([("cw/c", b"%d" % i) for i in range(1, N + 1)], 2,
                  window=N)
 t.ok(died(b, 1), "C: worker 1 died after handling ring records, before "

@@ -120,5 +120,13 @@ t.ok(r.returncode != 0, "a user that does not exist: comqttd exits "
      "non-zero (%d)" % r.returncode)
 t.ok('user "nosuchuser199" does not exist' in text,
      "and logs why")
+# A data_dir path through a file: no start, one line saying why.
+data = os.path.join(d.file("plain", "x"), "data")
+r = run([binary("comqttd"), "-c", config(USER)], timeout=20)
+with open(log) as f:
+    text = f.read()
+t.ok(r.returncode != 0 and "data_dir %s: cannot make" % data in text,
+     "a data_dir that cannot be made: comqttd exits non-zero and logs "
+     "why")
 d.remove()
 t.done()

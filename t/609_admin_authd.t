@@ -106,10 +106,17 @@ m.close()
 t.is_(connect("c1", "carol", "c4rol"), 0x86, "carol is not in the rules")
 with open(ledger, "w") as f:
     f.write(LEDGER.replace("users:\n", "users:\n  carol: {password: c4rol}\n"))
+since = b.log_offset()
 r = api.post(API + "/reload")
 t.is_(r.status, 202, "POST /reload: 202")
 t.ok(wait_until(lambda: connect("c2", "carol", "c4rol") == 0, 15, 0.3),
      "after the reload authd lets carol in")
+# Each worker drops the shared cache when it hears of the new policy; the
+# cache test below needs both to have heard it, or a late one drops the
+# answer it is about to cache.
+t.ok(wait_until(lambda: b.log_text()[since:].count(
+    "authd policy changed") >= 2, 15),
+     "both workers dropped their cached answers for the new policy")
 
 # ---- invalidate the shared cache ---------------------------------------
 t.is_(connect("cached", "alice", "secret"), 0, "alice connects (cached)")

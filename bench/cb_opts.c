@@ -95,7 +95,9 @@ usage(FILE *out)
 		"      --tick-us US       open loop: shortest sleep (50)\n"
 		"      --coalesce-us US   pause after a small read so input "
 		"batches\n"
-		"                         (closed loop 500, open loop 0)\n"
+		"                         (closed loop 500; open loop, "
+		"connrate,\n"
+		"                         conns 0)\n"
 		"      --broker-pid PID   report the broker's memory (PSS) "
 		"and CPU\n"
 		"      --topic-prefix STR topics are STR/<run id>/... (cqb)\n"
@@ -427,9 +429,13 @@ scenario_defaults(cb_opts_t *o)
 			? CQ_MAX(2u, 1000 / o->subscribers)
 			: 1000;
 	/* Closed loop measures throughput: batch reads.  Open loop measures
-	 * latency: read at once. */
+	 * latency: read at once.  connrate and conns read only handshake
+	 * replies: a pause there would throttle the connect loop itself. */
 	if (o->coalesce_us < 0)
-		o->coalesce_us = o->rate > 0 ? 0 : 500;
+		o->coalesce_us = o->rate > 0 || o->scenario == CB_CONNRATE ||
+				o->scenario == CB_CONNS
+			? 0
+			: 500;
 }
 
 static int

@@ -16,6 +16,10 @@
  *  3. A writer that dies inside the section leaves seq odd: readers skip
  *     the entry, and the next holder of the (recovered) stripe lock resets
  *     every odd entry of its stripe.  Nothing else can be left half-done.
+ *  4. The header's serial is the policy serial the epoch was last bumped
+ *     for, written under serial_lock after the bump: a process killed
+ *     between the two leaves the older serial, so the next caller bumps
+ *     again.  A serial is never recorded without its bump.
  */
 #include "config.h"
 #include "shm/authcache.h"
@@ -53,6 +57,8 @@ typedef struct ac_hdr {
 	uint64_t ref_byte;
 	uint64_t entries_byte;
 	uint64_t epoch __attribute__((aligned(CQ_CACHELINE)));
+	cq_mutex_t serial_lock; /* invariant 4 */
+	char serial[CQ_AUTHCACHE_SERIAL_MAX];
 } ac_hdr_t;
 
 typedef struct ac_view {
@@ -383,6 +389,33 @@ cq_authcache_invalidate(void)
 }
 
 uint64_t
+cq_authcache_invalidate_serial(const char *serial, bool *bumped_r)
+{
+	*bumped_r = false;
+	if (cur.h == NULL)
+		return 0;
+	size_t len = strlen(serial);
+	if (len >= sizeof(cur.h->serial)) {
+		*bumped_r = true; /* cannot be recorded: always bump */
+		return cq_authcache_invalidate();
+	}
+	/* A dead holder left at most a bump without its serial (invariant
+	 * 4): nothing to repair. */
+	(void)cq_mutex_lock(&cur.h->serial_lock);
+	uint64_t epoch;
+	if (strcmp(cur.h->serial, serial) == 0) {
+		epoch = cq_authcache_epoch();
+	} else {
+		epoch = cq_authcache_invalidate();
+		CQ_CRASHPOINT("authcache.serial_bumped");
+		memcpy(cur.h->serial, serial, len + 1);
+		*bumped_r = true;
+	}
+	cq_mutex_unlock(&cur.h->serial_lock);
+	return epoch;
+}
+
+uint64_t
 cq_authcache_epoch(void)
 {
 	return cur.h != NULL ? __atomic_load_n(&cur.h->epoch, __ATOMIC_ACQUIRE)
@@ -471,6 +504,11 @@ authcache_init(cq_shm_t *shm, void *area, size_t size, const char **error_r)
 	layout(h->nbuckets, h->nstripes, h);
 	draw_secret(h->secret);
 	h->epoch = 1;
+	h->serial[0] = '\0';
+	if (cq_mutex_init(&h->serial_lock) < 0) {
+		*error_r = "auth cache lock init failed";
+		return -1;
+	}
 	h->magic = AC_MAGIC;
 	ac_view_t v = view_of(area);
 	for (uint32_t i = 0; i < h->nstripes; i++) {
@@ -492,6 +530,10 @@ static void
 authcache_reap(cq_shm_t *shm, void *area, unsigned slot)
 {
 	ac_view_t v = view_of(area);
+	if (cq_mutex_owner_dead(&v.h->serial_lock)) {
+		(void)cq_mutex_lock(&v.h->serial_lock);
+		cq_mutex_unlock(&v.h->serial_lock);
+	}
 	for (uint32_t i = 0; i < v.h->nstripes; i++) {
 		if (cq_mutex_owner_dead(&v.locks[i])) {
 			stripe_lock(&v, i);

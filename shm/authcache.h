@@ -22,6 +22,7 @@
 #ifndef CQ_SHM_AUTHCACHE_H
 #define CQ_SHM_AUTHCACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +69,16 @@ int cq_authcache_put(const cq_authcache_key_t *key, uint8_t decision,
 /* Forget every entry at once (bumps the policy epoch); returns the new
  * epoch. */
 uint64_t cq_authcache_invalidate(void);
+
+/*
+ * The same, once per policy serial: every worker hears authd's INVALIDATE
+ * for a new serial, and only the first to bring it bumps the epoch (the
+ * others would drop answers cached since under the new policy).  Returns
+ * the current epoch; *bumped_r says whether this call moved it.  A serial
+ * of CQ_AUTHCACHE_SERIAL_MAX bytes or more always bumps.
+ */
+#define CQ_AUTHCACHE_SERIAL_MAX 64
+uint64_t cq_authcache_invalidate_serial(const char *serial, bool *bumped_r);
 uint64_t cq_authcache_epoch(void);
 /* Entries the cache holds (fixed at creation). */
 size_t cq_authcache_capacity(void);

@@ -335,11 +335,16 @@ invalidate(cq_authc_t *c, const char *serial)
 	if (strcmp(serial, c->serial) == 0)
 		return;
 	if (c->serial[0] != '\0') {
-		uint64_t epoch = cq_authc_invalidate();
+		/* Every worker hears this; the first one clears the shared
+		 * cache, the others keep what was cached since. */
+		bool bumped;
+		uint64_t epoch = cq_authcache_invalidate_serial(
+			serial, &bumped);
 		cq_log(CQ_LOG_INFO, 0,
 			"authd policy changed (%s -> %s): cached answers "
-			"dropped (epoch %llu)",
-			c->serial, serial, (unsigned long long)epoch);
+			"dropped (epoch %llu%s)",
+			c->serial, serial, (unsigned long long)epoch,
+			bumped ? "" : ", by another worker");
 	}
 	snprintf(c->serial, sizeof(c->serial), "%s", serial);
 }

@@ -38,7 +38,8 @@
  *
  * Invalidation: authd sends INVALIDATE <serial> when its policy changes
  * (reload, restart); the library then bumps the cache's policy epoch so
- * every cached answer is forgotten at once.  cq_authc_invalidate() does
+ * every cached answer is forgotten at once, once per serial: the first
+ * worker to hear it bumps, the others find the serial recorded.  cq_authc_invalidate() does
  * the same for callers (the admin API, a reload in the master).  An
  * answer that arrives after the epoch moved is not cached.
  */

@@ -1,6 +1,6 @@
 /*
  * check_shm_authcache.c — the shared auth/ACL cache: hits, TTL and
- * staleness, the policy epoch, CLOCK eviction, long keys, torn entries,
+ * staleness, the policy epoch (once per policy serial), CLOCK eviction, long keys, torn entries,
  * and a writer process racing a reader process.
  */
 #include "config.h"
@@ -106,6 +106,70 @@ START_TEST(epoch_invalidates_everything)
 		ck_assert_int_eq(
 			cq_authcache_get(&k, 1, 60000, &d), CQ_AUTHCACHE_MISS);
 	}
+	cq_shm_detach(&shm);
+}
+END_TEST
+
+/* Every worker hears authd's INVALIDATE for the same serial: only the
+ * first bumps the epoch, so answers cached since under the new policy
+ * survive the later workers' calls. */
+START_TEST(serial_invalidates_once)
+{
+	cq_shm_t shm;
+	setup(&shm, 1024);
+	uint64_t e = cq_authcache_epoch();
+	bool bumped;
+	ck_assert_uint_eq(cq_authcache_invalidate_serial("s2", &bumped), e + 1);
+	ck_assert(bumped);
+	cq_authcache_key_t k = key("alice", "t", 'w');
+	uint8_t d;
+	ck_assert_int_eq(cq_authcache_put(&k, 1, 60000, 0), 0);
+	ck_assert_uint_eq(cq_authcache_invalidate_serial("s2", &bumped), e + 1);
+	ck_assert(!bumped);
+	ck_assert_int_eq(cq_authcache_get(&k, 1, 0, &d), CQ_AUTHCACHE_HIT);
+	ck_assert_uint_eq(cq_authcache_invalidate_serial("s3", &bumped), e + 2);
+	ck_assert(bumped);
+	ck_assert_int_eq(cq_authcache_get(&k, 1, 0, &d), CQ_AUTHCACHE_MISS);
+	/* Back to an older serial is a change too. */
+	ck_assert_uint_eq(cq_authcache_invalidate_serial("s2", &bumped), e + 3);
+	/* Too long to record: always bumps. */
+	char big[CQ_AUTHCACHE_SERIAL_MAX + 1];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	ck_assert_uint_eq(cq_authcache_invalidate_serial(big, &bumped), e + 4);
+	ck_assert_uint_eq(cq_authcache_invalidate_serial(big, &bumped), e + 5);
+	ck_assert(bumped);
+	cq_shm_detach(&shm);
+}
+END_TEST
+
+/* A worker killed between the bump and recording the serial: the next
+ * worker bringing the same serial bumps again (an extra invalidation,
+ * never a missed one), and the serial lock is usable. */
+START_TEST(serial_killed_after_bump)
+{
+	cq_shm_t shm;
+	cq_log_set_level(CQ_LOG_CRIT);
+	setup(&shm, 64);
+	uint64_t e = cq_authcache_epoch();
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		bool b;
+		cq_crashpoint_arm("authcache.serial_bumped", 1, 0, 0);
+		cq_authcache_invalidate_serial("s2", &b);
+		_exit(0);
+	}
+	ck_assert_int_eq(shm_test_wait(pid), SIGKILL);
+	ck_assert_uint_eq(cq_authcache_epoch(), e + 1);
+	cq_shm_reap(&shm, 1);
+	bool bumped;
+	ck_assert_uint_eq(cq_authcache_invalidate_serial("s2", &bumped), e + 2);
+	ck_assert(bumped);
+	ck_assert_uint_eq(cq_authcache_invalidate_serial("s2", &bumped), e + 2);
+	ck_assert(!bumped);
+	cq_shm_report_t rep = shm_test_check(&shm, 0);
+	ck_assert_uint_eq(rep.errors, 0);
 	cq_shm_detach(&shm);
 }
 END_TEST
@@ -247,6 +311,8 @@ cq_unit_suite(void)
 	tcase_add_test(tc, siphash_reference_vector);
 	tcase_add_test(tc, hit_ttl_and_stale);
 	tcase_add_test(tc, epoch_invalidates_everything);
+	tcase_add_test(tc, serial_invalidates_once);
+	tcase_add_test(tc, serial_killed_after_bump);
 	tcase_add_test(tc, clock_eviction);
 	tcase_add_test(tc, long_keys);
 	tcase_add_test(tc, writer_dies_mid_entry);

@@ -94,20 +94,34 @@ struct st_islot {
 	struct st_entry *e; /* NULL: empty */
 };
 
-/*
- * The filter index (subtrie-index.c; shm/topic_index.h): exact,
- * single-'+' and literal '#' filters, an open-addressed table (linear
- * probing from hash & (cap - 1), load at most 3/4, backward-shift
- * deletion), the wildcard shapes it holds, and a Bloom filter over the
- * wildcard entries' keys that lets a match skip most wildcard probes.
- */
-struct st_index {
+/* An open-addressed table: linear probing from hash & (cap - 1),
+ * backward-shift deletion. */
+struct st_itable {
 	struct st_islot *slot;
 	uint32_t cap, n; /* cap: power of two, or 0 with slot NULL */
+};
+
+/*
+ * The filter index (subtrie-index.c; shm/topic_index.h): exact,
+ * single-'+' and literal '#' filters in a table of load at most 3/4, the
+ * wildcard shapes it holds, and a Bloom filter over the wildcard entries'
+ * keys that lets a match skip most wildcard probes.  A resize moves the
+ * entries a few at a time: while 'old' has a table, an entry is in
+ * exactly one of the two, and lookups try 't' then 'old'.
+ */
+struct st_index {
+	struct st_itable t; /* where entries are added */
+	struct st_itable old; /* being emptied into t, or cap 0 */
+	uint32_t old_at; /* old's slots below this are empty */
 	uint64_t *bloom; /* 1 << bloom_log2 bits, or NULL: probe all */
 	uint32_t bloom_log2;
 	uint32_t bloom_keys; /* keys it holds: set at its build, +1 per add */
 	uint32_t bloom_stale; /* removed since its build */
+	/* Its replacement, built in steps (NULL: none): the scan is at
+	 * slot nbloom_at of t (nbloom_k 0), then of old (1). */
+	uint64_t *nbloom;
+	uint32_t nbloom_log2, nbloom_keys, nbloom_stale;
+	uint32_t nbloom_k, nbloom_at;
 	cq_topic_shapes_t shapes;
 	cq_topic_shape_counts_t counts;
 };
@@ -133,6 +147,12 @@ void cq_subtrie_index_drop_if_empty(cq_subtrie_t *t,
 	const cq_topic_levels_t *lv, uint32_t kind, struct st_entry *e);
 /* Free every entry (releasing its record) and the table. */
 void cq_subtrie_index_free(cq_subtrie_t *t);
+/* Entries in the index. */
+static inline uint32_t
+cq_subtrie_index_size(const struct st_index *x)
+{
+	return x->t.n + x->old.n;
+}
 /* Release what a filter record holds (subtrie.c). */
 void cq_subtrie_filter_release(struct st_filter *f);
 

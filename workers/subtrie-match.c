@@ -55,6 +55,7 @@ struct cq_subtrie_scratch {
 struct st_probe {
 	uint32_t hash, j;
 	uint32_t at; /* the slot of cand */
+	bool in_old; /* cand is in the index's old table (a resize) */
 	const struct st_entry *cand; /* the first entry with that hash */
 };
 
@@ -160,8 +161,10 @@ static inline void
 probe_add(struct st_match *m, uint32_t hash, uint32_t j)
 {
 	const struct st_index *x = m->idx;
-	m->probe[m->nprobes++] = (struct st_probe){hash, j, 0, NULL};
-	__builtin_prefetch(&x->slot[hash & (x->cap - 1)]);
+	m->probe[m->nprobes++] = (struct st_probe){hash, j, 0, false, NULL};
+	__builtin_prefetch(&x->t.slot[hash & (x->t.cap - 1)]);
+	if (cq_unlikely(x->old.cap != 0))
+		__builtin_prefetch(&x->old.slot[hash & (x->old.cap - 1)]);
 }
 
 /* The probes of the topic, their home slots being loaded: the topic
@@ -173,7 +176,7 @@ probes_start(struct st_match *m, const cq_subtrie_t *tr)
 {
 	const cq_topic_levels_t *t = m->topic;
 	const struct st_index *x = m->idx;
-	if (x->n == 0)
+	if (cq_subtrie_index_size(x) == 0)
 		return;
 	probe_add(m, t->hash, CQ_TOPIC_EXACT);
 	uint32_t plus = t->n <= CQ_TOPIC_INDEX_DEPTH ? x->shapes.plus[t->n - 1]
@@ -195,17 +198,33 @@ probes_start(struct st_match *m, const cq_subtrie_t *tr)
 			probe_add(m, k[i].hash, k[i].kind);
 }
 
-/* The next entry with the probe's hash from slot 'i' on, or NULL. */
+/* The next entry with the probe's hash from slot 'i' of tb on, or NULL. */
 static inline const struct st_entry *
-probe_scan(const struct st_index *x, struct st_probe *p, uint32_t i)
+probe_scan(const struct st_itable *tb, struct st_probe *p, uint32_t i)
 {
-	uint32_t mask = x->cap - 1;
-	for (; x->slot[i].e != NULL; i = (i + 1) & mask)
-		if (x->slot[i].hash == p->hash) {
+	uint32_t mask = tb->cap - 1;
+	for (; tb->slot[i].e != NULL; i = (i + 1) & mask)
+		if (tb->slot[i].hash == p->hash) {
 			p->at = i;
-			return x->slot[i].e;
+			return tb->slot[i].e;
 		}
 	return NULL;
+}
+
+/* The probe's first entry ('first'), or the one after p->at: in the
+ * table, then (while a resize moves entries) in the old table. */
+static inline const struct st_entry *
+probe_next(const struct st_index *x, struct st_probe *p, bool first)
+{
+	const struct st_itable *tb = p->in_old ? &x->old : &x->t;
+	uint32_t mask = tb->cap - 1;
+	const struct st_entry *e = probe_scan(
+		tb, p, first ? p->hash & mask : (p->at + 1) & mask);
+	if (e == NULL && !p->in_old && x->old.cap != 0) {
+		p->in_old = true;
+		e = probe_scan(&x->old, p, p->hash & (x->old.cap - 1));
+	}
+	return e;
 }
 
 /* The probes' candidates (their slots arrived meanwhile), whose loading
@@ -216,7 +235,7 @@ probes_look(struct st_match *m)
 	m->looked = true;
 	for (uint32_t i = 0; i < m->nprobes; i++) {
 		struct st_probe *p = &m->probe[i];
-		p->cand = probe_scan(m->idx, p, p->hash & (m->idx->cap - 1));
+		p->cand = probe_next(m->idx, p, true);
 		if (p->cand == NULL)
 			continue;
 		__builtin_prefetch(p->cand);
@@ -245,12 +264,11 @@ probes_visit(struct st_match *m)
 {
 	if (!m->looked)
 		probes_look(m);
-	uint32_t mask = m->idx->cap - 1;
 	for (uint32_t i = 0; i < m->nprobes; i++) {
 		struct st_probe *p = &m->probe[i];
 		const struct st_entry *e = p->cand;
 		while (e != NULL && !probe_is(m, p, e)) /* a collision */
-			e = probe_scan(m->idx, p, (p->at + 1) & mask);
+			e = probe_next(m->idx, p, false);
 		if (e != NULL)
 			add_source(m, &e->f);
 	}

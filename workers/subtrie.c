@@ -694,7 +694,8 @@ void
 cq_subtrie_stats(const cq_subtrie_t *t, cq_subtrie_stats_t *s_r)
 {
 	s_r->nodes = t->nodes;
-	s_r->entries = t->idx.n;
+	s_r->entries = cq_subtrie_index_size(&t->idx);
+	s_r->entries_moving = t->idx.old.n;
 	s_r->subscriptions = t->subscriptions;
 	s_r->filters = t->filters;
 }

@@ -125,10 +125,22 @@ void cq_subtrie_result_free(cq_subtrie_result_t *r);
 typedef struct cq_subtrie_stats {
 	uint64_t nodes; /* trie nodes */
 	uint64_t entries; /* filter index entries (exact, single '+') */
+	uint64_t entries_moving; /* of those, still in a resize's old table */
 	uint64_t subscriptions; /* (session, filter) pairs, shared included */
 	uint64_t filters; /* filters (or groups) with at least one user */
 } cq_subtrie_stats_t;
 
 void cq_subtrie_stats(const cq_subtrie_t *t, cq_subtrie_stats_t *s_r);
+
+/*
+ * Move up to 'budget' slots of a filter-index resize in progress (adds
+ * and removes move a few each; a worker calls this between loop passes so
+ * that a resize also ends when nobody subscribes).  True while one is
+ * still in progress.  A resize never moves the whole index at once.
+ */
+bool cq_subtrie_tidy(cq_subtrie_t *t, uint32_t budget);
+/* Start rebuilding the index's Bloom filter in steps, as when it fills
+ * up (exposed for tests). */
+void cq_subtrie_bloom_rebuild(cq_subtrie_t *t);
 
 #endif /* CQ_WORKERS_SUBTRIE_H */

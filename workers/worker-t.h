@@ -124,6 +124,7 @@ struct cq_worker {
 	uint64_t pub_dsts;
 	uint64_t pub_end[CQ_MAX_WORKERS];
 	bool persist_full; /* cq_persist_congested() this iteration */
+	bool index_moving; /* the private trie's index is being resized */
 
 	/* Serialised layouts of the message being fanned out, and of a
 	 * delivery to one session (re-sends, queue, retained). */

@@ -2,6 +2,7 @@
  * worker.c — see worker.h: process set-up, the loop, stop and reload.
  */
 #include "config.h"
+#include "workers/subtrie.h"
 #include "workers/worker.h"
 
 #include <errno.h>
@@ -39,12 +40,14 @@
 #include "workers/takeover.h"
 #include "workers/transport.h"
 
-#define ACCEPT_BATCH  64
-#define DRAIN_BUDGET  1024u
-#define TICK_MS       100u
-#define KEEPALIVE_MS  250u
-#define SWEEP_MS      1000u
-#define SOON_US       1000u
+#define ACCEPT_BATCH 64
+#define DRAIN_BUDGET 1024u
+#define TICK_MS      100u
+#define KEEPALIVE_MS 250u
+#define SWEEP_MS     1000u
+#define SOON_US      1000u
+/* Filter-index slots a loop pass moves while a resize runs (~10-40 us). */
+#define TIDY_SLOTS    1024u
 #define STOP_GRACE_MS 2000u
 #define CONN_SLACK    1024u /* sockets beyond max_connections */
 
@@ -403,6 +406,9 @@ housekeeping(cq_worker_t *w)
 		cq_qsbr_reclaim();
 	}
 	cq_sys_tick(w);
+	/* A filter-index resize ends even when nobody subscribes. */
+	w->index_moving = w->trie != NULL &&
+		cq_subtrie_tidy(w->trie, TIDY_SLOTS);
 }
 
 /* Work left that must not wait for the next event. */
@@ -418,7 +424,7 @@ waiting(const cq_worker_t *w)
 {
 	/* A full ring (nblocked) drains at the pace of another worker:
 	 * retrying every millisecond is enough, spinning is not needed. */
-	return w->moving != NULL || w->nblocked > 0 ||
+	return w->moving != NULL || w->nblocked > 0 || w->index_moving ||
 		cq_handle_connect_waiting() || cq_takeover_outbox_len() > 0 ||
 		cq_rsend_pending(w) || cq_pack_pending(w);
 }

@@ -579,6 +579,187 @@ START_TEST(index_entries_freed_with_trie)
 }
 END_TEST
 
+/* Every filter i < n with on[i] matches its topic with session i % 7,
+ * and the others match nothing; users agree. */
+static void
+check_resize_filters(
+	cq_subtrie_t *t, const bool *on, unsigned n, cq_subtrie_result_t *r)
+{
+	char f[32];
+	for (unsigned i = 0; i < n; i++) {
+		int len = snprintf(
+			f, sizeof(f), "rs/%u/%s", i, i % 3 == 0 ? "+" : "v");
+		ck_assert_uint_eq(cq_subtrie_users(t, f, (size_t)len), on[i]);
+		snprintf(f, sizeof(f), "rs/%u/v", i);
+		match(t, f, NULL, r);
+		ck_assert_uint_eq(r->n, on[i]);
+		if (on[i])
+			ck_assert_ptr_eq(r->hits[0].session, sess(i % 7));
+	}
+}
+
+/* The filter index grows and shrinks a few slots per operation, never
+ * all at once: while a resize runs, entries in either table are found
+ * by lookups and matches (exact and '+' entries), removed from either,
+ * and the loop's tidy calls finish it. */
+START_TEST(index_resize_is_incremental)
+{
+	enum { N = 3000 };
+	static bool on[N];
+	char f[32];
+	cq_subtrie_t *t = cq_subtrie_new(SEED);
+	cq_subtrie_result_t r;
+	cq_subtrie_result_init(&r);
+	cq_subtrie_stats_t st;
+	bool seen_moving = false;
+	uint64_t rs = 11;
+	for (unsigned i = 0; i < N; i++) {
+		snprintf(f, sizeof(f), "rs/%u/%s", i, i % 3 == 0 ? "+" : "v");
+		sub(t, f, i % 7, opts(0, 0), NULL);
+		on[i] = true;
+		cq_subtrie_stats(t, &st);
+		if (st.entries_moving > 0 && !seen_moving) {
+			seen_moving = true;
+			ck_assert_uint_lt(st.entries_moving, st.entries);
+			check_resize_filters(t, on, i + 1, &r);
+		}
+	}
+	ck_assert(seen_moving);
+	/* Remove two thirds in random order: shrinks, each started while
+	 * entries sit in both tables. */
+	seen_moving = false;
+	for (unsigned k = 0; k < 2 * N; k++) {
+		unsigned i = (unsigned)(test_rand(&rs) % N);
+		if (!on[i])
+			continue;
+		snprintf(f, sizeof(f), "rs/%u/%s", i, i % 3 == 0 ? "+" : "v");
+		unsub(t, f, i % 7, NULL);
+		on[i] = false;
+		cq_subtrie_stats(t, &st);
+		seen_moving |= st.entries_moving > 0;
+		if (k % 500 == 0)
+			check_resize_filters(t, on, N, &r);
+	}
+	ck_assert(seen_moving);
+	check_resize_filters(t, on, N, &r);
+	unsigned passes = 0;
+	while (cq_subtrie_tidy(t, 64) && passes < N)
+		passes++;
+	ck_assert(!cq_subtrie_tidy(t, 64));
+	cq_subtrie_stats(t, &st);
+	ck_assert_uint_eq(st.entries_moving, 0);
+	check_resize_filters(t, on, N, &r);
+	for (unsigned i = 0; i < N; i++) {
+		if (!on[i])
+			continue;
+		snprintf(f, sizeof(f), "rs/%u/%s", i, i % 3 == 0 ? "+" : "v");
+		unsub(t, f, i % 7, NULL);
+	}
+	cq_subtrie_stats(t, &st);
+	ck_assert_uint_eq(st.entries, 0);
+	cq_subtrie_result_free(&r);
+	cq_subtrie_free(t);
+}
+END_TEST
+
+/* Every wildcard filter "b/<w>/+" (w < nw) matches "b/<w>/x" iff on. */
+static void
+check_bloom_filters(
+	cq_subtrie_t *t, const bool *on, unsigned nw, cq_subtrie_result_t *r)
+{
+	char f[32];
+	for (unsigned w = 0; w < nw; w++) {
+		snprintf(f, sizeof(f), "b/%u/x", w);
+		match(t, f, NULL, r);
+		ck_assert_msg(
+			r->n == on[w], "%s: %u hits, on %d", f, r->n, on[w]);
+	}
+}
+
+/* The Bloom filter is rebuilt in steps while entries move (resizes both
+ * ways, backward shifts on removal) and come and go: a wildcard filter in
+ * use always matches its topic, during and after each build. */
+START_TEST(index_bloom_build_misses_nothing)
+{
+	enum { N = 6000, W = 1500 };
+	static bool on[N];
+	char f[32];
+	cq_subtrie_t *t = cq_subtrie_new(SEED);
+	cq_subtrie_result_t r;
+	cq_subtrie_result_init(&r);
+	uint64_t rs = 5;
+	unsigned ops = 0;
+	/* Filter i: "b/<i>/+" below W, else exact "b/<i>/x".  Rounds fill
+	 * every filter, then drain nine in ten: the index grows and shrinks
+	 * through several sizes each round. */
+	for (unsigned round = 0; round < 4; round++) {
+		for (unsigned k = 0; k < 2 * N; k++) {
+			unsigned i = (unsigned)(test_rand(&rs) % N);
+			bool fill = k < N;
+			if (on[i] == fill || (!fill && i % 10 == 0))
+				continue;
+			snprintf(f, sizeof(f), "b/%u/%s", i, i < W ? "+" : "x");
+			if (on[i])
+				unsub(t, f, 0, NULL);
+			else
+				sub(t, f, 0, opts(0, 0), NULL);
+			on[i] = !on[i];
+			if (++ops % 97 == 0)
+				check_bloom_filters(t, on, W, &r);
+		}
+		if (round == 2) /* the loop's tidy calls finish the work */
+			for (unsigned k = 0; k < N && cq_subtrie_tidy(t, 64);
+				k++)
+				;
+	}
+	check_bloom_filters(t, on, W, &r);
+	cq_subtrie_result_free(&r);
+	cq_subtrie_free(t);
+}
+END_TEST
+
+/* A Bloom filter build that starts just before a resize: the wildcard
+ * entries that move from the old table to slots of the new one that the
+ * build's scan has already passed keep their bits. */
+START_TEST(index_bloom_build_across_resize)
+{
+	enum { W = 1000, CAP = 8192 };
+	char f[32];
+	cq_subtrie_t *t = cq_subtrie_new(SEED);
+	cq_subtrie_result_t r;
+	cq_subtrie_result_init(&r);
+	static bool on[W];
+	for (unsigned w = 0; w < W; w++) {
+		snprintf(f, sizeof(f), "b/%u/+", w);
+		sub(t, f, 0, opts(0, 0), NULL);
+		on[w] = true;
+	}
+	/* Exact filters up to the last entry before the table grows. */
+	unsigned x = 0;
+	for (unsigned n = W; n < CAP * 3 / 4; n++, x++) {
+		snprintf(f, sizeof(f), "e/%u", x);
+		sub(t, f, 0, opts(0, 0), NULL);
+	}
+	for (unsigned k = 0; k < 1000 && cq_subtrie_tidy(t, 1024); k++)
+		;
+	cq_subtrie_bloom_rebuild(t);
+	/* The next add grows the table; the adds after it move the entries
+	 * and scan for the build side by side. */
+	for (unsigned k = 0; k < 1 + CAP / 64; k++, x++) {
+		snprintf(f, sizeof(f), "e/%u", x);
+		sub(t, f, 0, opts(0, 0), NULL);
+	}
+	cq_subtrie_stats_t st;
+	cq_subtrie_stats(t, &st);
+	ck_assert_uint_gt(st.entries_moving, 0); /* still growing */
+	for (unsigned k = 0; k < 1000 && cq_subtrie_tidy(t, 1024); k++)
+		;
+	check_bloom_filters(t, on, W, &r);
+	cq_subtrie_result_free(&r);
+	cq_subtrie_free(t);
+}
+END_TEST
+
 Suite *
 cq_unit_suite(void)
 {
@@ -599,6 +780,9 @@ cq_unit_suite(void)
 	tcase_add_test(tc, model_random_ops);
 	tcase_add_test(tc, model_index_sizes);
 	tcase_add_test(tc, index_entries_freed_with_trie);
+	tcase_add_test(tc, index_resize_is_incremental);
+	tcase_add_test(tc, index_bloom_build_misses_nothing);
+	tcase_add_test(tc, index_bloom_build_across_resize);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -760,6 +760,59 @@ START_TEST(index_bloom_build_across_resize)
 }
 END_TEST
 
+/* The first "<prefix><i><suffix>" from i = *next on whose index hash
+ * falls in home slots [lo, hi] of a 64-slot table. */
+static void
+filter_with_home(char *f, size_t size, const char *prefix, const char *suffix,
+	unsigned lo, unsigned hi, unsigned *next)
+{
+	for (unsigned k = 0; k < 1000000; k++) {
+		snprintf(f, size, "%s%u%s", prefix, (*next)++, suffix);
+		cq_topic_levels_t lv;
+		ck_assert_int_eq(
+			cq_topic_levels_split(&lv, f, strlen(f), SEED), 0);
+		unsigned home = lv.hash & 63;
+		cq_topic_levels_free(&lv);
+		if (home >= lo && home <= hi)
+			return;
+	}
+	ck_abort_msg("no filter found");
+}
+
+/* A removal's backward shift moves a wildcard entry from a slot the
+ * Bloom build has not scanned yet into one it has: the entry keeps its
+ * bit.  Slots: fillers in 0..~30; E (exact) home 31 at 31, W ('+') home
+ * 31 at 32; the build scans 0..31 in the step before E is removed. */
+START_TEST(index_bloom_build_across_shift)
+{
+	char f[32], e[32], wf[32];
+	unsigned next = 0;
+	cq_subtrie_t *t = cq_subtrie_new(SEED);
+	cq_subtrie_result_t r;
+	cq_subtrie_result_init(&r);
+	for (unsigned i = 0; i < 24; i++) { /* grows the table to 64 */
+		filter_with_home(f, sizeof(f), "f", "", 0, 15, &next);
+		sub(t, f, 0, opts(0, 0), NULL);
+	}
+	filter_with_home(e, sizeof(e), "e", "", 31, 31, &next);
+	sub(t, e, 1, opts(0, 0), NULL);
+	filter_with_home(wf, sizeof(wf), "w", "/+", 31, 31, &next);
+	sub(t, wf, 2, opts(0, 0), NULL);
+	for (unsigned k = 0; k < 100 && cq_subtrie_tidy(t, 1024); k++)
+		;
+	cq_subtrie_bloom_rebuild(t);
+	unsub(t, e, 1, NULL);
+	for (unsigned k = 0; k < 100 && cq_subtrie_tidy(t, 1024); k++)
+		;
+	snprintf(f, sizeof(f), "%.*s/x", (int)(strlen(wf) - 2), wf);
+	match(t, f, NULL, &r);
+	ck_assert_uint_eq(r.n, 1);
+	ck_assert_ptr_eq(r.hits[0].session, sess(2));
+	cq_subtrie_result_free(&r);
+	cq_subtrie_free(t);
+}
+END_TEST
+
 Suite *
 cq_unit_suite(void)
 {
@@ -783,6 +836,7 @@ cq_unit_suite(void)
 	tcase_add_test(tc, index_resize_is_incremental);
 	tcase_add_test(tc, index_bloom_build_misses_nothing);
 	tcase_add_test(tc, index_bloom_build_across_resize);
+	tcase_add_test(tc, index_bloom_build_across_shift);
 	suite_add_tcase(s, tc);
 	return s;
 }

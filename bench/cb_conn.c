@@ -173,9 +173,11 @@ set_sockopts(cb_conn_t *c)
 	if (run->nsrc == 0)
 		return 0;
 	/* Spread source addresses over 127.0.0.1..nsrc so that 50,000
-	 * connections do not exhaust one address's ephemeral ports. */
+	 * connections do not exhaust one address's ephemeral ports; a
+	 * connrate slot takes the next address at each connect, so that a
+	 * few connectors use them all (cb_setup.c: TIME_WAIT). */
 	struct sockaddr_in src = {.sin_family = AF_INET};
-	uint32_t k = 1 + c->id % run->nsrc;
+	uint32_t k = 1 + (c->id + c->starts++) % run->nsrc;
 	src.sin_addr.s_addr = htonl(0x7f000000u | k);
 	setsockopt(
 		c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));

@@ -177,6 +177,7 @@ typedef struct cb_conn {
 	uint16_t pings_barrier;
 	uint32_t id;
 	uint32_t cycles; /* connrate: connects started so far */
+	uint32_t starts; /* connects started on this slot */
 	char *ws_accept; /* expected Sec-WebSocket-Accept */
 	cq_buf_t wsctl; /* payload of a WebSocket control frame */
 	uint64_t ws_left; /* payload bytes left in the current frame */

@@ -185,6 +185,7 @@ class ConnectRecorder:
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self.seen = []
+        self.peers = []
         self.stopping = False
         self.thread = threading.Thread(target=self.serve, daemon=True)
         self.thread.start()
@@ -192,9 +193,10 @@ class ConnectRecorder:
     def serve(self):
         while not self.stopping:
             try:
-                conn, _ = self.sock.accept()
+                conn, peer = self.sock.accept()
             except socket.timeout:
                 continue
+            self.peers.append(peer[0])
             with conn:
                 conn.settimeout(5)
                 self.one(conn)
@@ -258,6 +260,22 @@ bad = [(cid, user, pw) for cid, user, pw in rec.seen
                          "pw%d" % (int(cid.rsplit("-", 1)[1]) % 3))]
 t.is_(bad, [], "user name and password carry the client's number "
       "modulo --users")
+
+# connrate spreads its connects over 16 loopback source addresses: the
+# client closes first and keeps each port in TIME_WAIT, so one address
+# would cap any broker near 14,100 connects/s (man comqtt-bench).
+for extra, want in (([], ["127.0.0.%d" % i for i in range(1, 17)]),
+                    (["--source-ips", "1"], ["127.0.0.1"])):
+    rec = ConnectRecorder()
+    rc, kv, _ = bench(["-n", "2", "-d", "0.3"] + extra + ["connrate"],
+                      port=rec.port)
+    rec.stop()
+    what = " ".join(extra + ["connrate"])
+    t.is_(rc, 0, "%s: exit 0" % what)
+    t.ok(len(rec.peers) >= 16, "%s: %d connects" % (what, len(rec.peers)))
+    t.is_(sorted(set(rec.peers), key=lambda a: int(a.split(".")[3])), want,
+          "%s: source addresses 127.0.0.1..%d" % (what, len(want)))
+
 for args, what in ((["-u", "dev", "--users", "3", "connrate"],
                     "--users needs a %u"),
                    (["-u", "d%u", "--users", "0", "connrate"], "--users")):

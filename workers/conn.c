@@ -275,11 +275,22 @@ after_write(cq_conn_t *c, int rc)
 	bool left = cq_buf_used(&c->out) > 0 || c->tr_pending;
 	arm_write(c, left);
 	if (!left) {
-		/* A small buffer is cheap to make again, and an idle
-		 * connection then holds none; a large one is kept for the
-		 * next burst (cq_conn_check_timeouts frees it when idle). */
-		if (c->out.cap <= OUT_KEEP_MIN || c->out.cap > OUT_KEEP_MAX)
+		/* An idle connection holds no output buffer: a small one
+		 * goes at a connection's first flush after a keep-alive
+		 * check period without output, which is the only flush of
+		 * one that just got its CONNACK or an occasional message.
+		 * One that flushes again is busy: it keeps the buffer, so that
+		 * a subscriber in a stream does not allocate and free one per
+		 * flush, until a whole period passes without output
+		 * (cq_conn_check_timeouts).  A large one is kept for the next
+		 * burst; a huge one goes at once, unless the connection was
+		 * busy in the last period too: a subscriber taking a stream
+		 * of megabytes per loop pass (fanin) keeps it. */
+		bool busy = c->out_busy || c->out_was_busy;
+		if ((c->out.cap > OUT_KEEP_MAX && !c->out_was_busy) ||
+			(c->out.cap <= OUT_KEEP_MIN && !busy))
 			cq_buf_free(&c->out);
+		c->out_busy = true;
 		if (c->close_after_flush) {
 			cq_conn_close(c, CQ_CLOSE_NORMAL);
 			return;
@@ -542,14 +553,16 @@ borrow_rbuf(cq_conn_t *c)
 		memcpy(cq_buf_tail(&w->rbuf), cq_buf_head(&c->in), held);
 		cq_buf_commit(&w->rbuf, held);
 	}
-	cq_buf_free(&c->in);
+	cq_buf_reset(&c->in);
+	w->rbuf_own = c->in;
 	c->in = w->rbuf;
 	w->rbuf_lent = true;
 	return true;
 }
 
-/* The loan ends: what is left unhandled moves to c's own buffer.
- * 0, or -1 (out of memory). */
+/* The loan ends: what is left unhandled moves to c's own buffer, which
+ * a busy connection keeps between reads (in_busy, as out_busy in
+ * after_write); an idle one holds none.  0, or -1 (out of memory). */
 static int
 return_rbuf(cq_conn_t *c)
 {
@@ -557,10 +570,14 @@ return_rbuf(cq_conn_t *c)
 	cq_buf_t lent = c->in;
 	int rc = 0;
 
-	c->in = (cq_buf_t)CQ_BUF_INIT;
+	c->in = w->rbuf_own;
+	w->rbuf_own = (cq_buf_t)CQ_BUF_INIT;
 	if (c->state != CQ_CONN_CLOSED && cq_buf_used(&lent) > 0)
 		rc = cq_buf_append(
 			&c->in, cq_buf_head(&lent), cq_buf_used(&lent));
+	else if (!c->in_busy && !c->in_was_busy)
+		cq_buf_free(&c->in);
+	c->in_busy = true;
 	cq_buf_reset(&lent);
 	w->rbuf = lent;
 	w->rbuf_lent = false;
@@ -857,10 +874,17 @@ cq_conn_check_timeouts(cq_worker_t *w)
 			}
 			continue;
 		}
-		/* Nothing to send: an idle connection holds no output
-		 * buffer (a busy one grows its own again). */
-		if (cq_buf_used(&c->out) == 0 && !c->writing)
+		/* Nothing sent for a whole period, nothing to send: an idle
+		 * connection holds no output buffer (after_write). */
+		if (cq_buf_used(&c->out) == 0 && !c->writing && !c->out_busy)
 			cq_buf_free(&c->out);
+		c->out_was_busy = c->out_busy;
+		c->out_busy = false;
+		/* Likewise the buffer kept for incomplete input. */
+		if (cq_buf_used(&c->in) == 0 && !c->in_busy)
+			cq_buf_free(&c->in);
+		c->in_was_busy = c->in_busy;
+		c->in_busy = false;
 		if (c->keepalive == 0 || c->paused)
 			continue;
 		/* [MQTT-3.1.2-24]: one and a half keep-alive periods. */

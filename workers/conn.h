@@ -145,6 +145,15 @@ struct cq_conn {
 	bool clean : 1; /* CONNECT's Clean Session / Clean Start */
 	bool retrying : 1; /* handling a held-back packet again */
 	bool replaying : 1; /* handling a packet again after an authd answer */
+	/* flushed since the last cq_conn_check_timeouts, and in the period
+	 * before: a busy connection keeps its small output buffer (conn.c
+	 * after_write) */
+	bool out_busy : 1;
+	bool out_was_busy : 1;
+	/* the same for reads: a busy connection keeps the small buffer that
+	 * holds an incomplete packet between reads (conn.c return_rbuf) */
+	bool in_busy : 1;
+	bool in_was_busy : 1;
 
 	/* "addr\0id\0": the remote address and the client id as text for
 	 * log lines (cq_conn_addr, cq_conn_id_log), or NULL. */

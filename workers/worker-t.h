@@ -89,6 +89,9 @@ struct cq_worker {
 	 * connection's own buffer, so an idle connection holds none. */
 	cq_buf_t rbuf;
 	bool rbuf_lent;
+	/* During a loan: the borrower's own buffer, emptied, kept for what
+	 * the read leaves over (no allocation per read of a busy one). */
+	cq_buf_t rbuf_own;
 
 	/* Connections: all of them, those with output to flush this
 	 * iteration, and those closed this iteration (freed at its end). */

@@ -2,7 +2,8 @@
  * check_workers.c — unit tests for the parts of the worker runtime that
  * work without a running worker: the PUBLISH serialisation per wire layout
  * (workers/layout), inbound topic aliases (workers/conn) and the matching
- * of a stored message against a session's subscriptions (workers/lsess).
+ * of a stored message against a session's subscriptions (workers/lsess),
+ * and when a connection keeps its output buffer (workers/conn).
  * The message path across workers, takeovers and respawns are covered by
  * the integration tests (t/1NN_*.t).
  */
@@ -10,6 +11,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/conf.h"
 #include "mqtt/packet.h"
@@ -383,6 +386,61 @@ START_TEST(hook_loopback)
 }
 END_TEST
 
+/* Queue a PINGRESP on f's connection and flush it to the socket. */
+static void
+flush_one(fixture_t *f)
+{
+	static const uint8_t pingresp[2] = {0xd0, 0x00};
+	ck_assert_int_eq(cq_conn_send(&f->c, pingresp, sizeof(pingresp)), 0);
+	cq_conn_flush_dirty(&f->w);
+	ck_assert_uint_eq(cq_buf_used(&f->c.out), 0);
+}
+
+/* An idle connection holds no output buffer, and a busy one does not
+ * make and free one per flush (no allocation per message in a stream):
+ * a lone flush frees it, a second one keeps it, and it goes when a whole
+ * keep-alive check period passes without output. */
+START_TEST(output_buffer_kept_while_busy)
+{
+	fixture_t f;
+	int sv[2];
+	fixture_init(&f, CQ_MQTT_V311);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	f.c.fd = sv[0];
+	f.w.conns = &f.c;
+
+	flush_one(&f); /* a CONNACK, say */
+	ck_assert_ptr_null(f.c.out.data);
+	flush_one(&f);
+	const unsigned char *kept = f.c.out.data;
+	ck_assert_ptr_nonnull(kept);
+	for (int i = 0; i < 100; i++) {
+		flush_one(&f);
+		ck_assert_ptr_eq(f.c.out.data, kept);
+	}
+	/* A stream goes on across a check. */
+	cq_conn_check_timeouts(&f.w);
+	ck_assert_ptr_eq(f.c.out.data, kept);
+	flush_one(&f);
+	ck_assert_ptr_eq(f.c.out.data, kept);
+	/* A period with output, then one without: freed. */
+	cq_conn_check_timeouts(&f.w);
+	ck_assert_ptr_eq(f.c.out.data, kept);
+	cq_conn_check_timeouts(&f.w);
+	ck_assert_ptr_null(f.c.out.data);
+	/* Idle again: a lone flush frees at once. */
+	cq_conn_check_timeouts(&f.w);
+	flush_one(&f);
+	ck_assert_ptr_null(f.c.out.data);
+
+	char sink[512];
+	ck_assert_int_eq(read(sv[1], sink, sizeof(sink)), 2 * 104);
+	close(sv[0]);
+	close(sv[1]);
+	fixture_free(&f);
+}
+END_TEST
+
 Suite *
 cq_unit_suite(void)
 {
@@ -398,6 +456,7 @@ cq_unit_suite(void)
 	tcase_add_test(tc, hooks_chain);
 	tcase_add_test(tc, hook_loopback);
 	tcase_add_test(tc, rebalance_hysteresis);
+	tcase_add_test(tc, output_buffer_kept_while_busy);
 	suite_add_tcase(s, tc);
 	return s;
 }

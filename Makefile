@@ -20,7 +20,7 @@ BUILD_DEPS := autoconf automake pkg-config gcc make libc6-dev \
 	libwslay-dev libcrypt-dev
 TEST_DEPS := perl python3 python3-paho-mqtt mosquitto mosquitto-clients \
 	postgresql mariadb-server redis-server \
-	openssl procps iproute2 mandoc clang libclang-rt-14-dev \
+	openssl procps iproute2 mandoc clang libclang-rt-14-dev linux-perf \
 	chromium nodejs npm systemd
 
 CONFIGURE_INPUTS := configure.ac $(wildcard m4/*.m4)

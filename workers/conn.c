@@ -20,7 +20,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -691,14 +690,8 @@ cq_conn_new(cq_worker_t *w, int fd, unsigned li, const struct sockaddr *peer,
 	c->listener = li;
 	c->open_ms = w->now_ms;
 	c->rx_ms = (uint32_t)w->now_ms;
+	/* TCP_NODELAY comes from the listener (master/listen.c). */
 	peer_text(c, peer, peer_len);
-	if (peer != NULL &&
-		(peer->sa_family == AF_INET || peer->sa_family == AF_INET6)) {
-		/* Output is gathered and written once per loop iteration:
-		 * Nagle would only hold the last write of a burst back. */
-		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	}
 	c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_readable, c);
 	if (c->rev == NULL || cq_transport_of(c)->open(c) < 0) {
 		cq_log(CQ_LOG_ERR, errno, "connection from %s dropped",

@@ -1,12 +1,14 @@
 /*
  * check_listeners.c — unit tests for the workers' edges: PROXY headers
- * (proxy_proto.c), WebSocket upgrade requests (ws_upgrade.c) and the
- * shared rate limiter (ratelimit.c, across processes).
+ * (proxy_proto.c), WebSocket upgrade requests (ws_upgrade.c), the
+ * shared rate limiter (ratelimit.c, across processes), and the master's
+ * listening sockets (master/listen.c).
  */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include "core/defs.h"
 #include "core/http.h"
 #include "core/netmask.h"
+#include "master/listen.h"
 #include "t/unit/unit.h"
 #include "workers/proxy_proto.h"
 #include "workers/ratelimit.h"
@@ -460,6 +463,63 @@ START_TEST(ratelimit_full_table)
 }
 END_TEST
 
+/* ---- listening sockets ----------------------------------------------- */
+
+/* A connection accepted on any of the master's TCP sockets (reuseport
+ * slots, handoff) has TCP_NODELAY without a setsockopt of its own: the
+ * listener's is inherited (workers write once per loop iteration). */
+static void
+accepted_nodelay(int lfd)
+{
+	struct sockaddr_storage bound;
+	socklen_t blen = sizeof(bound);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&bound, &blen), 0);
+	int c = socket(bound.ss_family, SOCK_STREAM, 0);
+	ck_assert_int_ge(c, 0);
+	ck_assert_int_eq(connect(c, (struct sockaddr *)&bound, blen), 0);
+	int a = -1;
+	for (int i = 0; i < 1000 && a < 0; i++) {
+		a = accept(lfd, NULL, NULL);
+		if (a < 0)
+			usleep(1000);
+	}
+	ck_assert_int_ge(a, 0);
+	int on = 0;
+	socklen_t olen = sizeof(on);
+	ck_assert_int_eq(
+		getsockopt(a, IPPROTO_TCP, TCP_NODELAY, &on, &olen), 0);
+	ck_assert_int_eq(on, 1);
+	close(a);
+	close(c);
+}
+
+START_TEST(listener_nodelay_inherited)
+{
+	const char *err = NULL;
+	for (int handoff = 0; handoff <= 1; handoff++) {
+		cq_listener_t l;
+		memset(&l, 0, sizeof(l));
+		l.fd = -1;
+		for (unsigned i = 0; i < CQ_MAX_WORKERS; i++)
+			l.slot_fds[i] = -1;
+		l.spec.name = "t";
+		l.spec.address = "127.0.0.1:0";
+		l.spec.handoff = handoff;
+		l.spec.pinned_slot = -1;
+		ck_assert_msg(cq_listen_open(&l, 2, &err) == 0, "%s", err);
+		if (handoff) {
+			accepted_nodelay(l.fd);
+		} else {
+			ck_assert_uint_eq(l.nslots, 2);
+			/* Port 0: each slot has a port of its own here. */
+			accepted_nodelay(l.slot_fds[0]);
+			accepted_nodelay(l.slot_fds[1]);
+		}
+		cq_listen_close(&l);
+	}
+}
+END_TEST
+
 Suite *
 cq_unit_suite(void)
 {
@@ -476,6 +536,7 @@ cq_unit_suite(void)
 	tcase_add_test(tc, ratelimit_bucket);
 	tcase_add_test(tc, ratelimit_shared_across_fork);
 	tcase_add_test(tc, ratelimit_full_table);
+	tcase_add_test(tc, listener_nodelay_inherited);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -266,6 +266,14 @@ cq_ring_awake(void)
 	if (cur.h == NULL || me >= cur.h->nslots)
 		return;
 	__atomic_store_n(&cur.h->wake[me].sleeping, 0, __ATOMIC_RELAXED);
+}
+
+void
+cq_ring_wake_reset(void)
+{
+	unsigned me = cq_shm_slot;
+	if (cur.h == NULL || me >= cur.h->nslots)
+		return;
 	uint64_t v;
 	if (efds[me] >= 0 && read(efds[me], &v, sizeof(v)) < 0 &&
 		errno != EAGAIN)

@@ -101,10 +101,16 @@ size_t cq_ring_depth(unsigned src, unsigned dst);
  * record is waiting and producers will write its eventfd; CQ_AGAIN means
  * records arrived (the announcement is withdrawn: drain, do not block).
  * After waking (or instead of blocking) it calls cq_ring_awake(), which
- * withdraws the announcement and resets its eventfd.
+ * withdraws the announcement.  When its eventfd is readable, it calls
+ * cq_ring_wake_reset() to reset it: a worker does that from the
+ * eventfd's own event, so that a wake-up for anything else (a socket)
+ * costs no read.  An eventfd written after the consumer woke stays
+ * readable and is reset at its next poll; no record is lost either way,
+ * since the consumer drains the rings whatever woke it.
  */
 int cq_ring_sleep(void);
 void cq_ring_awake(void);
+void cq_ring_wake_reset(void);
 /* This slot's eventfd (register it for reading), or -1. */
 int cq_ring_wakefd(void);
 

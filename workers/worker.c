@@ -240,11 +240,13 @@ on_wake(evutil_socket_t fd, short what, void *arg)
 {
 	/* Records arrived; the loop drains them.  The eventfd is read here
 	 * (it is level-triggered: left readable, it would make every poll of
-	 * the loop return at once). */
+	 * the loop return at once), and only here: a wake-up by a socket
+	 * costs no read of it. */
 	(void)fd;
 	(void)what;
 	(void)arg;
 	cq_ring_awake();
+	cq_ring_wake_reset();
 }
 
 static void

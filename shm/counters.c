@@ -99,6 +99,15 @@ cq_counters_read(const cq_shm_t *shm, unsigned slot, uint64_t *out)
 	return 0;
 }
 
+uint64_t
+cq_counter_read(const cq_shm_t *shm, unsigned slot, cq_counter_t c)
+{
+	const counters_hdr_t *h = hdr_of(shm);
+	if (h == NULL || slot >= h->nslots || (unsigned)c >= CQ_CTR_COUNT)
+		return UINT64_MAX;
+	return __atomic_load_n(&h->block[slot].v[c], __ATOMIC_RELAXED);
+}
+
 void
 cq_counters_sum(const cq_shm_t *shm, uint64_t *out)
 {

@@ -92,6 +92,8 @@ int cq_counter_is_gauge(cq_counter_t c);
 
 /* One slot's block into out[CQ_CTR_COUNT]: 0, or -1 for a bad slot. */
 int cq_counters_read(const cq_shm_t *shm, unsigned slot, uint64_t *out);
+/* One counter of one slot (a relaxed load), or UINT64_MAX for a bad slot. */
+uint64_t cq_counter_read(const cq_shm_t *shm, unsigned slot, cq_counter_t c);
 /* The sum over every slot into out[CQ_CTR_COUNT]. */
 void cq_counters_sum(const cq_shm_t *shm, uint64_t *out);
 

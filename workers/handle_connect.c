@@ -111,9 +111,10 @@ connected_total(const cq_worker_t *w)
 {
 	uint64_t sum = 0;
 	for (unsigned s = 0; s < w->nworkers; s++) {
-		uint64_t v[CQ_CTR_COUNT];
-		if (cq_counters_read(w->args->shm, s, v) == 0)
-			sum += v[CQ_CTR_CONNECTIONS];
+		uint64_t v = cq_counter_read(
+			w->args->shm, s, CQ_CTR_CONNECTIONS);
+		if (v != UINT64_MAX)
+			sum += v;
 	}
 	return sum;
 }

@@ -163,6 +163,13 @@ START_TEST(counters_sum_and_reap)
 	ck_assert_uint_eq(sum[CQ_CTR_MSGS_IN_Q0], 33);
 	ck_assert_uint_eq(sum[CQ_CTR_BYTES_IN], 300);
 	ck_assert_uint_eq(sum[CQ_CTR_CONNECTIONS], 9);
+	ck_assert_int_eq(cq_counters_read(&shm, 2, one), 0);
+	ck_assert_uint_eq(cq_counter_read(&shm, 2, CQ_CTR_CONNECTIONS),
+		one[CQ_CTR_CONNECTIONS]);
+	ck_assert_uint_eq(cq_counter_read(&shm, 2, CQ_CTR_MSGS_IN_Q0),
+		one[CQ_CTR_MSGS_IN_Q0]);
+	ck_assert_uint_eq(
+		cq_counter_read(&shm, 3, CQ_CTR_CONNECTIONS), UINT64_MAX);
 	cq_shm_reap(&shm, 1);
 	ck_assert_int_eq(cq_counters_read(&shm, 1, one), 0);
 	ck_assert_uint_eq(one[CQ_CTR_CONNECTIONS], 0);

@@ -5,6 +5,10 @@
 # accepted again.  comqtt's limit is for the whole broker; mosquitto's
 # max_connections is per listener, so the check on the second listener
 # runs against comqtt only.
+#
+# Then listeners[].max_connections (3, on a listener pinned to worker 0):
+# the fourth client of that listener is refused while other listeners
+# still admit, and a client leaving frees its place (comqtt only).
 import os
 import sys
 
@@ -12,6 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import mqttraw as m  # noqa: E402
 from cqtest import (MOSQUITTO, Broker, unless_mosquitto,  # noqa: E402
                     wait_until)
+from listeners import listener_broker  # noqa: E402
 from tap import T  # noqa: E402
 
 t = T()
@@ -63,4 +68,27 @@ t.ok(c is not None, "after one leaves, a newcomer is accepted")
 if unless_mosquitto(t, "2.0.11's per-listener count drifts down with "
                     "each refused connection, so one more is admitted"):
     t.ok(attempt(A, "extra174c") is None, "and the next is refused again")
+for c in clients + [c]:
+    c.close()
+
+if unless_mosquitto(t, "comqtt's listeners[].max_connections", 5):
+    b.stop()
+    b = listener_broker(t, ["{name: r, type: tcp, address: "
+                            "127.0.0.1:{p0}, accept: handoff, worker: 0, "
+                            "max_connections: 3}"])
+    R = b.lp[0]
+    mine = [wait_until(lambda: attempt(R, "lc174-%d" % i), 5, 0.2)
+            for i in range(3)]
+    t.ok(all(mine), "3 clients connect to the listener limited to 3")
+    t.ok(attempt(R, "lx174") is None, "the 4th on that listener is "
+         "refused")
+    other = attempt(b.ports[0], "lo174")
+    t.ok(other is not None, "another listener of the same worker still "
+         "admits")
+    mine.pop().disconnect()
+    late = wait_until(lambda: attempt(R, "ll174"), 5, 0.2)
+    t.ok(late is not None, "after one leaves, the listener admits again")
+    t.ok(attempt(R, "lx174b") is None, "and refuses the next")
+    for c in mine + [other, late]:
+        c.close()
 t.done()

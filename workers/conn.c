@@ -723,6 +723,8 @@ detach(cq_conn_t *c, cq_close_why_t why)
 	cq_worker_t *w = c->w;
 	if (c->state == CQ_CONN_ACTIVE) {
 		w->nconnected--;
+		if (c->listener < CQ_WORKER_MAX_LISTENERS)
+			w->nconnected_on[c->listener]--;
 		cq_counter_set(CQ_CTR_CONNECTIONS, w->nconnected);
 	}
 	cq_handle_connect_detach(c);

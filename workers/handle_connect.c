@@ -128,12 +128,11 @@ listener_full(const cq_worker_t *w, const cq_conn_t *c)
 {
 	const cq_config_t *cfg = w->cfg;
 	if (c->listener >= cfg->n_listeners ||
+		c->listener >= CQ_WORKER_MAX_LISTENERS ||
 		cfg->listeners[c->listener].max_connections == 0)
 		return false;
-	unsigned n = 0;
-	for (const cq_conn_t *x = w->conns; x != NULL; x = x->next)
-		n += x->state == CQ_CONN_ACTIVE && x->listener == c->listener;
-	return n >= cfg->listeners[c->listener].max_connections;
+	return w->nconnected_on[c->listener] >=
+		cfg->listeners[c->listener].max_connections;
 }
 
 /* check_connect(): the answer of comqtt-authd is awaited. */
@@ -726,6 +725,8 @@ finish(cq_worker_t *w, cq_opening_t *o)
 	cq_lsess_attach(w, ls, c);
 	c->state = CQ_CONN_ACTIVE;
 	w->nconnected++;
+	if (c->listener < CQ_WORKER_MAX_LISTENERS)
+		w->nconnected_on[c->listener]++;
 	cq_counter_set(CQ_CTR_CONNECTIONS, w->nconnected);
 	send_connack(w, c, o);
 	if (c->state == CQ_CONN_CLOSED) {

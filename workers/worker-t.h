@@ -102,6 +102,9 @@ struct cq_worker {
 	cq_conn_t *packing; /* acks waiting for storage commits (pack.h) */
 	unsigned nconns;
 	unsigned nconnected; /* past CONNACK */
+	/* The same by listener (cfg->listeners[] index), for its
+	 * max_connections; listeners past the array are not counted. */
+	unsigned nconnected_on[CQ_WORKER_MAX_LISTENERS];
 	unsigned nblocked; /* input held back by a full ring */
 
 	/* Sessions owned here, and those in a takeover (holding messages

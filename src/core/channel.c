@@ -104,6 +104,13 @@ cq_channel_recv(int chan, cq_channel_msg_t *msg_r, int *fd_r)
 	do {
 		n = recvmsg(chan, &mh, MSG_CMSG_CLOEXEC);
 	} while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == ECONNRESET) {
+		/* The peer closed its end with a message of ours unread (a
+		 * worker that stops on its own signal, before the master's
+		 * stop command reaches it): an end like any other. */
+		errno = 0;
+		return -1;
+	}
 	if (n < 0)
 		return (errno == EAGAIN || errno == EWOULDBLOCK) ? CQ_AGAIN
 								 : -1;

@@ -55,8 +55,9 @@ int cq_channel_send(int chan, const cq_channel_msg_t *msg, int fd);
 /*
  * Receive one message; *fd_r gets the attached descriptor or -1.  0,
  * CQ_AGAIN when nothing is waiting, -1 on error or EOF (errno 0 for EOF,
- * EPROTO for a message of the wrong size, magic or version; any descriptor
- * that came with a bad message is closed).
+ * also when the peer closed with our messages unread (ECONNRESET); EPROTO
+ * for a message of the wrong size, magic or version; any descriptor that
+ * came with a bad message is closed).
  */
 int cq_channel_recv(int chan, cq_channel_msg_t *msg_r, int *fd_r);
 

@@ -27,11 +27,16 @@
 
 /* Sessions looked at per global expiry sweep step. */
 #define EXPIRE_BUDGET 4096u
+/* Expiries a sweep logs one by one at info; the rest go to debug and a
+ * count (a respawned worker resumes every session of its slot, and those
+ * of clients that asked for none end in its first sweep, thousands at a
+ * time). */
+#define EXPIRE_LOGGED 8u
 
 static void
 sweep_one(cq_worker_t *w, cq_lsess_t *ls, void *arg)
 {
-	(void)arg;
+	unsigned *expired = arg;
 	if (ls->x != NULL)
 		return; /* the takeover decides */
 	uint64_t st = cq_session_state(ls->sess);
@@ -58,7 +63,8 @@ sweep_one(cq_worker_t *w, cq_lsess_t *ls, void *arg)
 	}
 	cq_off_t will = CQ_OFF_NULL;
 	if (cq_session_expire(ls->sess, ls->gen, w->now_s, 0, &will) > 0) {
-		cq_log(CQ_LOG_INFO, 0, "session %s expired", ls->id);
+		cq_log(++*expired <= EXPIRE_LOGGED ? CQ_LOG_INFO : CQ_LOG_DEBUG,
+			0, "session %s expired", ls->id);
 		cq_hooks_client_expired(w, ls->id, ls->id_len);
 		if (will != CQ_OFF_NULL)
 			cq_publish_will(w, ls->sess, will);
@@ -80,7 +86,11 @@ orphan_will(void *arg, cq_off_t sess, cq_off_t will)
 void
 cq_lsess_sweep(cq_worker_t *w)
 {
-	cq_lsess_foreach(w, sweep_one, NULL);
+	unsigned expired = 0;
+	cq_lsess_foreach(w, sweep_one, &expired);
+	if (expired > EXPIRE_LOGGED)
+		cq_log(CQ_LOG_INFO, 0, "%u more session(s) expired",
+			expired - EXPIRE_LOGGED);
 	cq_session_expire_due(
 		w->now_s, &w->expire_cursor, EXPIRE_BUDGET, orphan_will, w);
 	cq_session_reclaim();
